@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Hashable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ from mcunet_tf.subnet_graph import BuiltSubnet, build_subnet_graph
 from tinyengine_gen.compiler import CompiledModel, CompileOptions, compile_graph
 from tinyengine_gen.emitter import ConstantCounter
 from tinyengine_gen.ir import Graph, Operator
-from tinyengine_gen.ops.base import OpPlan, plan_operator
+from tinyengine_gen.ops.base import OpPlan, plan_operator, replace_plan
 
 __all__ = ["Cost", "CostModel", "Emitted", "emitted", "SRAM_NOT_PLANNED"]
 
@@ -101,27 +102,30 @@ class _Template:
         positions = (tuple(slots.index(t) for t in plan.inputs), tuple(slots.index(t) for t in plan.outputs))
         return cls(plan, *positions, int(plan.macs), emitted(graph, plan))
 
-    def bind(self, op: Operator) -> OpPlan:
-        """The plan of an operator with the same signature, moved to ``op``'s index and tensors.
+    @functools.cached_property
+    def _pick_inputs(self) -> Callable[[tuple[int, ...]], tuple[int, ...]]:
+        return _picker(self.inputs)
 
-        Equivalent to ``dataclasses.replace`` on the three fields, but a shallow copy of the
-        instance dict is five times faster, and this runs for every operator of every config.
-        Plans with a ``__post_init__`` or ``__slots__`` take the ``replace`` path.
-        """
+    @functools.cached_property
+    def _pick_outputs(self) -> Callable[[tuple[int, ...]], tuple[int, ...]]:
+        return _picker(self.outputs)
+
+    def bind(self, op: Operator) -> OpPlan:
+        """The plan of an operator with the same signature, moved to ``op``'s index and tensors."""
         slots = op.inputs + op.outputs
-        changes = {
-            "op_index": op.index,
-            "inputs": tuple(slots[p] for p in self.inputs),
-            "outputs": tuple(slots[p] for p in self.outputs),
-        }
-        plan = self.plan
-        cls = type(plan)
-        if hasattr(cls, "__post_init__") or not hasattr(plan, "__dict__"):
-            return dataclasses.replace(plan, **changes)  # type: ignore[type-var]
-        bound = object.__new__(cls)
-        bound.__dict__.update(plan.__dict__)
-        bound.__dict__.update(changes)
-        return bound
+        return replace_plan(
+            self.plan, op_index=op.index, inputs=self._pick_inputs(slots), outputs=self._pick_outputs(slots)
+        )
+
+
+def _picker(positions: tuple[int, ...]) -> Callable[[tuple[int, ...]], tuple[int, ...]]:
+    """A function taking the items at ``positions`` of a tuple, as a tuple (binding runs per op per config)."""
+    if len(positions) == 1:
+        position = positions[0]
+        return lambda items: (items[position],)
+    if not positions:
+        return lambda items: ()
+    return operator.itemgetter(*positions)
 
 
 class CostModel:
@@ -142,6 +146,8 @@ class CostModel:
         self._templates: dict[Hashable, _Template] = {}
         self._emitted: dict[Hashable, Emitted] = {}
         self._current: BuiltSubnet | None = None
+        #: whether every op of the last compile was planned on the builder's own graph
+        self._planned_on_built = False
         self._compile = functools.partial(compile_graph, plan_op=self._plan) if memoize else compile_graph
 
     def cost(self, config: ArchConfig, *, flash_limit: int | None = None) -> Cost:
@@ -167,7 +173,7 @@ class CostModel:
         return self._price(built, compiled.graph, compiled.plans, compiled.macs, compiled.peak_sram_bytes)
 
     def _price(self, built: BuiltSubnet, graph: Graph, plans: Sequence[OpPlan], macs: int, peak: int) -> Cost:
-        parts = [self._emitted_by(graph, plan, key) for plan, key in zip(plans, self._keys(built, graph))]
+        parts = [self._emitted_by(graph, plan, key) for plan, key in zip(plans, self._keys(built, graph, plans))]
         kernels = [k for p in parts for k in p.kernel_sources]
         definitions = set().union(*(p.definitions for p in parts))
         return Cost(
@@ -209,16 +215,26 @@ class CostModel:
         """The compiled model of ``config`` (memoised planning unless ``memoize=False``)."""
         return self._compile_memoized(build_subnet_graph(config, self.space))
 
-    @staticmethod
-    def _keys(built: BuiltSubnet, graph: Graph) -> list[Hashable]:
-        """Plan signatures of ``graph``'s operators: the builder's, or generic ones after a rewrite."""
-        if graph is built.graph:
-            return list(built.signatures)
-        return [_generic_signature(graph, op) for op in graph.operators]
+    def _keys(self, built: BuiltSubnet, graph: Graph, plans: Sequence[OpPlan]) -> list[Hashable]:
+        """Plan signatures of the compiled ops. Where every op was planned on the builder's
+        graph (no pass rewrote it), the builder's, by the op index each plan keeps (a fused op
+        keeps its first op's index and carries the indices it fused); generic ones otherwise."""
+        if not self._planned_on_built:
+            return [_generic_signature(graph, op) for op in graph.operators]
+        signatures = built.signatures
+        keys: list[Hashable] = []
+        for plan in plans:
+            fused = getattr(plan, "fused_op_indices", None)
+            if fused is None:
+                keys.append(signatures[plan.op_index])
+            else:
+                keys.append(("fused", *(signatures[i] for i in fused)))
+        return keys
 
     def _emitted_by(self, graph: Graph, plan: OpPlan, key: Hashable) -> Emitted:
-        """Memoised :func:`emitted`; a variant (e.g. in place) of the same signature is kept apart."""
-        memo_key = (key, type(plan), len(plan.aliases))
+        """Memoised :func:`emitted`; a variant of the same signature (in place, or on another
+        kernel whose weights are laid out differently) is kept apart."""
+        memo_key = (key, type(plan), len(plan.aliases), _kernel_of(plan))
         value = self._emitted.get(memo_key)
         if value is None:
             value = self._emitted[memo_key] = emitted(graph, plan)
@@ -227,6 +243,7 @@ class CostModel:
     def _compile_memoized(self, built: BuiltSubnet) -> CompiledModel:
         """``compile_graph`` itself, planning each operator signature once per process."""
         self._current = built
+        self._planned_on_built = self.memoize
         try:
             return self._compile(built.graph, self.options)
         finally:
@@ -239,6 +256,7 @@ class CostModel:
             key = built.signatures[op.index]
         else:
             key = _generic_signature(graph, op)
+            self._planned_on_built = False
         template = self._templates.get(key)
         if template is None:
             plan = plan_operator(graph, op)
@@ -248,6 +266,12 @@ class CostModel:
 
     def stats(self) -> Mapping[str, Any]:
         return {"memoized_operators": len(self._templates)}
+
+
+def _kernel_of(plan: OpPlan) -> Hashable:
+    """The kernel a plan (or the convolution inside a fused plan) runs, where it names one."""
+    inner = getattr(plan, "conv", plan)
+    return getattr(inner, "kernel", None)
 
 
 def _generic_signature(graph: Graph, op: Operator) -> Hashable:

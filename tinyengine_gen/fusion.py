@@ -22,10 +22,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from tinyengine_gen.ir import Graph, Operator
-from tinyengine_gen.ops.base import EmitContext, OpPlan
+from tinyengine_gen.ops.base import EmitContext, OpPlan, replace_plan
 from tinyengine_gen.ops.conv2d import GEMM_PIXELS, Conv2DPlan, shallow_filter_layout
 from tinyengine_gen.ops.elementwise import AddPlan
-from tinyengine_gen.storage import layout_memory, with_in_place_kernels
+from tinyengine_gen.storage import memory_plan, with_in_place_kernels
 
 __all__ = ["FUSED_OPCODE", "ConvAddPlan", "fuse_residual_adds"]
 
@@ -91,12 +91,12 @@ class ConvAddPlan:
         (x must not also be the convolution's input, whose other pixels are still needed)."""
         if self.in_place or self.residual == self.conv.inputs[0]:
             return None
-        return dataclasses.replace(self, in_place=True)
+        return replace_plan(self, in_place=True)
 
     def lean_variant(self) -> "ConvAddPlan | None":
         """The convolution on the shallow core (less scratch), where it can run there."""
         conv = self.conv.lean_variant()
-        return None if conv is None else dataclasses.replace(self, conv=conv)
+        return None if conv is None else replace_plan(self, conv=conv)
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         y = self.conv.reference(values)
@@ -150,7 +150,7 @@ def _fusable_conv(conv: Conv2DPlan) -> Conv2DPlan | None:
     kernel = "te_conv2d_1x1_shallow_s8" if pointwise else "te_conv2d_kxk_shallow_s8"
     depth = kh * kw * ic + (kh * kw * ic) % 2
     gemm_filter = shallow_filter_layout(conv.filter.reshape(out_c, kh * kw * ic), depth)
-    return dataclasses.replace(conv, kernel=kernel, depth=depth, gemm_filter=gemm_filter)
+    return replace_plan(conv, kernel=kernel, depth=depth, gemm_filter=gemm_filter)
 
 
 def _same_shape_add(plan: OpPlan) -> bool:
@@ -160,9 +160,11 @@ def _same_shape_add(plan: OpPlan) -> bool:
     return len(nest.extent) == 1 and nest.step1 == nest.step2 == (1,)
 
 
-def _candidates(graph: Graph, plans: Sequence[OpPlan], step: int) -> list[tuple[int, ConvAddPlan]]:
+def _candidates(
+    graph: Graph, plans: Sequence[OpPlan], step: int, readers: Mapping[int, int], producers: Mapping[int, OpPlan | None]
+) -> list[tuple[int, ConvAddPlan]]:
     """(conv step, fused plan) for each ADD input that a fusable convolution produces and no
-    other op (nor the caller) reads."""
+    other op (nor the caller) reads (``readers`` and ``producers`` from :func:`_dataflow`)."""
     add = plans[step]
     assert isinstance(add, AddPlan)
     result = []
@@ -170,37 +172,50 @@ def _candidates(graph: Graph, plans: Sequence[OpPlan], step: int) -> list[tuple[
         y, x = add.inputs[position], add.inputs[1 - position]
         if y in graph.outputs or y in graph.inputs or graph.tensor(x).is_constant:
             continue
-        readers = [s for s, p in enumerate(plans) if y in p.inputs]
-        producers = [s for s, p in enumerate(plans) if y in p.outputs]
-        if readers != [step] or len(producers) != 1 or producers[0] >= step:
+        conv = producers.get(y)
+        if readers.get(y) != 1 or not isinstance(conv, Conv2DPlan) or conv.output_shape != tuple(add.output_shape):
             continue
-        conv = plans[producers[0]]
-        if not isinstance(conv, Conv2DPlan) or conv.output_shape != tuple(add.output_shape):
+        conv_step = next(s for s, plan in enumerate(plans) if plan is conv)
+        if conv_step >= step:
             continue
         fusable = _fusable_conv(conv)
         if fusable is not None:
-            result.append((producers[0], ConvAddPlan(fusable, add, x)))
+            result.append((conv_step, ConvAddPlan(fusable, add, x)))
     return sorted(result, key=lambda candidate: candidate[0])
 
 
-def _fused(graph: Graph, plans: Sequence[OpPlan], step: int, conv_step: int, plan: ConvAddPlan):
-    """Graph and plans with the ADD at ``step`` replaced by ``plan`` and the conv removed."""
-    operator = Operator(
+def _dataflow(plans: Sequence[OpPlan]) -> tuple[dict[int, int], dict[int, OpPlan | None]]:
+    """(tensor -> how many ops read it, tensor -> the plan writing it, None if several do).
+
+    Fusing a pair leaves both maps valid for what :func:`_candidates` asks of them: the
+    fused op reads what the convolution and the ADD read less the map that no longer
+    exists, and writes the ADD's output, which no convolution produces.
+    """
+    readers: dict[int, int] = {}
+    producers: dict[int, OpPlan | None] = {}
+    for plan in plans:
+        for t in plan.inputs:
+            readers[t] = readers.get(t, 0) + 1
+        for t in plan.outputs:
+            producers[t] = plan if t not in producers else None
+    return readers, producers
+
+
+def _fuse(operators: list[Operator], plans: list[OpPlan], step: int, conv_step: int, plan: ConvAddPlan) -> None:
+    """Replace the ADD at ``step`` by ``plan`` and remove the conv at ``conv_step`` (in place)."""
+    operators[step] = Operator(
         index=plan.op_index,
         opcode=FUSED_OPCODE,
         inputs=plan.inputs,
         outputs=plan.outputs,
         options={"fusedOperators": plan.fused_op_indices},
     )
-    operators = list(graph.operators)
-    new_plans = list(plans)
-    operators[step], new_plans[step] = operator, plan
-    del operators[conv_step], new_plans[conv_step]
-    return graph.replace(operators=tuple(operators)), tuple(new_plans)
+    plans[step] = plan
+    del operators[conv_step], plans[conv_step]
 
 
-def _arena(graph: Graph, plans: tuple[OpPlan, ...], alignment: int) -> int:
-    return layout_memory(graph, with_in_place_kernels(graph, plans, alignment), alignment)[0].arena_bytes
+def _arena(graph: Graph, plans: list[OpPlan], alignment: int) -> int:
+    return memory_plan(graph, with_in_place_kernels(graph, tuple(plans), alignment), alignment).arena_bytes
 
 
 def fuse_residual_adds(
@@ -209,17 +224,28 @@ def fuse_residual_adds(
     """Fuse every residual CONV_2D + ADD pair; where both ADD inputs come from fusable
     convolutions, the one giving the smaller arena (with in-place kernels) wins, the
     earlier convolution on a tie. Ops that are not plain plans (a patch stage) are left alone."""
+    operators, fused_plans = list(graph.operators), list(plans)
+    readers, producers = _dataflow(plans)
     step = 0
-    while step < len(plans):
-        if not _same_shape_add(plans[step]):
+    while step < len(fused_plans):
+        if not _same_shape_add(fused_plans[step]):
             step += 1
             continue
-        options = [_fused(graph, plans, step, conv_step, plan) for conv_step, plan in _candidates(graph, plans, step)]
-        if not options:
+        candidates = _candidates(graph, fused_plans, step, readers, producers)
+        if not candidates:
             step += 1
             continue
-        if len(options) > 1:
-            options.sort(key=lambda option: _arena(option[0], option[1], alignment))
-        graph, plans = options[0]
+        if len(candidates) > 1:
+            options = []
+            for conv_step, plan in candidates:
+                option = (list(operators), list(fused_plans))
+                _fuse(*option, step, conv_step, plan)
+                options.append(option)
+            arenas = [_arena(graph.replace(operators=tuple(o)), p, alignment) for o, p in options]
+            operators, fused_plans = options[arenas.index(min(arenas))]  # the earlier conv on a tie
+        else:
+            _fuse(operators, fused_plans, step, *candidates[0])
         # the conv before the ADD was removed: the fused op now sits at ``step - 1``
-    return graph, plans
+    if len(fused_plans) == len(plans):
+        return graph, plans
+    return graph.replace(operators=tuple(operators)), tuple(fused_plans)

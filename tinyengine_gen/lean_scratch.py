@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
-from tinyengine_gen.storage import layout_memory
+from tinyengine_gen.storage import arena_if_below, memory_plan
 
 __all__ = ["with_lean_scratch"]
 
@@ -22,7 +22,7 @@ def with_lean_scratch(graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 
     """``plans`` with lean variants at the peak steps while each one lowers the arena."""
     if not any(hasattr(plan, "lean_variant") and plan.scratch_bytes for plan in plans):
         return plans
-    memory = layout_memory(graph, plans, alignment)[0]
+    memory = memory_plan(graph, plans, alignment)
     best = (plans, memory.arena_bytes)
     tried: set[int] = set()
     while True:
@@ -41,8 +41,7 @@ def with_lean_scratch(graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 
         if variant is None or variant.scratch_bytes >= plans[step].scratch_bytes:
             continue
         candidate = plans[:step] + (variant,) + plans[step + 1 :]
-        candidate_memory = layout_memory(graph, candidate, alignment)[0]
-        if candidate_memory.arena_bytes <= memory.arena_bytes:
-            plans, memory = candidate, candidate_memory
+        if arena_if_below(graph, candidate, alignment, memory.arena_bytes + 1) is not None:
+            plans, memory = candidate, memory_plan(graph, candidate, alignment)
             if memory.arena_bytes < best[1]:
                 best = (plans, memory.arena_bytes)

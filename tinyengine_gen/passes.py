@@ -60,6 +60,8 @@ def _foldable_pad(graph: Graph, pad: Operator) -> tuple[int, int, int, int] | No
 
 
 def fold_pad(graph: Graph) -> Graph:
+    if not any(op.opcode in ("PAD", "PADV2") for op in graph.operators):
+        return graph  # nothing to fold; the NAS cost model compiles thousands of PAD-free graphs
     consumers = graph.consumers()
     producers = {out: op for op in graph.operators for out in op.outputs}
     removed: set[int] = set()
@@ -127,6 +129,8 @@ def _without(graph: Graph, removed: set[int], **changes) -> Graph:
 
 
 def fold_input_transpose(graph: Graph) -> Graph:
+    if not any(op.opcode == "TRANSPOSE" for op in graph.operators):
+        return graph
     consumers = graph.consumers()
     by_index = {op.index: op for op in graph.operators}
     removed: set[int] = set()

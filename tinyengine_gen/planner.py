@@ -14,27 +14,38 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
+import operator
 from collections.abc import Sequence
+from typing import NamedTuple
 
-__all__ = ["BufferRequest", "MemoryPlan", "PLACEMENT_ORDERS", "plan_memory", "find_overlaps", "align_up", "live_peak"]
+__all__ = ["BufferRequest", "MemoryPlan", "PLACEMENT_ORDERS", "plan_memory", "find_overlaps", "align_up", "live_peak", "live_bytes_by_step"]
 
 
 def align_up(value: int, alignment: int) -> int:
     return (value + alignment - 1) // alignment * alignment
 
 
-@dataclasses.dataclass(frozen=True)
-class BufferRequest:
-    """A buffer of ``size`` bytes live from step ``first_use`` to ``last_use`` inclusive."""
-
+class _BufferRequestFields(NamedTuple):
     name: str
     size: int
     first_use: int
     last_use: int
 
-    def __post_init__(self) -> None:
-        if self.size < 0 or self.last_use < self.first_use:
-            raise ValueError(f"invalid buffer request {self}")
+
+class BufferRequest(_BufferRequestFields):
+    """A buffer of ``size`` bytes live from step ``first_use`` to ``last_use`` inclusive (steps count from 0).
+
+    An immutable named tuple rather than a dataclass: every layout makes one per buffer,
+    and the NAS cost model makes thousands of layouts a second.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, name: str, size: int, first_use: int, last_use: int) -> "BufferRequest":
+        if size < 0 or first_use < 0 or last_use < first_use:
+            raise ValueError(f"invalid buffer request {name!r}: {size} B, steps {first_use}..{last_use}")
+        return tuple.__new__(cls, (name, size, first_use, last_use))
 
     def overlaps_in_time(self, other: "BufferRequest") -> bool:
         return self.first_use <= other.last_use and other.first_use <= self.last_use
@@ -49,12 +60,17 @@ class MemoryPlan:
 
     def live_bytes(self, step: int) -> int:
         """Bytes of buffers live at ``step`` (what the op at that step touches or must keep)."""
-        return sum(r.size for r in self.requests if r.first_use <= step <= r.last_use)
+        live = self._live_by_step
+        return live[step] if 0 <= step < len(live) else 0
+
+    @functools.cached_property
+    def _live_by_step(self) -> tuple[int, ...]:
+        return live_bytes_by_step(self.requests)
 
     @functools.cached_property
     def lower_bound(self) -> int:
         """No placement can use less than the largest sum of simultaneously live buffers."""
-        return live_peak(self.requests)
+        return max(self._live_by_step, default=0)
 
     def dump(self) -> str:
         """A text table of the plan, one buffer a line, for debugging and reports."""
@@ -69,59 +85,88 @@ class MemoryPlan:
         return "\n".join(lines)
 
 
-#: Placement orders tried by :func:`plan_memory`; each is a sort key over a request.
+def _largest_first(names, sizes, firsts, lasts):
+    return [-size for size in sizes], firsts, names
+
+
+def _longest_lived_first(names, sizes, firsts, lasts):
+    return [first - last for first, last in zip(firsts, lasts)], [-size for size in sizes], names
+
+
+def _largest_area_first(names, sizes, firsts, lasts):
+    return [-size * (last - first + 1) for size, first, last in zip(sizes, firsts, lasts)], firsts, names
+
+
+def _earliest_first(names, sizes, firsts, lasts):
+    return firsts, [-size for size in sizes], names
+
+
+#: Placement orders tried by :func:`plan_memory`, first to last. Each gives the columns of
+#: the requests' sort key (most significant first) from their names, sizes, first and last
+#: uses; the request's index breaks the remaining ties.
 PLACEMENT_ORDERS = {
-    "largest first": lambda r: (-r.size, r.first_use, r.name),
-    "longest lived first": lambda r: (-(r.last_use - r.first_use), -r.size, r.name),
-    "largest area first": lambda r: (-r.size * (r.last_use - r.first_use + 1), r.first_use, r.name),
-    "earliest first": lambda r: (r.first_use, -r.size, r.name),
+    "largest first": _largest_first,
+    "longest lived first": _longest_lived_first,
+    "largest area first": _largest_area_first,
+    "earliest first": _earliest_first,
 }
 
 
+def live_bytes_by_step(requests: Sequence[BufferRequest]) -> tuple[int, ...]:
+    """Bytes live at each step from 0 to the last use of any request (a difference array)."""
+    steps = max((r.last_use for r in requests), default=-1) + 1
+    delta = [0] * (steps + 1)
+    for _, size, first_use, last_use in requests:
+        delta[first_use] += size
+        delta[last_use + 1] -= size
+    return tuple(itertools.accumulate(delta[:steps]))
+
+
 def live_peak(requests: Sequence[BufferRequest]) -> int:
-    """The largest sum of sizes live at one step (a sweep over start and end events)."""
-    events = sorted([(r.first_use, r.size) for r in requests] + [(r.last_use + 1, -r.size) for r in requests])
-    live = peak = 0
-    for _, delta in events:  # at equal steps the ends (negative) come first
-        live += delta
-        peak = max(peak, live)
-    return peak
+    """The largest sum of sizes live at one step."""
+    return max(live_bytes_by_step(requests), default=0)
 
 
-def _first_fit(
-    requests: Sequence[BufferRequest], order: list[int], alignment: int, neighbours: list[list[int]]
-) -> list[int]:
-    offsets = [0] * len(requests)
-    placed = [False] * len(requests)
+def _first_fit(sizes: list[int], aligned_sizes: list[int], order: list[int], neighbours: list[list[int]]) -> list[int]:
+    """Each buffer in ``order`` at the lowest aligned offset clear of its placed neighbours.
+
+    Offsets are aligned, so a placed buffer's aligned end is its offset plus its aligned size.
+    """
+    offsets = [-1] * len(sizes)  # -1: not placed yet
+    ends = [0] * len(sizes)
     for i in order:
-        request = requests[i]
-        conflicts = sorted((offsets[j], offsets[j] + requests[j].size) for j in neighbours[i] if placed[j])
+        size = sizes[i]
+        conflicts = sorted([(offsets[j], ends[j]) for j in neighbours[i] if offsets[j] >= 0])
         candidate = 0
         for start, end in conflicts:
-            if candidate + request.size <= start:
+            if candidate + size <= start:
                 break
-            candidate = max(candidate, align_up(end, alignment))
+            if end > candidate:
+                candidate = end
         offsets[i] = candidate
-        placed[i] = True
+        ends[i] = candidate + aligned_sizes[i]
     return offsets
 
 
-def _time_neighbours(requests: Sequence[BufferRequest]) -> list[list[int]]:
-    """For each request, the non-empty requests whose lifetimes intersect its own.
+def _time_neighbours(sizes: list[int], firsts: list[int], lasts: list[int]) -> list[list[int]]:
+    """For each buffer, the non-empty buffers whose lifetimes intersect its own.
 
     A sweep over start times: most buffers of a network live a few steps, so each one
     meets only a handful of others and this stays near-linear.
     """
-    order = sorted(range(len(requests)), key=lambda i: requests[i].first_use)
-    neighbours: list[list[int]] = [[] for _ in requests]
+    order = sorted(range(len(sizes)), key=firsts.__getitem__)
+    neighbours: list[list[int]] = [[] for _ in sizes]
+    count = len(order)
     for position, i in enumerate(order):
-        end = requests[i].last_use
-        for j in order[position + 1 :]:
-            if requests[j].first_use > end:
+        end, mine = lasts[i], neighbours[i]
+        nonempty = sizes[i] > 0
+        for later in range(position + 1, count):
+            j = order[later]
+            if firsts[j] > end:
                 break
-            if requests[j].size > 0:
-                neighbours[i].append(j)
-            if requests[i].size > 0:
+            if sizes[j] > 0:
+                mine.append(j)
+            if nonempty:
                 neighbours[j].append(i)
     return neighbours
 
@@ -130,19 +175,24 @@ def plan_memory(requests: Sequence[BufferRequest], alignment: int = 16) -> Memor
     """First-fit placement under several orders (largest first, longest lived first, …);
     the smallest arena wins, ties going to the earlier order. Deterministic."""
     best: tuple[int, list[int]] | None = None
-    lower_bound = live_peak(requests)
-    neighbours = _time_neighbours(requests)
-    for key in PLACEMENT_ORDERS.values():
-        order = sorted(range(len(requests)), key=lambda i: (key(requests[i]), i))
-        offsets = _first_fit(requests, order, alignment, neighbours)
-        arena = align_up(max((offsets[i] + r.size for i, r in enumerate(requests)), default=0), alignment)
+    live = live_bytes_by_step(requests)
+    bound = align_up(max(live, default=0), alignment)
+    names, sizes, firsts, lasts = (list(column) for column in zip(*requests)) if requests else ([], [], [], [])
+    aligned_sizes = [align_up(size, alignment) for size in sizes]
+    neighbours = _time_neighbours(sizes, firsts, lasts)
+    for keys in PLACEMENT_ORDERS.values():
+        order = [key[-1] for key in sorted(zip(*keys(names, sizes, firsts, lasts), range(len(sizes))))]
+        offsets = _first_fit(sizes, aligned_sizes, order, neighbours)
+        arena = align_up(max(map(operator.add, offsets, sizes), default=0), alignment)
         if best is None or arena < best[0]:
             best = (arena, offsets)
-        if arena <= align_up(lower_bound, alignment):
+        if arena <= bound:
             break  # cannot do better than the bound
     assert best is not None or not requests
     arena, offsets = best if best else (0, [])
-    return MemoryPlan(tuple(requests), tuple(offsets), arena, alignment)
+    plan = MemoryPlan(tuple(requests), tuple(offsets), arena, alignment)
+    plan.__dict__["_live_by_step"] = live  # the cached property, already computed
+    return plan
 
 
 def find_overlaps(plan: MemoryPlan) -> list[tuple[str, str]]:

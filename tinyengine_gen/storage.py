@@ -8,22 +8,85 @@ scheduler and the offline plan exported to TFLite Micro.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Sequence
+
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
-from tinyengine_gen.planner import BufferRequest, MemoryPlan, plan_memory
+from tinyengine_gen.planner import BufferRequest, MemoryPlan, align_up, live_peak, plan_memory
 
-__all__ = ["alias_owners", "buffer_requests", "layout_memory", "with_in_place_kernels"]
+__all__ = [
+    "alias_owners",
+    "arena_if_below",
+    "buffer_requests",
+    "layout_memory",
+    "memory_plan",
+    "with_in_place_kernels",
+]
 
 
 def layout_memory(
     graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 16
 ) -> tuple[MemoryPlan, dict[int, int], dict[int, int]]:
     """(memory plan, tensor index -> arena offset, op index -> scratch offset)."""
-    requests, request_tensors, scratch_requests = buffer_requests(graph, plans, alias_owners(plans))
-    memory = plan_memory(requests, alignment)
+    memory, request_tensors, scratch_requests = _planned(graph, plans, alignment)
     tensor_offsets = {t: memory.offsets[r] for r, tensors in request_tensors.items() for t in tensors}
     scratch_offsets = {op_index: memory.offsets[r] for op_index, r in scratch_requests.items()}
     return memory, tensor_offsets, scratch_offsets
+
+
+def memory_plan(graph: Graph, plans: Sequence[OpPlan], alignment: int = 16) -> MemoryPlan:
+    """The planned arena of ``plans`` (what :func:`layout_memory` places), without the offset maps."""
+    return _planned(graph, plans, alignment)[0]
+
+
+def arena_if_below(graph: Graph, plans: Sequence[OpPlan], alignment: int, limit: int) -> int | None:
+    """The arena of ``plans`` if it can be smaller than ``limit`` bytes, else None.
+
+    No placement beats the bytes live at the busiest step, so a candidate whose bound
+    already reaches ``limit`` is rejected without running the placement: the memory passes
+    try several variants per graph, and the NAS cost model runs them for every config.
+    """
+    key = _layout_key(graph, plans, alignment)
+    hit = _RECENT_LAYOUTS.get(key)
+    if hit is not None:
+        arena = hit[-1][0].arena_bytes
+        return arena if arena < limit else None
+    requests = buffer_requests(graph, plans, alias_owners(plans))
+    if align_up(live_peak(requests[0]), alignment) >= limit:
+        return None
+    arena = _planned(graph, plans, alignment, requests)[0].arena_bytes
+    return arena if arena < limit else None
+
+
+#: Recent layouts by the identity of their graph and plans: the memory passes and the
+#: compiler ask for the layout of the same (immutable) plans several times over.
+_RECENT_LAYOUTS: dict[tuple, tuple] = {}
+_RECENT_LAYOUTS_MAX = 16
+_RECENT_LAYOUTS_LOCK = threading.Lock()
+
+
+def _layout_key(graph: Graph, plans: Sequence[OpPlan], alignment: int) -> tuple:
+    return (id(graph), alignment, *map(id, plans))
+
+
+def _planned(graph: Graph, plans: Sequence[OpPlan], alignment: int, requests=None):
+    """(memory plan, request -> tensors, op index -> scratch request), memoised by identity.
+
+    The memo keeps the graph and plans alive, so the ids in its keys cannot be reused.
+    """
+    key = _layout_key(graph, plans, alignment)
+    hit = _RECENT_LAYOUTS.get(key)
+    if hit is not None:
+        return hit[-1]
+    request_list, request_tensors, scratch_requests = requests or buffer_requests(graph, plans, alias_owners(plans))
+    result = (plan_memory(request_list, alignment), request_tensors, scratch_requests)
+    with _RECENT_LAYOUTS_LOCK:
+        if len(_RECENT_LAYOUTS) >= _RECENT_LAYOUTS_MAX:
+            del _RECENT_LAYOUTS[next(iter(_RECENT_LAYOUTS))]
+        _RECENT_LAYOUTS[key] = (graph, tuple(plans), result)
+    return result
 
 
 def with_in_place_kernels(graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 16) -> tuple[OpPlan, ...]:
@@ -37,35 +100,22 @@ def with_in_place_kernels(graph: Graph, plans: tuple[OpPlan, ...], alignment: in
     if not any(hasattr(plan, "in_place_variant") for plan in plans):
         return plans
     result = list(plans)
-    last_read: dict[int, int] = {}
-    for step, plan in enumerate(plans):
-        for t in plan.inputs:
-            last_read[t] = step
-    owners = alias_owners(plans)
-    groups: dict[int, set[int]] = {}
-    for t, o in owners.items():
-        groups.setdefault(o, {o}).add(t)
-    caller_owned = set(graph.inputs) | set(graph.outputs)
+    groups = _StorageGroups(plans, caller_owned=set(graph.inputs) | set(graph.outputs))
     for step, plan in enumerate(plans):
         variant_of = getattr(plan, "in_place_variant", None)
         if variant_of is None:
             continue
-        owner = owners.get(plan.inputs[0], plan.inputs[0])
-        group = groups.get(owner, {owner})
-        if group & caller_owned or any(last_read.get(t, -1) > step for t in group):
+        owner = groups.root(plan.inputs[0])
+        if groups.caller_owned(owner) or groups.last_read(owner) > step:
             continue
-        if any(t in group for t in plan.inputs[1:]):  # overwriting it would clobber another input
+        if any(groups.root(t) == owner for t in plan.inputs[1:]):  # overwriting it would clobber another input
             continue
         variant = variant_of()
         if variant is None:
             continue
         result[step] = variant
-        for out, inp in variant.aliases:  # the output joins the input's storage group
-            out_owner = owners.get(out, out)
-            merged = groups.pop(out_owner, {out_owner}) | group
-            for t in merged:
-                owners[t] = owner
-            groups[owner] = merged
+        for out, _ in variant.aliases:  # the output joins the input's storage group
+            groups.join(out, owner)
     return _without_costly_resizing(graph, plans, tuple(result), alignment)
 
 
@@ -94,16 +144,14 @@ def _without_costly_resizing(
     if not resizing:
         return chosen
 
-    def arena_of(candidate: list[OpPlan]) -> tuple[int, MemoryPlan]:
-        memory = layout_memory(graph, tuple(candidate), alignment)[0]
-        return memory.arena_bytes, memory
-
     without = list(chosen)
     for step in resizing:
         without[step] = plans[step]
-    arena_all, memory_all = arena_of(list(chosen))
-    arena_none, memory_none = arena_of(without)
-    result, arena, memory = (list(chosen), arena_all, memory_all) if arena_all < arena_none else (without, arena_none, memory_none)
+    memory = memory_plan(graph, chosen, alignment)
+    result = list(chosen)
+    if arena_if_below(graph, without, alignment, memory.arena_bytes + 1) is not None:  # none wins ties
+        result, memory = without, memory_plan(graph, without, alignment)
+    arena = memory.arena_bytes
     # Then toggle, one at a time, the few variants at steps within 10 % of the peak: those are
     # the ones that can move it. Bounded so that pricing thousands of NAS configs stays cheap.
     near_peak = [step for step in resizing if memory.live_bytes(step) * 10 >= arena * 9]
@@ -111,71 +159,182 @@ def _without_costly_resizing(
     for step in busiest:
         candidate = list(result)
         candidate[step] = plans[step] if result[step] is chosen[step] else chosen[step]
-        candidate_arena, candidate_memory = arena_of(candidate)
-        if candidate_arena < arena:
-            result, arena, memory = candidate, candidate_arena, candidate_memory
+        candidate_arena = arena_if_below(graph, candidate, alignment, arena)
+        if candidate_arena is not None:
+            result, arena = candidate, candidate_arena
     return tuple(result)
 
 
-def alias_owners(plans: tuple[OpPlan, ...]) -> dict[int, int]:
+def alias_owners(plans: Sequence[OpPlan]) -> dict[int, int]:
     """Map each aliased tensor to the tensor whose storage it shares (union-find root)."""
     parent: dict[int, int] = {}
-
-    def root(t: int) -> int:
-        while parent.get(t, t) != t:
-            t = parent[t]
-        return t
-
     for plan in plans:
         for out, inp in plan.aliases:
-            parent[root(out)] = root(inp)
-    return {t: root(t) for t in parent}
+            parent[_find(parent, out)] = _find(parent, inp)
+    return {t: _find(parent, t) for t in parent}
 
 
-def buffer_requests(graph: Graph, plans: tuple[OpPlan, ...], owners: dict[int, int]):
+def _find(parent: dict[int, int], t: int) -> int:
+    """Union-find root of ``t``, halving the path on the way (chains of in-place ops are long)."""
+    while True:
+        up = parent.get(t, t)
+        if up == t:
+            return t
+        top = parent.get(up, up)
+        parent[t] = top
+        t = top
+
+
+class _StorageGroups:
+    """Storage groups (a tensor, its views and what was written over it) as a union-find,
+    with what the in-place rewrite asks of a group kept at its root: the last step that
+    reads any member, and whether the caller owns a member (a graph input or output)."""
+
+    def __init__(self, plans: Sequence[OpPlan], caller_owned: set[int]) -> None:
+        self._parent: dict[int, int] = {}
+        self._last_read: dict[int, int] = {}
+        for step, plan in enumerate(plans):
+            for t in plan.inputs:
+                self._last_read[t] = step
+        self._caller_owned = set(caller_owned)
+        for plan in plans:
+            for out, inp in plan.aliases:
+                self.join(out, self.root(inp))
+
+    def root(self, t: int) -> int:
+        return _find(self._parent, t)
+
+    def last_read(self, root: int) -> int:
+        return self._last_read.get(root, -1)
+
+    def caller_owned(self, root: int) -> bool:
+        return root in self._caller_owned
+
+    def join(self, t: int, root: int) -> None:
+        """Put ``t``'s group into the group whose root is ``root``."""
+        other = self.root(t)
+        if other == root:
+            return
+        self._parent[other] = root
+        self._last_read[root] = max(self._last_read.get(root, -1), self._last_read.pop(other, -1))
+        if other in self._caller_owned:
+            self._caller_owned.add(root)
+
+
+def buffer_requests(graph: Graph, plans: Sequence[OpPlan], owners: dict[int, int]):
     """One request per storage group (a tensor and its views) and per op scratch buffer.
 
     ``owners`` maps a tensor to the tensor whose storage it shares; pass ``{}`` for a layout
-    in which every tensor has its own storage (what TFLite Micro executes).
+    in which every tensor has its own storage (what TFLite Micro executes). A group lives
+    from the first step that touches any of its tensors to the last; graph inputs are live
+    from step 0 and graph outputs until the last step. Requests come in the order of their
+    group's owner tensor, then the scratch buffers in step order.
     Returns (requests, request index -> tensors, op index -> scratch request index).
     """
-    end = len(plans)
-    tensors = graph.tensors
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    members: dict[int, set[int]] = {}
-
-    def touch(tensor_index: int, step: int) -> None:
-        owner = owners.get(tensor_index, tensor_index)
-        group = members.get(owner)
-        if group is None:
-            members[owner] = {tensor_index}
-            first[owner] = last[owner] = step
-            return
-        group.add(tensor_index)
-        if step < first[owner]:
-            first[owner] = step
-        if step > last[owner]:
-            last[owner] = step
-
-    for index in graph.inputs:
-        touch(index, 0)
-    for step, plan in enumerate(plans):
-        for t in plan.inputs + plan.outputs:
-            if tensors[t].data is None:
-                touch(t, step)
-    for index in graph.outputs:
-        touch(index, max(end - 1, 0))
-    requests: list[BufferRequest] = []
-    request_tensors: dict[int, list[int]] = {}
-    for owner in sorted(members):
-        size = max(graph.tensor(t).nbytes for t in members[owner])
-        names = "+".join(graph.tensor(t).name for t in sorted(members[owner]))
-        request_tensors[len(requests)] = sorted(members[owner])
-        requests.append(BufferRequest(f"t{owner}:{names}", size, first[owner], last[owner]))
+    lifetimes = _lifetimes(graph, plans)
+    if owners:
+        members: dict[int, list[int]] = {}
+        for t in lifetimes.tensors:  # ascending, so each group's list comes out sorted
+            members.setdefault(owners.get(t, t), []).append(t)
+        group_owners = sorted(members)
+        groups = [members[owner] for owner in group_owners]
+    else:
+        group_owners = lifetimes.tensors
+        groups = [[t] for t in group_owners]
+    requests = [lifetimes.request(graph, owner, group) for owner, group in zip(group_owners, groups)]
+    request_tensors = dict(enumerate(groups))
     scratch_requests: dict[int, int] = {}
     for step, plan in enumerate(plans):
-        if plan.scratch_bytes > 0:
+        scratch_bytes = plan.scratch_bytes
+        if scratch_bytes > 0:
             scratch_requests[plan.op_index] = len(requests)
-            requests.append(BufferRequest(f"scratch:op{plan.op_index}", plan.scratch_bytes, step, step))
+            requests.append(lifetimes.scratch_request(step, plan.op_index, scratch_bytes))
     return requests, request_tensors, scratch_requests
+
+
+class _Lifetimes:
+    """When each tensor that needs storage is first and last touched under one op schedule,
+    and the request of each storage group asked for so far: with the lifetimes fixed, a
+    group's request depends on its members only, and the memory passes lay out many
+    variants of one schedule (in place or not, lean or not) that share most groups."""
+
+    __slots__ = ("io", "first", "last", "tensors", "_requests", "_scratch", "_facts")
+
+    def __init__(self, graph: Graph, plans: Sequence[OpPlan], io: list, facts: "_GraphFacts") -> None:
+        activations = facts.activations
+        first: dict[int, int] = {index: 0 for index in graph.inputs}
+        last: dict[int, int] = dict(first)
+        for step, (inputs, outputs) in enumerate(io):
+            for t in inputs + outputs:
+                if t in activations:
+                    if t not in first:
+                        first[t] = step
+                    last[t] = step
+        end = max(len(plans) - 1, 0)
+        for index in graph.outputs:
+            first.setdefault(index, end)
+            last[index] = end
+        self.io, self.first, self.last, self._facts = io, first, last, facts
+        self.tensors = sorted(first)
+        self._requests: dict[object, BufferRequest] = {}
+        self._scratch: dict[tuple[int, int, int], BufferRequest] = {}
+
+    def scratch_request(self, step: int, op_index: int, size: int) -> BufferRequest:
+        key = (step, op_index, size)
+        request = self._scratch.get(key)
+        if request is None:
+            request = self._scratch[key] = BufferRequest(f"scratch:op{op_index}", size, step, step)
+        return request
+
+    def request(self, graph: Graph, owner: int, group: list[int]) -> BufferRequest:
+        """The request of the storage group ``group`` (sorted tensors) whose storage ``owner`` owns."""
+        key = owner if len(group) == 1 else (owner, *group)
+        request = self._requests.get(key)
+        if request is None:
+            facts, first, last = self._facts, self.first, self.last
+            request = self._requests[key] = BufferRequest(
+                f"t{owner}:" + "+".join(facts.names[t] for t in group),
+                max(facts.size(graph, t) for t in group),
+                min(first[t] for t in group),
+                max(last[t] for t in group),
+            )
+        return request
+
+
+def _lifetimes(graph: Graph, plans: Sequence[OpPlan]) -> _Lifetimes:
+    """The lifetimes of ``plans`` on ``graph``, reused while the ops read and write the same tensors."""
+    facts = _facts(graph)
+    io = [(plan.inputs, plan.outputs) for plan in plans]
+    lifetimes = facts.lifetimes
+    if lifetimes is None or lifetimes.io != io:
+        lifetimes = facts.lifetimes = _Lifetimes(graph, plans, io, facts)
+    return lifetimes
+
+
+class _GraphFacts:
+    """Per-graph facts the layout asks for on every call: which tensors need storage, their
+    names and sizes, and the lifetimes of the schedule laid out last."""
+
+    __slots__ = ("activations", "names", "sizes", "lifetimes")
+
+    def __init__(self, graph: Graph) -> None:
+        self.activations = frozenset(t.index for t in graph.tensors if t.data is None)
+        self.names = {t.index: t.name for t in graph.tensors}
+        self.sizes: dict[int, int] = {}
+        self.lifetimes: _Lifetimes | None = None
+
+    def size(self, graph: Graph, t: int) -> int:
+        size = self.sizes.get(t)
+        if size is None:
+            size = self.sizes[t] = graph.tensors[t].nbytes
+        return size
+
+
+_FACTS: "weakref.WeakKeyDictionary[Graph, _GraphFacts]" = weakref.WeakKeyDictionary()
+
+
+def _facts(graph: Graph) -> _GraphFacts:
+    facts = _FACTS.get(graph)
+    if facts is None:
+        facts = _FACTS[graph] = _GraphFacts(graph)
+    return facts

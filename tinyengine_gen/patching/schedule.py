@@ -16,7 +16,7 @@ from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
 from tinyengine_gen.patching.stage import PatchStagePlan, StageError, build_patch_stage, stage_operator
 from tinyengine_gen.memory_passes import apply_memory_passes
-from tinyengine_gen.storage import layout_memory
+from tinyengine_gen.storage import memory_plan
 
 __all__ = ["PatchDecision", "parse_grid", "decide_patch_schedule", "with_stage"]
 
@@ -69,7 +69,7 @@ def with_stage(graph: Graph, plans: Sequence[OpPlan], stage: PatchStagePlan) -> 
 def _peak(graph: Graph, plans: Sequence[OpPlan], passes: dict) -> int:
     """The arena the compiler will plan: after the same memory passes it applies."""
     graph, plans = apply_memory_passes(graph, tuple(plans), **passes)
-    return layout_memory(graph, plans, passes["alignment"])[0].arena_bytes
+    return memory_plan(graph, plans, passes["alignment"]).arena_bytes
 
 
 def decide_patch_schedule(
