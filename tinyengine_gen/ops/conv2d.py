@@ -47,6 +47,7 @@ from tinyengine_gen.ops.base import (
     filter_scale_list,
     per_channel_requant,
     register,
+    replace_plan,
     spatial_padding,
 )
 
@@ -173,7 +174,7 @@ class Conv2DPlan:
             return None
         if (ih, iw) != (oh, ow) or self.input_layout != "NHWC":
             return None
-        return dataclasses.replace(self, in_place=True)
+        return replace_plan(self, in_place=True)
 
     def lean_variant(self) -> "Conv2DPlan | None":
         """The same layer on the shallow core, whose scratch is half the deep core's (or none
@@ -188,7 +189,7 @@ class Conv2DPlan:
             return None
         depth += depth % 2
         gemm_filter = shallow_filter_layout(self.filter.reshape(out_c, kh * kw * ic), depth)
-        return dataclasses.replace(self, kernel=lean, depth=depth, gemm_filter=gemm_filter)
+        return replace_plan(self, kernel=lean, depth=depth, gemm_filter=gemm_filter)
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         x = values[self.inputs[0]]

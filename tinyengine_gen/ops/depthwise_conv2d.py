@@ -21,6 +21,7 @@ multiplier from the shapes when the option is 0. The shapes are the only consist
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -34,6 +35,7 @@ from tinyengine_gen.ops.base import (
     filter_scale_list,
     per_channel_requant,
     register,
+    replace_plan,
     spatial_padding,
 )
 
@@ -106,16 +108,13 @@ class DepthwiseConv2DPlan:
         The kernel copies every input row into the ring before it writes any output byte
         that overlaps it; here we replay that order and check it for each output row.
         """
-        n, ih, iw, c = self.input_shape
+        n, ih, iw, _ = self.input_shape
         _, oh, ow, _ = self.output_shape
         if not self.uses_row_ring or n != 1:
             return None
-        for oy in range(oh):
-            loaded_through = oy * self.stride[0] - self.padding[0] + self.ring_rows - 1
-            last_overwritten = ((oy + 1) * ow - 1) // iw  # input row holding the last byte written
-            if last_overwritten < ih and last_overwritten > loaded_through:
-                return None
-        return dataclasses.replace(self, in_place=True)
+        if not _rows_loaded_before_overwritten(ih, iw, oh, ow, self.stride[0], self.padding[0], self.ring_rows):
+            return None
+        return replace_plan(self, in_place=True)
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         return {self.outputs[0]: depthwise_conv2d_reference(values[self.inputs[0]], self)}
@@ -246,6 +245,18 @@ def _depth_multiplier(check: OpChecker, in_channels: int, out_channels: int) -> 
             "a depthwise convolution needs out_c = in_c * depth_multiplier."
         )
     return out_channels // in_channels
+
+
+@functools.lru_cache(maxsize=4096)
+def _rows_loaded_before_overwritten(ih: int, iw: int, oh: int, ow: int, stride: int, pad_top: int, ring_rows: int) -> bool:
+    """Whether each output row of the in-place row-ring kernel overwrites only input rows
+    already copied into the ring (memoised: the NAS cost model asks for every layer it prices)."""
+    for oy in range(oh):
+        loaded_through = oy * stride - pad_top + ring_rows - 1
+        last_overwritten = ((oy + 1) * ow - 1) // iw  # input row holding the last byte written
+        if last_overwritten < ih and last_overwritten > loaded_through:
+            return False
+    return True
 
 
 def depthwise_conv2d_reference(x: np.ndarray, plan: DepthwiseConv2DPlan) -> np.ndarray:
