@@ -135,11 +135,12 @@ def _without_costly_resizing(
     steps are toggled one at a time and kept where the arena gets strictly smaller. Any
     subset of the variants is valid: leaving one out only splits a storage group.
     """
+    sizes = _facts(graph).sizes
     resizing = [
         step
         for step, (plan, variant) in enumerate(zip(plans, chosen))
         if plan is not variant
-        and any(graph.tensor(out).nbytes != graph.tensor(inp).nbytes for out, inp in variant.aliases)
+        and any(_size(graph, sizes, out) != _size(graph, sizes, inp) for out, inp in variant.aliases)
     ]
     if not resizing:
         return chosen
@@ -147,10 +148,12 @@ def _without_costly_resizing(
     without = list(chosen)
     for step in resizing:
         without[step] = plans[step]
-    memory = memory_plan(graph, chosen, alignment)
-    result = list(chosen)
-    if arena_if_below(graph, without, alignment, memory.arena_bytes + 1) is not None:  # none wins ties
-        result, memory = without, memory_plan(graph, without, alignment)
+    # None wins ties. It usually wins outright, so it is planned first and "all" only where
+    # its bound leaves it a chance.
+    memory = memory_plan(graph, without, alignment)
+    result = without
+    if arena_if_below(graph, chosen, alignment, memory.arena_bytes) is not None:
+        result, memory = list(chosen), memory_plan(graph, chosen, alignment)
     arena = memory.arena_bytes
     # Then toggle, one at a time, the few variants at steps within 10 % of the peak: those are
     # the ones that can move it. Bounded so that pricing thousands of NAS configs stays cheap.
@@ -166,23 +169,33 @@ def _without_costly_resizing(
 
 
 def alias_owners(plans: Sequence[OpPlan]) -> dict[int, int]:
-    """Map each aliased tensor to the tensor whose storage it shares (union-find root)."""
-    parent: dict[int, int] = {}
+    """Map each aliased tensor to the tensor whose storage it shares (union-find root; an
+    alias ``(out, inp)`` puts ``out``'s group under ``inp``'s root)."""
+    parent: dict[int, int] = {}  # non-roots only
     for plan in plans:
         for out, inp in plan.aliases:
-            parent[_find(parent, out)] = _find(parent, inp)
+            root = _find(parent, inp)
+            out_root = _find(parent, out)
+            if out_root != root:
+                parent[out_root] = root
     return {t: _find(parent, t) for t in parent}
 
 
 def _find(parent: dict[int, int], t: int) -> int:
-    """Union-find root of ``t``, halving the path on the way (chains of in-place ops are long)."""
-    while True:
-        up = parent.get(t, t)
-        if up == t:
-            return t
-        top = parent.get(up, up)
-        parent[t] = top
-        t = top
+    """Union-find root of ``t`` (``parent`` holds non-roots only), pointing the path at it."""
+    root = parent.get(t)
+    if root is None:
+        return t
+    up = parent.get(root)
+    if up is None:
+        return root
+    path = [t]
+    while up is not None:
+        path.append(root)
+        root, up = up, parent.get(up)
+    for node in path:
+        parent[node] = root
+    return root
 
 
 class _StorageGroups:
@@ -258,7 +271,7 @@ class _Lifetimes:
     group's request depends on its members only, and the memory passes lay out many
     variants of one schedule (in place or not, lean or not) that share most groups."""
 
-    __slots__ = ("io", "first", "last", "tensors", "_requests", "_scratch", "_facts")
+    __slots__ = ("io", "first", "last", "tensors", "_requests", "_scratch", "_names", "_sizes")
 
     def __init__(self, graph: Graph, plans: Sequence[OpPlan], io: list, facts: "_GraphFacts") -> None:
         activations = facts.activations
@@ -274,7 +287,9 @@ class _Lifetimes:
         for index in graph.outputs:
             first.setdefault(index, end)
             last[index] = end
-        self.io, self.first, self.last, self._facts = io, first, last, facts
+        self.io, self.first, self.last = io, first, last
+        # the facts' tables, not the facts object, which holds this one (no reference cycle)
+        self._names, self._sizes = facts.names, facts.sizes
         self.tensors = sorted(first)
         self._requests: dict[object, BufferRequest] = {}
         self._scratch: dict[tuple[int, int, int], BufferRequest] = {}
@@ -291,10 +306,10 @@ class _Lifetimes:
         key = owner if len(group) == 1 else (owner, *group)
         request = self._requests.get(key)
         if request is None:
-            facts, first, last = self._facts, self.first, self.last
+            names, first, last = self._names, self.first, self.last
             request = self._requests[key] = BufferRequest(
-                f"t{owner}:" + "+".join(facts.names[t] for t in group),
-                max(facts.size(graph, t) for t in group),
+                f"t{owner}:" + "+".join(names[t] for t in group),
+                max(_size(graph, self._sizes, t) for t in group),
                 min(first[t] for t in group),
                 max(last[t] for t in group),
             )
@@ -312,29 +327,37 @@ def _lifetimes(graph: Graph, plans: Sequence[OpPlan]) -> _Lifetimes:
 
 
 class _GraphFacts:
-    """Per-graph facts the layout asks for on every call: which tensors need storage, their
-    names and sizes, and the lifetimes of the schedule laid out last."""
+    """Facts about a graph's tensors the layout asks for on every call: which need storage,
+    their names and sizes, and the lifetimes of the schedule laid out last. They depend on
+    the tensors only, so graphs that share their tensor tuple (a graph and its fused
+    rewrite) share them."""
 
-    __slots__ = ("activations", "names", "sizes", "lifetimes")
+    __slots__ = ("tensors", "activations", "names", "sizes", "lifetimes")
 
     def __init__(self, graph: Graph) -> None:
+        self.tensors = graph.tensors
         self.activations = frozenset(t.index for t in graph.tensors if t.data is None)
         self.names = {t.index: t.name for t in graph.tensors}
         self.sizes: dict[int, int] = {}
         self.lifetimes: _Lifetimes | None = None
 
-    def size(self, graph: Graph, t: int) -> int:
-        size = self.sizes.get(t)
-        if size is None:
-            size = self.sizes[t] = graph.tensors[t].nbytes
-        return size
+
+def _size(graph: Graph, sizes: dict[int, int], t: int) -> int:
+    """Bytes of tensor ``t``, memoised in ``sizes``."""
+    size = sizes.get(t)
+    if size is None:
+        size = sizes[t] = graph.tensors[t].nbytes
+    return size
 
 
 _FACTS: "weakref.WeakKeyDictionary[Graph, _GraphFacts]" = weakref.WeakKeyDictionary()
+_LAST_FACTS: list[_GraphFacts | None] = [None]
 
 
 def _facts(graph: Graph) -> _GraphFacts:
     facts = _FACTS.get(graph)
     if facts is None:
-        facts = _FACTS[graph] = _GraphFacts(graph)
+        last = _LAST_FACTS[0]
+        facts = last if last is not None and last.tensors is graph.tensors else _GraphFacts(graph)
+        _FACTS[graph] = _LAST_FACTS[0] = facts
     return facts

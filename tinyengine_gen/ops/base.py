@@ -121,30 +121,35 @@ def replace_plan(plan: OpPlan, **changes: object) -> OpPlan:
 
     Variants (in place, lean) and re-bound plans are made for every operator of every
     architecture the NAS cost model prices, so the copy is on its hot path. A plan class
-    with nothing to re-run or invalidate on construction (no ``__post_init__``, no
-    ``__slots__``, no cached properties) is copied through its instance dict, which is
-    exactly the object ``replace`` would build; any other class takes ``replace`` itself.
+    with nothing to re-run on construction (no ``__post_init__``, no ``__slots__``) is
+    copied through its instance dict, less the values its cached properties stored (they
+    may depend on the changed fields, and are recomputed on demand): exactly the object
+    ``replace`` would build. Any other class takes ``replace`` itself.
     """
     cls = type(plan)
-    if not _copyable_by_dict(cls):
+    cached = _cached_properties(cls)
+    if cached is None:
         return dataclasses.replace(plan, **changes)  # type: ignore[type-var]
     fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
     for name in changes:
         if name not in fields:
             raise TypeError(f"{cls.__name__} has no field {name!r}")
     copy = object.__new__(cls)
-    copy.__dict__.update(plan.__dict__)
-    copy.__dict__.update(changes)
+    values = copy.__dict__
+    values.update(plan.__dict__)
+    values.update(changes)
+    for name in cached:
+        values.pop(name, None)
     return copy
 
 
 @functools.lru_cache(maxsize=None)
-def _copyable_by_dict(cls: type) -> bool:
-    return (
-        dataclasses.is_dataclass(cls)
-        and not hasattr(cls, "__post_init__")
-        and not hasattr(cls, "__slots__")
-        and not any(isinstance(v, functools.cached_property) for k in cls.__mro__ for v in vars(k).values())
+def _cached_properties(cls: type) -> tuple[str, ...] | None:
+    """Names of ``cls``'s cached properties, or None if it cannot be copied through its dict."""
+    if not dataclasses.is_dataclass(cls) or hasattr(cls, "__post_init__") or hasattr(cls, "__slots__"):
+        return None
+    return tuple(
+        name for k in cls.__mro__ for name, v in vars(k).items() if isinstance(v, functools.cached_property)
     )
 
 
