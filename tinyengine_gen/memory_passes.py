@@ -12,7 +12,7 @@ from tinyengine_gen.fusion import fuse_residual_adds
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.lean_scratch import with_lean_scratch
 from tinyengine_gen.ops.base import OpPlan
-from tinyengine_gen.storage import with_in_place_kernels
+from tinyengine_gen.in_place import with_in_place_kernels
 
 __all__ = ["apply_memory_passes"]
 

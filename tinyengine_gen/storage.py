@@ -2,8 +2,13 @@
 
 Views (RESHAPE and friends) and in-place kernels share their input's storage; every other
 non-constant tensor and every op's scratch buffer gets a lifetime in steps, and the memory
-planner turns those lifetimes into offsets. Shared by the compiler, the patch-stage
-scheduler and the offline plan exported to TFLite Micro.
+planner turns those lifetimes into offsets. Shared by the compiler, the memory passes, the
+patch-stage scheduler and the offline plan exported to TFLite Micro.
+
+The memory passes lay out many variants of one schedule and the NAS cost model runs them
+for thousands of configs a second, so layouts are memoised by the identity of their
+(immutable) graph and plans, and each graph keeps the lifetimes and group requests of the
+schedule laid out last: variants share most of them.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ __all__ = [
     "arena_if_below",
     "buffer_requests",
     "layout_memory",
+    "find_root",
     "memory_plan",
-    "with_in_place_kernels",
+    "tensor_bytes",
 ]
 
 
@@ -89,99 +95,25 @@ def _planned(graph: Graph, plans: Sequence[OpPlan], alignment: int, requests=Non
     return result
 
 
-def with_in_place_kernels(graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 16) -> tuple[OpPlan, ...]:
-    """Switch plans to their in-place variant where the input's storage is dead afterwards.
-
-    The input's whole storage group (the tensor and its views) must be read by no later op,
-    must not hold any other input of the op, and must not be a graph input or output, whose
-    bytes belong to the caller. A variant whose output and input differ in size is kept only
-    where it does not make the planned arena larger (see :func:`_without_costly_resizing`).
-    """
-    if not any(hasattr(plan, "in_place_variant") for plan in plans):
-        return plans
-    result = list(plans)
-    groups = _StorageGroups(plans, caller_owned=set(graph.inputs) | set(graph.outputs))
-    for step, plan in enumerate(plans):
-        variant_of = getattr(plan, "in_place_variant", None)
-        if variant_of is None:
-            continue
-        owner = groups.root(plan.inputs[0])
-        if groups.caller_owned(owner) or groups.last_read(owner) > step:
-            continue
-        if any(groups.root(t) == owner for t in plan.inputs[1:]):  # overwriting it would clobber another input
-            continue
-        variant = variant_of()
-        if variant is None:
-            continue
-        result[step] = variant
-        for out, _ in variant.aliases:  # the output joins the input's storage group
-            groups.join(out, owner)
-    return _without_costly_resizing(graph, plans, tuple(result), alignment)
-
-
-#: How many size-changing in-place variants are tried one by one after the all/none choice.
-MAX_RESIZING_TRIALS = 4
-
-
-def _without_costly_resizing(
-    graph: Graph, plans: tuple[OpPlan, ...], chosen: tuple[OpPlan, ...], alignment: int
-) -> tuple[OpPlan, ...]:
-    """Keep in-place variants whose output and input differ in size only where they pay.
-
-    Sharing storage gives both tensors a buffer of the larger size over both lifetimes (a
-    pointwise projection written over its wide input keeps that width while the narrow
-    output waits for a residual ADD), which can cost more than the copy it saves. The layout
-    with all of them and the one with none are compared, then the variants at the busiest
-    steps are toggled one at a time and kept where the arena gets strictly smaller. Any
-    subset of the variants is valid: leaving one out only splits a storage group.
-    """
-    sizes = _facts(graph).sizes
-    resizing = [
-        step
-        for step, (plan, variant) in enumerate(zip(plans, chosen))
-        if plan is not variant
-        and any(_size(graph, sizes, out) != _size(graph, sizes, inp) for out, inp in variant.aliases)
-    ]
-    if not resizing:
-        return chosen
-
-    without = list(chosen)
-    for step in resizing:
-        without[step] = plans[step]
-    # None wins ties. It usually wins outright, so it is planned first and "all" only where
-    # its bound leaves it a chance.
-    memory = memory_plan(graph, without, alignment)
-    result = without
-    if arena_if_below(graph, chosen, alignment, memory.arena_bytes) is not None:
-        result, memory = list(chosen), memory_plan(graph, chosen, alignment)
-    arena = memory.arena_bytes
-    # Then toggle, one at a time, the few variants at steps within 10 % of the peak: those are
-    # the ones that can move it. Bounded so that pricing thousands of NAS configs stays cheap.
-    near_peak = [step for step in resizing if memory.live_bytes(step) * 10 >= arena * 9]
-    busiest = sorted(near_peak, key=lambda step: -memory.live_bytes(step))[:MAX_RESIZING_TRIALS]
-    for step in busiest:
-        candidate = list(result)
-        candidate[step] = plans[step] if result[step] is chosen[step] else chosen[step]
-        candidate_arena = arena_if_below(graph, candidate, alignment, arena)
-        if candidate_arena is not None:
-            result, arena = candidate, candidate_arena
-    return tuple(result)
-
-
 def alias_owners(plans: Sequence[OpPlan]) -> dict[int, int]:
     """Map each aliased tensor to the tensor whose storage it shares (union-find root; an
     alias ``(out, inp)`` puts ``out``'s group under ``inp``'s root)."""
     parent: dict[int, int] = {}  # non-roots only
     for plan in plans:
         for out, inp in plan.aliases:
-            root = _find(parent, inp)
-            out_root = _find(parent, out)
+            # (inline for the usual case: both ends are roots or point at one)
+            root = parent.get(inp, inp)
+            if root in parent:
+                root = find_root(parent, root)
+            out_root = parent.get(out, out)
+            if out_root in parent:
+                out_root = find_root(parent, out_root)
             if out_root != root:
                 parent[out_root] = root
-    return {t: _find(parent, t) for t in parent}
+    return {t: find_root(parent, up) if up in parent else up for t, up in parent.items()}
 
 
-def _find(parent: dict[int, int], t: int) -> int:
+def find_root(parent: dict[int, int], t: int) -> int:
     """Union-find root of ``t`` (``parent`` holds non-roots only), pointing the path at it."""
     root = parent.get(t)
     if root is None:
@@ -196,42 +128,6 @@ def _find(parent: dict[int, int], t: int) -> int:
     for node in path:
         parent[node] = root
     return root
-
-
-class _StorageGroups:
-    """Storage groups (a tensor, its views and what was written over it) as a union-find,
-    with what the in-place rewrite asks of a group kept at its root: the last step that
-    reads any member, and whether the caller owns a member (a graph input or output)."""
-
-    def __init__(self, plans: Sequence[OpPlan], caller_owned: set[int]) -> None:
-        self._parent: dict[int, int] = {}
-        self._last_read: dict[int, int] = {}
-        for step, plan in enumerate(plans):
-            for t in plan.inputs:
-                self._last_read[t] = step
-        self._caller_owned = set(caller_owned)
-        for plan in plans:
-            for out, inp in plan.aliases:
-                self.join(out, self.root(inp))
-
-    def root(self, t: int) -> int:
-        return _find(self._parent, t)
-
-    def last_read(self, root: int) -> int:
-        return self._last_read.get(root, -1)
-
-    def caller_owned(self, root: int) -> bool:
-        return root in self._caller_owned
-
-    def join(self, t: int, root: int) -> None:
-        """Put ``t``'s group into the group whose root is ``root``."""
-        other = self.root(t)
-        if other == root:
-            return
-        self._parent[other] = root
-        self._last_read[root] = max(self._last_read.get(root, -1), self._last_read.pop(other, -1))
-        if other in self._caller_owned:
-            self._caller_owned.add(root)
 
 
 def buffer_requests(graph: Graph, plans: Sequence[OpPlan], owners: dict[int, int]):
@@ -258,10 +154,10 @@ def buffer_requests(graph: Graph, plans: Sequence[OpPlan], owners: dict[int, int
     request_tensors = dict(enumerate(groups))
     scratch_requests: dict[int, int] = {}
     for step, plan in enumerate(plans):
-        scratch_bytes = plan.scratch_bytes
-        if scratch_bytes > 0:
+        request = lifetimes.scratch_request(step, plan)
+        if request is not None:
             scratch_requests[plan.op_index] = len(requests)
-            requests.append(lifetimes.scratch_request(step, plan.op_index, scratch_bytes))
+            requests.append(request)
     return requests, request_tensors, scratch_requests
 
 
@@ -292,13 +188,17 @@ class _Lifetimes:
         self._names, self._sizes = facts.names, facts.sizes
         self.tensors = sorted(first)
         self._requests: dict[object, BufferRequest] = {}
-        self._scratch: dict[tuple[int, int, int], BufferRequest] = {}
+        self._scratch: dict[int, tuple[OpPlan, int, BufferRequest | None]] = {}
 
-    def scratch_request(self, step: int, op_index: int, size: int) -> BufferRequest:
-        key = (step, op_index, size)
-        request = self._scratch.get(key)
-        if request is None:
-            request = self._scratch[key] = BufferRequest(f"scratch:op{op_index}", size, step, step)
+    def scratch_request(self, step: int, plan: OpPlan) -> BufferRequest | None:
+        """The request of ``plan``'s scratch buffer at ``step`` (None without one), kept by
+        the plan's identity: the variants laid out share most plan objects."""
+        hit = self._scratch.get(id(plan))
+        if hit is not None and hit[0] is plan and hit[1] == step:
+            return hit[2]
+        size = plan.scratch_bytes
+        request = BufferRequest(f"scratch:op{plan.op_index}", size, step, step) if size > 0 else None
+        self._scratch[id(plan)] = (plan, step, request)  # holding the plan keeps its id unique
         return request
 
     def request(self, graph: Graph, owner: int, group: list[int]) -> BufferRequest:
@@ -340,6 +240,11 @@ class _GraphFacts:
         self.names = {t.index: t.name for t in graph.tensors}
         self.sizes: dict[int, int] = {}
         self.lifetimes: _Lifetimes | None = None
+
+
+def tensor_bytes(graph: Graph, t: int) -> int:
+    """Bytes of tensor ``t`` of ``graph`` (memoised per graph)."""
+    return _size(graph, _facts(graph).sizes, t)
 
 
 def _size(graph: Graph, sizes: dict[int, int], t: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -61,3 +62,9 @@ def test_lower_bound_is_the_largest_live_sum(reqs):
     plan = plan_memory(reqs)
     steps = range(min(r.first_use for r in reqs), max(r.last_use for r in reqs) + 1)
     assert plan.lower_bound == max(plan.live_bytes(s) for s in steps)
+
+
+def test_invalid_requests_are_refused_with_their_name():
+    for size, first, last in ((-1, 0, 0), (8, -1, 0), (8, 3, 2)):
+        with pytest.raises(ValueError, match="'bad'"):
+            BufferRequest("bad", size, first, last)

@@ -14,7 +14,7 @@ import pytest
 from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras
 from tinyengine_gen.compiler import CompileOptions
-from tinyengine_gen import storage
+from tinyengine_gen import in_place
 from tinyengine_gen.ops.conv2d import Conv2DPlan
 
 #: the lean-scratch pass would move peak layers to the shallow core: keep each case's kernel
@@ -51,7 +51,7 @@ def _middle(comparison) -> Conv2DPlan:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_in_place_pointwise_bit_exact(tmp_path, monkeypatch, name, per_channel):
     # keep every valid in-place variant, whether or not it shrinks this small chain's arena
-    monkeypatch.setattr(storage, "_without_costly_resizing", lambda graph, plans, chosen, alignment: chosen)
+    monkeypatch.setattr(in_place, "_without_costly_resizing", lambda graph, plans, chosen, alignment: chosen)
     in_c, out_c, size, kernel = CASES[name]
     model = convert_int8(_chain(in_c, out_c, size), per_channel=per_channel)
     comparison = compile_and_compare(model, tmp_path, trials=3, options=FIXED_KERNELS)

@@ -1,0 +1,50 @@
+"""replace_plan: the fast copy the memory passes and the NAS cost model make of plans."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import pytest
+
+from tinyengine_gen.ops.base import replace_plan
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Plan:
+    op_index: int
+    inputs: tuple[int, ...]
+    scale: int = 1
+
+    @functools.cached_property
+    def doubled(self) -> int:
+        return 2 * self.scale
+
+
+@dataclasses.dataclass(frozen=True)
+class _Validated:
+    size: int
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            raise ValueError("negative size")
+
+
+def test_copies_fields_and_forgets_cached_properties():
+    plan = _Plan(3, (1, 2), scale=5)
+    assert plan.doubled == 10  # cached in the instance dict
+    copy = replace_plan(plan, scale=7, op_index=4)
+    assert (copy.op_index, copy.inputs, copy.scale, copy.doubled) == (4, (1, 2), 7, 14)
+    assert (plan.scale, plan.doubled) == (5, 10)  # the original is untouched
+    assert type(copy) is _Plan and copy is not plan
+
+
+def test_unknown_field_is_an_error_like_dataclasses_replace():
+    with pytest.raises(TypeError, match="no field 'width'"):
+        replace_plan(_Plan(0, ()), width=3)
+
+
+def test_classes_with_post_init_go_through_dataclasses_replace():
+    assert replace_plan(_Validated(1), size=2).size == 2
+    with pytest.raises(ValueError, match="negative"):
+        replace_plan(_Validated(1), size=-1)
