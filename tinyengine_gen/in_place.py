@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
-from tinyengine_gen.storage import arena_if_below, find_root, memory_plan, tensor_bytes
+from tinyengine_gen.planner import align_up
+from tinyengine_gen.storage import arena_if_below, find_root, live_peak_after_joins, memory_plan, tensor_bytes
 
 __all__ = ["MAX_RESIZING_TRIALS", "with_in_place_kernels"]
 
@@ -81,20 +82,30 @@ def _without_costly_resizing(
     # its bound leaves it a chance.
     memory = memory_plan(graph, without, alignment)
     result = without
-    if arena_if_below(graph, chosen, alignment, memory.arena_bytes) is not None:
-        result, memory = list(chosen), memory_plan(graph, chosen, alignment)
+    if _may_beat(graph, without, [(step, chosen[step]) for step in resizing], alignment, memory.arena_bytes):
+        if arena_if_below(graph, chosen, alignment, memory.arena_bytes) is not None:
+            result, memory = list(chosen), memory_plan(graph, chosen, alignment)
     arena = memory.arena_bytes
     # Then toggle, one at a time, the few variants at steps within 10 % of the peak: those are
     # the ones that can move it. Bounded so that pricing thousands of NAS configs stays cheap.
     near_peak = [step for step in resizing if memory.live_bytes(step) * 10 >= arena * 9]
     busiest = sorted(near_peak, key=lambda step: -memory.live_bytes(step))[:MAX_RESIZING_TRIALS]
     for step in busiest:
+        joins = result[step] is plans[step]
+        if joins and not _may_beat(graph, result, [(step, chosen[step])], alignment, arena):
+            continue
         candidate = list(result)
-        candidate[step] = plans[step] if result[step] is chosen[step] else chosen[step]
+        candidate[step] = chosen[step] if joins else plans[step]
         candidate_arena = arena_if_below(graph, candidate, alignment, arena)
         if candidate_arena is not None:
             result, arena = candidate, candidate_arena
     return tuple(result)
+
+
+def _may_beat(graph: Graph, plans: list[OpPlan], joins: list[tuple[int, OpPlan]], alignment: int, arena: int) -> bool:
+    """Whether ``plans`` with ``joins`` applied could fit in fewer than ``arena`` bytes: the
+    bound :func:`arena_if_below` checks first, from the layout of ``plans`` alone."""
+    return align_up(live_peak_after_joins(graph, plans, joins, alignment), alignment) < arena
 
 
 class _StorageGroups:

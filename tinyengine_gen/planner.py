@@ -60,17 +60,18 @@ class MemoryPlan:
 
     def live_bytes(self, step: int) -> int:
         """Bytes of buffers live at ``step`` (what the op at that step touches or must keep)."""
-        live = self._live_by_step
+        live = self.live_by_step
         return live[step] if 0 <= step < len(live) else 0
 
     @functools.cached_property
-    def _live_by_step(self) -> tuple[int, ...]:
+    def live_by_step(self) -> tuple[int, ...]:
+        """Bytes live at each step, from 0 to the last step any buffer is used."""
         return live_bytes_by_step(self.requests)
 
     @functools.cached_property
     def lower_bound(self) -> int:
         """No placement can use less than the largest sum of simultaneously live buffers."""
-        return max(self._live_by_step, default=0)
+        return max(self.live_by_step, default=0)
 
     def dump(self) -> str:
         """A text table of the plan, one buffer a line, for debugging and reports."""
@@ -191,7 +192,7 @@ def plan_memory(requests: Sequence[BufferRequest], alignment: int = 16) -> Memor
     assert best is not None or not requests
     arena, offsets = best if best else (0, [])
     plan = MemoryPlan(tuple(requests), tuple(offsets), arena, alignment)
-    plan.__dict__["_live_by_step"] = live  # the cached property, already computed
+    plan.__dict__["live_by_step"] = live  # the cached property, already computed
     return plan
 
 

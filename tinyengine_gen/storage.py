@@ -13,6 +13,8 @@ schedule laid out last: variants share most of them.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import threading
 import weakref
 from collections.abc import Sequence
@@ -27,6 +29,7 @@ __all__ = [
     "buffer_requests",
     "layout_memory",
     "find_root",
+    "live_peak_after_joins",
     "memory_plan",
     "tensor_bytes",
 ]
@@ -64,6 +67,46 @@ def arena_if_below(graph: Graph, plans: Sequence[OpPlan], alignment: int, limit:
         return None
     arena = _planned(graph, plans, alignment, requests)[0].arena_bytes
     return arena if arena < limit else None
+
+
+def live_peak_after_joins(
+    graph: Graph, plans: Sequence[OpPlan], joins: Sequence[tuple[int, OpPlan]], alignment: int = 16
+) -> int:
+    """The live-bytes peak of ``plans`` with the op at each ``step`` of ``joins`` replaced by
+    ``variant``, a variant that adds aliases (joins its output's storage to its input's) and
+    may change its scratch, and changes nothing else.
+
+    Computed from the layout of ``plans`` (memoised) by merging its groups: a joint group
+    takes the largest member's size over the union of their lifetimes. This is exactly the
+    bound :func:`arena_if_below` would find for the varied schedule, without building its
+    requests, so the in-place pass rejects most of its trials for the price of a sweep.
+    """
+    memory, request_tensors, _ = _planned(graph, plans, alignment)
+    requests = memory.requests
+    group_of = {t: r for r, tensors in request_tensors.items() for t in tensors}
+    live = memory.live_by_step
+    delta = [0] * (len(live) + 1)
+    parent: dict[int, int] = {}
+    for step, variant in joins:
+        for out, inp in variant.aliases:
+            root, other = find_root(parent, group_of[inp]), find_root(parent, group_of[out])
+            if other != root:
+                parent[other] = root
+        change = variant.scratch_bytes - plans[step].scratch_bytes
+        delta[step] += change
+        delta[step + 1] -= change
+    joint: dict[int, list[int]] = {}
+    for r in parent:
+        joint.setdefault(find_root(parent, r), []).append(r)
+    for root, members in joint.items():
+        members.append(root)
+        for r in members:
+            delta[requests[r].first_use] -= requests[r].size
+            delta[requests[r].last_use + 1] += requests[r].size
+        size = max(requests[r].size for r in members)
+        delta[min(requests[r].first_use for r in members)] += size
+        delta[max(requests[r].last_use for r in members) + 1] -= size
+    return max(map(operator.add, live, itertools.accumulate(delta[: len(live)])), default=0)
 
 
 #: Recent layouts by the identity of their graph and plans: the memory passes and the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 
 import numpy as np
 import pytest
@@ -49,6 +50,32 @@ def test_flash_limit_skips_memory_planning_only_for_configs_over_it():
         assert skipped.macs == full.macs and skipped.params == full.params
         assert skipped.flash_bytes >= full.flash_bytes  # an upper bound: fusion can only remove constants
         assert model.cost(config, flash_limit=full.flash_bytes) == full
+
+
+def test_pricing_leaves_no_cyclic_garbage_and_restores_the_collector():
+    """cost() pauses the cyclic collector: that is only safe while pricing creates no cycles."""
+    model = CostModel(SPACE)
+    configs = _random_configs(6, seed=7)
+    for config in configs:
+        model.cost(config)  # fill the memo
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for config in configs + _random_configs(6, seed=8):
+            model.cost(config, flash_limit=1)
+            model.cost(config)
+        gc.collect()
+        assert [type(o).__name__ for o in gc.garbage] == []
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        model.cost(configs[0])
+        assert not gc.isenabled()  # a caller's choice is left as it was
+    finally:
+        gc.enable()
 
 
 def test_peak_sram_is_the_engine_arena_of_the_subnet_graph():

@@ -151,3 +151,20 @@ def test_long_in_place_chains_stay_linear():
     chain = [_Aliasing([(t + 1, t)]) for t in range(20000)]  # quadratic root walks would take minutes
     owners = storage.alias_owners(chain)
     assert owners[20000] == 0 and len(owners) == 20000
+
+
+def test_live_peak_after_joins_is_the_peak_of_the_varied_schedule(compiled):
+    from tinyengine_gen.planner import live_peak
+
+    graph, final = compiled.graph, compiled.plans
+    plain = _plain_plans(compiled)
+    varied = [s for s, (a, b) in enumerate(zip(plain, final)) if a is not b]
+    rng = random.Random(1)
+    for base_mix in (set(), set(rng.sample(varied, len(varied) // 2))):
+        base = tuple(final[s] if s in base_mix else plain[s] for s in range(len(plain)))
+        free = [s for s in varied if s not in base_mix]
+        for k in range(1, len(free) + 1):
+            joins = sorted(rng.sample(free, k))
+            varied_plans = tuple(final[s] if s in joins else p for s, p in enumerate(base))
+            expected = live_peak(_reference_requests(graph, varied_plans, _reference_owners(varied_plans))[0])
+            assert storage.live_peak_after_joins(graph, base, [(s, final[s]) for s in joins], 16) == expected
