@@ -47,6 +47,7 @@ _FC_OPTIONS = MappingProxyType({"fusedActivationFunction": _NONE, "keepNumDims":
 
 
 _ITEMSIZE = {dtype: dtype.itemsize for dtype in DType}
+_NUMPY_NAME = {dtype: dtype.value for dtype in DType}
 
 
 class _Tensor(Tensor):
@@ -112,11 +113,15 @@ class SubnetGraph:
 
     def _parameter(self, name: str, shape: tuple[int, ...], dtype: DType, quant: Quantization) -> int:
         self.parameters += math.prod(shape)
-        return self._tensor(name, shape, dtype, quant, _zeros(shape, dtype.value) if self.materialize else None)
+        return self._tensor(name, shape, dtype, quant, _zeros(shape, _NUMPY_NAME[dtype]) if self.materialize else None)
 
     def _operator(self, signature: tuple, inputs: tuple[int, ...], output: int, options: Mapping[str, Any]) -> int:
-        if self.materialize:
-            self.operators.append(Operator(len(self.operators), signature[0], inputs, (output,), options))
+        if self.materialize:  # (the frozen dataclass's __init__, in one dict update, as for tensors)
+            operator = object.__new__(Operator)
+            operator.__dict__.update(
+                index=len(self.operators), opcode=signature[0], inputs=inputs, outputs=(output,), options=options
+            )
+            self.operators.append(operator)
         self.signatures.append(signature)
         return output
 

@@ -193,14 +193,21 @@ def buffer_requests(graph: Graph, plans: Sequence[OpPlan], owners: dict[int, int
     else:
         group_owners = lifetimes.tensors
         groups = [[t] for t in group_owners]
-    requests = [lifetimes.request(graph, owner, group) for owner, group in zip(group_owners, groups)]
+    known = lifetimes.requests  # (the lookups inline: this runs for every variant laid out)
+    requests = [
+        known.get(owner if len(group) == 1 else (owner, *group)) or lifetimes.request(graph, owner, group)
+        for owner, group in zip(group_owners, groups)
+    ]
     request_tensors = dict(enumerate(groups))
     scratch_requests: dict[int, int] = {}
+    known_scratch = lifetimes.scratch
     for step, plan in enumerate(plans):
-        request = lifetimes.scratch_request(step, plan)
-        if request is not None:
+        entry = known_scratch.get(id(plan))
+        if entry is None or entry[0] is not plan or entry[1] != step:
+            entry = lifetimes.scratch_entry(step, plan)
+        if entry[2] is not None:
             scratch_requests[plan.op_index] = len(requests)
-            requests.append(request)
+            requests.append(entry[2])
     return requests, request_tensors, scratch_requests
 
 
@@ -210,7 +217,7 @@ class _Lifetimes:
     group's request depends on its members only, and the memory passes lay out many
     variants of one schedule (in place or not, lean or not) that share most groups."""
 
-    __slots__ = ("io", "first", "last", "tensors", "_requests", "_scratch", "_names", "_sizes")
+    __slots__ = ("io", "first", "last", "tensors", "requests", "scratch", "_names", "_sizes")
 
     def __init__(self, graph: Graph, plans: Sequence[OpPlan], io: list, facts: "_GraphFacts") -> None:
         activations = facts.activations
@@ -230,27 +237,25 @@ class _Lifetimes:
         # the facts' tables, not the facts object, which holds this one (no reference cycle)
         self._names, self._sizes = facts.names, facts.sizes
         self.tensors = sorted(first)
-        self._requests: dict[object, BufferRequest] = {}
-        self._scratch: dict[int, tuple[OpPlan, int, BufferRequest | None]] = {}
+        self.requests: dict[object, BufferRequest] = {}
+        self.scratch: dict[int, tuple[OpPlan, int, BufferRequest | None]] = {}
 
-    def scratch_request(self, step: int, plan: OpPlan) -> BufferRequest | None:
-        """The request of ``plan``'s scratch buffer at ``step`` (None without one), kept by
-        the plan's identity: the variants laid out share most plan objects."""
-        hit = self._scratch.get(id(plan))
-        if hit is not None and hit[0] is plan and hit[1] == step:
-            return hit[2]
+    def scratch_entry(self, step: int, plan: OpPlan) -> tuple[OpPlan, int, BufferRequest | None]:
+        """(plan, step, the request of its scratch buffer or None), kept by the plan's
+        identity: the variants laid out share most plan objects. Holding the plan keeps its
+        id unique."""
         size = plan.scratch_bytes
         request = BufferRequest(f"scratch:op{plan.op_index}", size, step, step) if size > 0 else None
-        self._scratch[id(plan)] = (plan, step, request)  # holding the plan keeps its id unique
-        return request
+        entry = self.scratch[id(plan)] = (plan, step, request)
+        return entry
 
     def request(self, graph: Graph, owner: int, group: list[int]) -> BufferRequest:
         """The request of the storage group ``group`` (sorted tensors) whose storage ``owner`` owns."""
         key = owner if len(group) == 1 else (owner, *group)
-        request = self._requests.get(key)
+        request = self.requests.get(key)
         if request is None:
             names, first, last = self._names, self.first, self.last
-            request = self._requests[key] = BufferRequest(
+            request = self.requests[key] = BufferRequest(
                 f"t{owner}:" + "+".join(names[t] for t in group),
                 max(_size(graph, self._sizes, t) for t in group),
                 min(first[t] for t in group),
