@@ -22,6 +22,8 @@ __all__ = [
     "saturating_rounding_doubling_high_mul",
     "rounding_divide_by_pot",
     "multiply_by_quantized_multiplier",
+    "fast_requant_applies",
+    "requantize_rq",
     "activation_range",
 ]
 
@@ -108,6 +110,36 @@ def multiply_by_quantized_multiplier(x: np.ndarray | int, multiplier: np.ndarray
     # The C code multiplies in int32; keep the same wrap-around so that any overflow matches too.
     shifted = ((shifted + 2**31) % 2**32) - 2**31
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier), right_shift)
+
+
+def fast_requant_applies(
+    multipliers: np.ndarray, shifts: np.ndarray, output_offset: int, acc_bounds: np.ndarray
+) -> bool:
+    """Whether te_requantize_rq (te_fixedpoint.h, used by the DSP kernels) equals
+    te_requantize + output_offset on every channel, for accumulators |acc| <= acc_bounds[c].
+
+    Its preconditions, per channel: a right shift e = -shift of at least 1, a non-negative
+    multiplier, |acc| < 2^30 (it doubles acc in int32) and |round| + |acc| + 2 < 2^31 with
+    round = 2^(e-1) + output_offset * 2^e (its int32 sum must not wrap). The planner checks
+    them once per layer and tells the kernel with a flag; where one fails the kernel takes
+    the general path.
+    """
+    shifts = np.asarray(shifts, dtype=np.int64)
+    bounds = np.asarray(acc_bounds, dtype=np.int64)
+    if shifts.size == 0 or shifts.max() > -1 or np.asarray(multipliers).min() < 0 or bounds.max() >= 2**30:
+        return False
+    rounds = (2 * int(output_offset) + 1) * (np.int64(1) << (-shifts - 1))
+    return bool((np.abs(rounds) + bounds + 2 < 2**31).all())
+
+
+def requantize_rq(acc: np.ndarray, multiplier: np.ndarray, shift: np.ndarray, output_offset: int) -> np.ndarray:
+    """Numpy twin of te_requantize_rq: (SMMLAR(2 acc, m, round - [acc < 0])) >> e, e = -shift."""
+    acc64 = np.asarray(acc, dtype=np.int64)
+    e = -np.asarray(shift, dtype=np.int64)
+    rounds = (2 * int(output_offset) + 1) * (np.int64(1) << (e - 1))
+    accumulate = rounds - (acc64 < 0)
+    high = accumulate + ((2 * acc64 * np.asarray(multiplier, dtype=np.int64) + 2**31) >> 32)
+    return high >> e
 
 
 def activation_range(activation: str, scale: float, zero_point: int, qmin: int = -128, qmax: int = 127) -> tuple[int, int]:

@@ -3,7 +3,7 @@
  * core of te_conv2d_gemm.h. */
 #include "te_conv2d_1x1.h"
 
-void te_conv2d_1x1_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter, const int32_t* bias,
+TE_DSP_FN void te_conv2d_1x1_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter, const int32_t* bias,
                       const int32_t* multiplier, const int32_t* shift, int8_t* output, void* scratch) {
   const long pixels = (long)p->batches * p->out_h * p->out_w;
   int16_t* wide = (int16_t*)scratch;
@@ -12,7 +12,7 @@ void te_conv2d_1x1_s8(const te_conv2d_gemm_params* p, const int8_t* input, const
     const int n = pixels - t < TE_GEMM_PIXELS ? (int)(pixels - t) : TE_GEMM_PIXELS;
     const int8_t* rows[TE_GEMM_PIXELS];
     te_gemm_1x1_rows(p, input, n, &px, rows);
-    te_gemm_widen(rows, n, p->depth, wide);
-    te_gemm_deep_tile(wide, n, filter, bias, multiplier, shift, p, output + t * p->out_c);
+    te_gemm_widen(p, rows, n, wide);
+    te_gemm_deep_tile_widened(wide, n, filter, bias, multiplier, shift, p, output + t * p->out_c);
   }
 }

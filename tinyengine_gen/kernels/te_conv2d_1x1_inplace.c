@@ -4,7 +4,7 @@
 /* Tile t's first pixel, walking forward (k = 0, 1, ...) or backward from the last tile. */
 TE_INLINE long te_inplace_tile(long k, long tiles, int backward) { return (backward ? tiles - 1 - k : k) * TE_GEMM_PIXELS; }
 
-void te_conv2d_1x1_inplace_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
+TE_DSP_FN void te_conv2d_1x1_inplace_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
                               const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output,
                               void* scratch) {
   const long pixels = (long)p->in_h * p->in_w;
@@ -16,12 +16,12 @@ void te_conv2d_1x1_inplace_s8(const te_conv2d_gemm_params* p, const int8_t* inpu
     const int n = pixels - t < TE_GEMM_PIXELS ? (int)(pixels - t) : TE_GEMM_PIXELS;
     const int8_t* rows[TE_GEMM_PIXELS];
     for (int i = 0; i < TE_GEMM_PIXELS; ++i) rows[i] = input + (i < n ? (t + i) * p->in_c : 0);
-    te_gemm_widen(rows, n, p->depth, wide); /* the tile's input is consumed here */
-    te_gemm_deep_tile(wide, n, filter, bias, multiplier, shift, p, output + t * p->out_c);
+    te_gemm_widen(p, rows, n, wide); /* the tile's input is consumed here */
+    te_gemm_deep_tile_widened(wide, n, filter, bias, multiplier, shift, p, output + t * p->out_c);
   }
 }
 
-void te_conv2d_1x1_shallow_inplace_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
+TE_DSP_FN void te_conv2d_1x1_shallow_inplace_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
                                       const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
                                       int8_t* output, void* scratch) {
   const long pixels = (long)p->in_h * p->in_w;

@@ -5,28 +5,59 @@
 #include "te_conv2d_narrow.h"
 
 #ifdef TE_DSP
-/* DSP: the tile is stored as [depth / 2][16 pixel pairs][2 depth values][2 pixels], so one
- * word holds (x_k[i], x_k[i+1], x_k+1[i], x_k+1[i+1]) and its two SXTB16s are pixel i's and
- * pixel i+1's (x_k, x_k+1) pairs; each SMLAD adds a depth pair's two products, for 8
- * pixels of one channel a step. Same sums as the portable loop (pair sums fit int16). */
-static int te_narrow_dsp_index(int k, int i) {
-  return (k / 2) * 2 * TE_NARROW_PIXELS + (i / 2) * 4 + (k & 1) * 2 + (i & 1);
+/* DSP: TE_NARROW_DSP_PIXELS output pixels at a time through the deep core's interleaved
+ * tiles and its requantisation (te_conv2d_gemm.h), the filter being the deep core's
+ * [out_c][depth]: each receptive field is im2col'ed into the last row of the scratch and
+ * widened into its tile of four at the start (the tiles take 32 * depth bytes, all of the
+ * rest). One channel's constants then serve 16 pixels. */
+#define TE_NARROW_DSP_PIXELS 16
+
+/* The tiles' outputs: n pixels in (n + 3) / 4 tiles of 4. */
+static void te_gemm_tiles_any_dsp_fast_or_any(const te_conv2d_gemm_params* p, const int16_t* tiles, int n,
+                                              const int8_t* filter, const int32_t* bias, const int32_t* multiplier,
+                                              const int32_t* shift, int8_t* out) {
+  TE_GEMM_DISPATCH_DSP(p, te_gemm_tiles_any_dsp, tiles, n, (n + 3) / 4, filter, bias, multiplier, shift, p, out);
 }
 
-static void te_narrow_channel_dsp(const int8_t* cols, const int8_t* w, int depth, int n, int32_t* acc) {
-  for (int g = 0; g < n; g += 8) {
-    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-    const int8_t* c = cols + g * 2;
-    for (int k = 0; k < depth; k += 2, c += 2 * TE_NARROW_PIXELS) {
-      const uint32_t wp = (uint32_t)(uint16_t)w[k] | (uint32_t)(uint16_t)w[k + 1] << 16;
-      const uint32_t v0 = te_load_u32(c), v1 = te_load_u32(c + 4), v2 = te_load_u32(c + 8), v3 = te_load_u32(c + 12);
-      s0 = te_smlad(te_sxtb16_even(v0), wp, s0); s1 = te_smlad(te_sxtb16_odd(v0), wp, s1);
-      s2 = te_smlad(te_sxtb16_even(v1), wp, s2); s3 = te_smlad(te_sxtb16_odd(v1), wp, s3);
-      s4 = te_smlad(te_sxtb16_even(v2), wp, s4); s5 = te_smlad(te_sxtb16_odd(v2), wp, s5);
-      s6 = te_smlad(te_sxtb16_even(v3), wp, s6); s7 = te_smlad(te_sxtb16_odd(v3), wp, s7);
+static TE_DSP_FN_COPIES void te_conv2d_narrow_dsp(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
+                                           const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                           int8_t* output, void* scratch) {
+  const long pixels = (long)p->batches * p->out_h * p->out_w;
+  const int depth = p->depth;
+  int16_t* tiles = (int16_t*)scratch;
+  int8_t* row = (int8_t*)scratch + (long)TE_NARROW_PIXELS * depth;
+  /* A 1x1 layer that reads no padding widens its input pixels in place (no im2col). */
+  const int pointwise = p->k_h == 1 && p->k_w == 1 && p->pad_top == 0 && p->pad_left == 0 && !p->nchw &&
+                        p->in_c == depth && (p->out_h - 1) * p->stride_h < p->in_h &&
+                        (p->out_w - 1) * p->stride_w < p->in_w;
+  te_gemm_pixel px = {0, 0, 0};
+  const int dense = pointwise && p->stride_h == 1 && p->stride_w == 1 && (depth & 3) == 0;
+  for (long t = 0; t < pixels; t += TE_NARROW_DSP_PIXELS) {
+    const int n = pixels - t < TE_NARROW_DSP_PIXELS ? (int)(pixels - t) : TE_NARROW_DSP_PIXELS;
+    if (dense && n == TE_NARROW_DSP_PIXELS) { /* consecutive input pixels, four at a time */
+      for (int q = 0; q < TE_NARROW_DSP_PIXELS / 4; ++q) {
+        te_gemm_widen4_padded_dsp(input + (t + 4 * q) * depth, depth, tiles + (long)q * 4 * depth, p->fast_requant);
+      }
+      te_gemm_tiles_any_dsp_fast_or_any(p, tiles, n, filter, bias, multiplier, shift, output + t * p->out_c);
+      continue;
     }
-    acc[g] = s0; acc[g + 1] = s1; acc[g + 2] = s2; acc[g + 3] = s3;
-    acc[g + 4] = s4; acc[g + 5] = s5; acc[g + 6] = s6; acc[g + 7] = s7;
+    if (dense) { /* the pixel walk resumes where the dense tiles stopped */
+      px.b = (int)(t / ((long)p->out_h * p->out_w));
+      px.oy = (int)(t / p->out_w % p->out_h);
+      px.ox = (int)(t % p->out_w);
+    }
+    for (int i = 0; i < n; ++i) { /* tile rows past n keep older values: computed, never stored */
+      const int8_t* src = row;
+      if (pointwise) {
+        const long pixel = ((long)px.b * p->in_h + (long)px.oy * p->stride_h) * p->in_w + (long)px.ox * p->stride_w;
+        src = input + pixel * depth;
+      } else {
+        te_gemm_im2col_row(p, input, px.b, px.oy, px.ox, row);
+      }
+      te_gemm_next_pixel(p, &px);
+      te_gemm_widen_row_dsp(src, depth, i & 3, tiles + (long)(i >> 2) * 4 * depth, p->fast_requant);
+    }
+    te_gemm_tiles_any_dsp_fast_or_any(p, tiles, n, filter, bias, multiplier, shift, output + t * p->out_c);
   }
 }
 #endif
@@ -34,6 +65,10 @@ static void te_narrow_channel_dsp(const int8_t* cols, const int8_t* w, int depth
 void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
                          const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output,
                          void* scratch) {
+#ifdef TE_DSP
+  te_conv2d_narrow_dsp(p, input, filter, bias, multiplier, shift, output, scratch);
+  return;
+#endif
   const long pixels = (long)p->batches * p->out_h * p->out_w;
   const int depth = p->depth, out_c = p->out_c;
   const int32_t offset = p->output_offset, lo = p->act_min, hi = p->act_max;
@@ -49,19 +84,12 @@ void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, co
       } else {
         for (int k = 0; k < depth; ++k) row[k] = 0; /* lanes past n: computed, never stored */
       }
-#ifdef TE_DSP
-      for (int k = 0; k < depth; ++k) cols[te_narrow_dsp_index(k, i)] = row[k];
-#else
       for (int k = 0; k < depth; ++k) cols[k * TE_NARROW_PIXELS + i] = row[k];
-#endif
     }
     int8_t* out = output + t * out_c;
     for (int o = 0; o < out_c; ++o) {
       const int8_t* w = filter + (long)o * depth;
       int32_t acc[TE_NARROW_PIXELS];
-#ifdef TE_DSP
-      te_narrow_channel_dsp(cols, w, depth, n, acc);
-#else
       for (int j = 0; j < TE_NARROW_PIXELS; ++j) acc[j] = 0;
       for (int k = 0; k < depth; k += 2) {
         const int16_t x = w[k], y = w[k + 1];
@@ -69,7 +97,6 @@ void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, co
         const int8_t* c1 = c0 + TE_NARROW_PIXELS;
         for (int j = 0; j < TE_NARROW_PIXELS; ++j) acc[j] += (int16_t)(x * c0[j] + y * c1[j]);
       }
-#endif
       const int32_t b = bias[o], m = multiplier[o], s = shift[o];
       for (int j = 0; j < n; ++j) {
         int32_t v = te_requantize_kernel((int32_t)((uint32_t)acc[j] + (uint32_t)b), m, s) + offset;

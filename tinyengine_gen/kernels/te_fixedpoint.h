@@ -25,6 +25,20 @@
 #define TE_INLINE static inline
 #endif
 
+/* On the entry points of the DSP kernels: GCC's pre-allocation scheduling hoists their
+ * loads ahead of the multiply-accumulates that consume them and runs out of the core's 14
+ * registers (spilling sums to the stack inside the loops); without it the loops keep
+ * every sum in a register. */
+#if defined(TE_DSP) && defined(__GNUC__) && !defined(__clang__)
+#define TE_DSP_FN __attribute__((optimize("no-schedule-insns")))
+/* The same, for kernels that copy runs of a few bytes (im2col): GCC would turn those loops
+ * into calls of memmove, which cost more than the copy. */
+#define TE_DSP_FN_COPIES __attribute__((optimize("no-schedule-insns", "no-tree-loop-distribute-patterns")))
+#else
+#define TE_DSP_FN
+#define TE_DSP_FN_COPIES
+#endif
+
 TE_INLINE int32_t te_sat_rounding_doubling_high_mul(int32_t a, int32_t b) {
   if (a == b && a == INT32_MIN) return INT32_MAX;
   int64_t ab = (int64_t)a * (int64_t)b;
@@ -81,20 +95,67 @@ TE_INLINE int32_t te_requantize_kernel(int32_t x, int32_t multiplier, int32_t sh
 #endif
 }
 
+/* SMMLAR: a + ((x * y + 2^31) >> 32), the high word of a rounded 64-bit product plus a
+ * (modulo 2^32). One instruction on Armv7E-M; this C twin is what the host tests run. */
+#ifdef TE_DSP
+TE_INLINE int32_t te_smmlar(int32_t x, int32_t y, int32_t a) {
+  int32_t r;
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(x), "r"(y), "r"(a));
+  return r;
+}
+#else
+TE_INLINE int32_t te_smmlar(int32_t x, int32_t y, int32_t a) {
+  const int64_t sum = (int64_t)a * 4294967296LL + (int64_t)x * y + 2147483648LL;
+  return (int32_t)(uint32_t)((uint64_t)sum >> 32);
+}
+#endif
+
+/* te_requantize(acc, multiplier, -e) + output_offset in four instructions (add, lsl,
+ * SMMLAR, asr), for layers whose planner proved, for every channel, the preconditions
+ *   e >= 1, 0 <= multiplier, |acc| < 2^30, and |round| + |acc| + 2 < 2^31
+ * where round = te_rq_round(e, output_offset) = 2^(e-1) + output_offset * 2^e
+ * (tinyengine_gen/fixedpoint.py: fast_requant_applies).
+ * Why it is the same function: the doubling high multiply is h = floor((2 acc m + 2^31) / 2^32)
+ * (see te_requantize_fast), which SMMLAR computes from 2 acc (no overflow: |acc| < 2^30) and
+ * adds to its accumulator operand. The rounding right shift by e >= 1 (half away from zero)
+ * is floor((h + 2^(e-1) - [h < 0]) / 2^e), and [h < 0] may be replaced by [acc < 0]: they
+ * differ only where h = 0, and there both give 0. Adding output_offset * 2^e before the
+ * floor division adds output_offset after it. So the result is
+ *   (h + round - [acc < 0]) >> e,
+ * with h + round - [acc < 0] in int32 (|h| <= |acc| + 1). The same test file that checks
+ * te_requantize_fast checks this one against te_requantize on the host. */
+TE_INLINE int32_t te_rq_round(int32_t e, int32_t output_offset) {
+  return (int32_t)((uint32_t)(2 * output_offset + 1) << (e - 1));
+}
+TE_INLINE int32_t te_requantize_rq(int32_t acc, int32_t multiplier, int32_t round, int32_t e) {
+  return te_smmlar((int32_t)((uint32_t)acc << 1), multiplier, round + (acc >> 31)) >> e;
+}
+
 #ifdef TE_DSP
 /* Helpers of the DSP kernels: unaligned word loads and stores (LDR/STR, which Armv7E-M
- * allows unaligned) and a rotate that GCC folds into SXTB16's operand. */
+ * allows unaligned). */
 TE_INLINE uint32_t te_load_u32(const void* p) {
   uint32_t v;
   memcpy(&v, p, 4);
   return v;
 }
 TE_INLINE void te_store_u32(void* p, uint32_t v) { memcpy(p, &v, 4); }
-TE_INLINE uint32_t te_ror8(uint32_t v) { return (v >> 8) | (v << 24); }
-/* (b0, b2) and (b1, b3) of the four int8 in v, each sign-extended to an int16 pair. */
+/* (b0, b2) and (b1, b3) of the four int8 in v, each sign-extended to an int16 pair. The odd
+ * one is SXTB16 with its ROR #8 operand, which GCC does not fold from C. */
 TE_INLINE uint32_t te_sxtb16_even(uint32_t v) { return (uint32_t)__sxtb16((int32_t)v); }
-TE_INLINE uint32_t te_sxtb16_odd(uint32_t v) { return (uint32_t)__sxtb16((int32_t)te_ror8(v)); }
+TE_INLINE uint32_t te_sxtb16_odd(uint32_t v) {
+  uint32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+}
 TE_INLINE int32_t te_smlad(uint32_t a, uint32_t b, int32_t acc) { return __smlad((int32_t)a, (int32_t)b, acc); }
+/* An int8 output: SSAT where the clamp is the whole int8 range, else the clamp. */
+TE_INLINE int8_t te_out8(int32_t v, int full, int32_t lo, int32_t hi) {
+  if (full) return (int8_t)__ssat(v, 8);
+  v = v > lo ? v : lo;
+  v = v < hi ? v : hi;
+  return (int8_t)v;
+}
 #endif
 
 TE_INLINE int32_t te_clamp(int32_t x, int32_t lo, int32_t hi) {

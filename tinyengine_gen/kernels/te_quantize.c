@@ -3,29 +3,43 @@
  * which rounds differently) and round-half-away-from-zero, without <math.h>. */
 #include "te_quantize.h"
 
+#include <string.h>
+
 #include "te_fixedpoint.h"
 
-/* std::round for |v| < 2^31: truncate, then look at the exact fractional part. */
-static int32_t te_round_half_away(float v) {
-  const int32_t whole = (int32_t)v;
-  const float fraction = v - (float)whole; /* exact: v and whole share sign and exponent range */
-  return whole + (fraction >= 0.5f) - (fraction <= -0.5f);
+/* std::round, then the zero point and the int8 clamp, for a quotient of magnitude below 256:
+ * t = trunc(v * 2^16) is exact (a power-of-two scale, |t| < 2^24), and since 2^15 is an
+ * integer, |v| rounds half away from zero to floor((|t| + 2^15) / 2^16); for t < 0 that
+ * negated equals floor((t + 2^15 - 1) / 2^16), an arithmetic shift. */
+static int8_t te_quantize_small(float v, int32_t zero_point) {
+  const int32_t t = (int32_t)(v * 65536.0f);
+  const int32_t rounded = (t + (t >> 31) + 32768) >> 16;
+#ifdef TE_DSP
+  return te_out8(rounded + zero_point, 1, -128, 127);
+#else
+  return (int8_t)te_clamp(rounded + zero_point, -128, 127);
+#endif
 }
 
 void te_quantize_f32_s8(const te_quantize_params* p, const float* input, int8_t* output) {
-  /* Quotients outside (low, high) saturate; comparing before converting keeps the
-   * float -> int conversion defined (NaN fails both tests and gives -128). */
-  const float low = (float)(-128 - p->zero_point);
-  const float high = (float)(127 - p->zero_point);
-  for (int i = 0; i < p->size; ++i) {
-    const float quotient = input[i] / p->scale;
-    int32_t q;
-    if (quotient > low && quotient < high) {
-      q = te_round_half_away(quotient) + p->zero_point;
+  /* Quotients of magnitude below 256 (an integer compare of the float's bits) are rounded,
+   * offset and clamped to int8, which saturates exactly those outside (-128 - zero_point,
+   * 127 - zero_point); larger ones, infinities and NaN (whose bits compare larger too) take
+   * the float compare, keeping the float -> int conversion defined (NaN gives -128). The
+   * parameters are read once: an int8 store may alias them, and would make the compiler
+   * reload them. */
+  const int32_t size = p->size, zero_point = p->zero_point;
+  const float scale = p->scale;
+  const float high = (float)(127 - zero_point);
+  for (int i = 0; i < size; ++i) {
+    const float quotient = input[i] / scale;
+    uint32_t bits;
+    memcpy(&bits, &quotient, sizeof bits);
+    if ((bits & 0x7FFFFFFFu) < 0x43800000u) { /* |quotient| < 256.0f */
+      output[i] = te_quantize_small(quotient, zero_point);
     } else {
-      q = quotient >= high ? 127 : -128;
+      output[i] = quotient >= high ? 127 : -128;
     }
-    output[i] = (int8_t)q;
   }
 }
 

@@ -34,11 +34,12 @@ c * H * W + y * W + x and the layer computes what TRANSPOSE + CONV_2D computed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 
 import numpy as np
 
-from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier
+from tinyengine_gen.fixedpoint import fast_requant_applies, multiply_by_quantized_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import (
     EmitContext,
@@ -233,8 +234,19 @@ class Conv2DPlan:
             f".dil_h = {self.dilation[0]}, .dil_w = {self.dilation[1]}, .pad_top = {self.padding[0]}, "
             f".pad_left = {self.padding[1]}, .depth = {self.depth}, .nchw = {int(self.input_layout == 'NCHW')}, "
             f".pad_value = {-self.input_offset}, .output_offset = {self.output_offset}, "
-            f".act_min = {self.act_min}, .act_max = {self.act_max}"
+            f".act_min = {self.act_min}, .act_max = {self.act_max}, .fast_requant = {int(self.fast_requant)}"
         )
+
+    @functools.cached_property
+    def fast_requant(self) -> bool:
+        """Whether the DSP kernels may requantise with te_requantize_rq: its preconditions
+        hold for every channel's accumulator, |folded bias| + 128 * sum |w| (raw int8 inputs)."""
+        if self.gemm_bias is None:
+            return False
+        out_c = self.filter.shape[0]
+        weight_sums = np.abs(self.filter.reshape(out_c, -1).astype(np.int64)).sum(axis=1)
+        bounds = np.abs(self.gemm_bias.astype(np.int64)) + 128 * weight_sums
+        return fast_requant_applies(self.multipliers, self.shifts, self.output_offset, bounds)
 
     def _emit_generic(self, ctx: EmitContext) -> list[str]:
         n, ih, iw, ic = self.input_shape

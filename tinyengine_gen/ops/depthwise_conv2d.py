@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier
+from tinyengine_gen.fixedpoint import fast_requant_applies, multiply_by_quantized_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import (
     EmitContext,
@@ -160,20 +160,22 @@ class DepthwiseConv2DPlan:
             name, constants = "te_depthwise_rows_any", "0, 0, 0, 0"
         ctx.definition(name, f"TE_DW_ROWS_DEFINE({name}, {constants})")
         folded = self.bias.astype(np.int64) + self.input_offset * self.filter.astype(np.int64).sum(axis=(0, 1))
+        folded = folded.astype(np.int32)  # as the C sums wrap
         params = (
             f".batches = {n}, .in_h = {ih}, .in_w = {iw}, .channels = {c}, .out_h = {oh}, .out_w = {ow}, "
             f".k_h = {kh}, .k_w = {kw}, .stride_h = {self.stride[0]}, .stride_w = {self.stride[1]}, "
             f".dil_h = {self.dilation[0]}, .dil_w = {self.dilation[1]}, .pad_top = {self.padding[0]}, "
             f".pad_left = {self.padding[1]}, .ring_rows = {self.ring_rows}, .ring_width = {self.ring_width}, "
             f".pad_value = {-self.input_offset}, .output_offset = {self.output_offset}, "
-            f".act_min = {self.act_min}, .act_max = {self.act_max}"
+            f".act_min = {self.act_min}, .act_max = {self.act_max}, "
+            f".fast_requant = {int(_fast_requant(self.filter, folded, self))}"
         )
         arguments = ", ".join(
             [
                 "&params",
                 ctx.tensor(self.inputs[0]),
                 ctx.const(f"op{self.op_index}_filter", self.filter),
-                ctx.const(f"op{self.op_index}_folded_bias", folded.astype(np.int32)),
+                ctx.const(f"op{self.op_index}_folded_bias", folded),
                 ctx.const(f"op{self.op_index}_multiplier", self.multipliers),
                 ctx.const(f"op{self.op_index}_shift", self.shifts),
                 ctx.tensor(self.outputs[0]),
@@ -257,6 +259,13 @@ def _rows_loaded_before_overwritten(ih: int, iw: int, oh: int, ow: int, stride: 
         if last_overwritten < ih and last_overwritten > loaded_through:
             return False
     return True
+
+
+def _fast_requant(filter_: np.ndarray, folded_bias: np.ndarray, plan: DepthwiseConv2DPlan) -> bool:
+    """Whether the row-ring kernel's DSP path may requantise with te_requantize_rq: its
+    preconditions hold for every channel's sum, |folded bias| + 128 * sum |w| (raw int8 inputs)."""
+    bounds = np.abs(folded_bias.astype(np.int64)) + 128 * np.abs(filter_.astype(np.int64)).sum(axis=(0, 1))
+    return fast_requant_applies(plan.multipliers, plan.shifts, plan.output_offset, bounds)
 
 
 def depthwise_conv2d_reference(x: np.ndarray, plan: DepthwiseConv2DPlan) -> np.ndarray:
