@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
 from tinyengine_gen.planner import align_up
-from tinyengine_gen.storage import arena_if_below, find_root, live_peak_after_joins, memory_plan, tensor_bytes
+from tinyengine_gen.storage import alias_owners, arena_if_below, find_root, live_peak_after_joins, memory_plan, tensor_bytes
 
 __all__ = ["MAX_RESIZING_TRIALS", "with_in_place_kernels"]
 
@@ -114,15 +114,16 @@ class _StorageGroups:
     reads any member, and whether the caller owns a member (a graph input or output)."""
 
     def __init__(self, plans: Sequence[OpPlan], caller_owned: set[int]) -> None:
-        self._parent: dict[int, int] = {}
+        self._parent = alias_owners(plans)  # the views' groups: each aliased tensor -> its root
         self._last_read: dict[int, int] = {}
         for step, plan in enumerate(plans):
             for t in plan.inputs:
                 self._last_read[t] = step
         self._caller_owned = set(caller_owned)
-        for plan in plans:
-            for out, inp in plan.aliases:
-                self.join(out, self.root(inp))
+        for t, root in self._parent.items():
+            self._last_read[root] = max(self._last_read.get(root, -1), self._last_read.pop(t, -1))
+            if t in self._caller_owned:
+                self._caller_owned.add(root)
 
     def root(self, t: int) -> int:
         return find_root(self._parent, t)

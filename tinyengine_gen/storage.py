@@ -62,10 +62,10 @@ def arena_if_below(graph: Graph, plans: Sequence[OpPlan], alignment: int, limit:
     if hit is not None:
         arena = hit[-1][0].arena_bytes
         return arena if arena < limit else None
-    requests = buffer_requests(graph, plans, alias_owners(plans))
+    requests = _requests_of(graph, plans)
     if align_up(live_peak(requests[0]), alignment) >= limit:
         return None
-    arena = _planned(graph, plans, alignment, requests)[0].arena_bytes
+    arena = _place(key, graph, plans, alignment, requests)[0].arena_bytes
     return arena if arena < limit else None
 
 
@@ -120,16 +120,23 @@ def _layout_key(graph: Graph, plans: Sequence[OpPlan], alignment: int) -> tuple:
     return (id(graph), alignment, *map(id, plans))
 
 
-def _planned(graph: Graph, plans: Sequence[OpPlan], alignment: int, requests=None):
-    """(memory plan, request -> tensors, op index -> scratch request), memoised by identity.
-
-    The memo keeps the graph and plans alive, so the ids in its keys cannot be reused.
-    """
+def _planned(graph: Graph, plans: Sequence[OpPlan], alignment: int):
+    """(memory plan, request -> tensors, op index -> scratch request), memoised by identity."""
     key = _layout_key(graph, plans, alignment)
     hit = _RECENT_LAYOUTS.get(key)
     if hit is not None:
         return hit[-1]
-    request_list, request_tensors, scratch_requests = requests or buffer_requests(graph, plans, alias_owners(plans))
+    return _place(key, graph, plans, alignment, _requests_of(graph, plans))
+
+
+def _requests_of(graph: Graph, plans: Sequence[OpPlan]):
+    return buffer_requests(graph, plans, alias_owners(plans))
+
+
+def _place(key: tuple, graph: Graph, plans: Sequence[OpPlan], alignment: int, requests):
+    """Place ``requests`` and remember the layout under ``key``. The memo keeps the graph
+    and plans alive, so the ids in its keys cannot be reused."""
+    request_list, request_tensors, scratch_requests = requests
     result = (plan_memory(request_list, alignment), request_tensors, scratch_requests)
     with _RECENT_LAYOUTS_LOCK:
         if len(_RECENT_LAYOUTS) >= _RECENT_LAYOUTS_MAX:
@@ -193,21 +200,14 @@ def buffer_requests(graph: Graph, plans: Sequence[OpPlan], owners: dict[int, int
     else:
         group_owners = lifetimes.tensors
         groups = [[t] for t in group_owners]
-    known = lifetimes.requests  # (the lookups inline: this runs for every variant laid out)
-    requests = [
-        known.get(owner if len(group) == 1 else (owner, *group)) or lifetimes.request(graph, owner, group)
-        for owner, group in zip(group_owners, groups)
-    ]
+    requests = [lifetimes.request(graph, owner, group) for owner, group in zip(group_owners, groups)]
     request_tensors = dict(enumerate(groups))
     scratch_requests: dict[int, int] = {}
-    known_scratch = lifetimes.scratch
     for step, plan in enumerate(plans):
-        entry = known_scratch.get(id(plan))
-        if entry is None or entry[0] is not plan or entry[1] != step:
-            entry = lifetimes.scratch_entry(step, plan)
-        if entry[2] is not None:
+        request = lifetimes.scratch_request(step, plan)
+        if request is not None:
             scratch_requests[plan.op_index] = len(requests)
-            requests.append(entry[2])
+            requests.append(request)
     return requests, request_tensors, scratch_requests
 
 
@@ -240,14 +240,16 @@ class _Lifetimes:
         self.requests: dict[object, BufferRequest] = {}
         self.scratch: dict[int, tuple[OpPlan, int, BufferRequest | None]] = {}
 
-    def scratch_entry(self, step: int, plan: OpPlan) -> tuple[OpPlan, int, BufferRequest | None]:
-        """(plan, step, the request of its scratch buffer or None), kept by the plan's
-        identity: the variants laid out share most plan objects. Holding the plan keeps its
-        id unique."""
-        size = plan.scratch_bytes
-        request = BufferRequest(f"scratch:op{plan.op_index}", size, step, step) if size > 0 else None
-        entry = self.scratch[id(plan)] = (plan, step, request)
-        return entry
+    def scratch_request(self, step: int, plan: OpPlan) -> BufferRequest | None:
+        """The request of ``plan``'s scratch buffer at ``step`` (None without one), kept by
+        the plan's identity: the variants laid out share most plan objects. Holding the plan
+        keeps its id unique."""
+        entry = self.scratch.get(id(plan))
+        if entry is None or entry[0] is not plan or entry[1] != step:
+            size = plan.scratch_bytes
+            request = BufferRequest(f"scratch:op{plan.op_index}", size, step, step) if size > 0 else None
+            entry = self.scratch[id(plan)] = (plan, step, request)
+        return entry[2]
 
     def request(self, graph: Graph, owner: int, group: list[int]) -> BufferRequest:
         """The request of the storage group ``group`` (sorted tensors) whose storage ``owner`` owns."""
