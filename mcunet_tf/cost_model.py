@@ -72,18 +72,20 @@ EARLY_EXIT_MARGIN = 0.10
 
 @dataclasses.dataclass(frozen=True)
 class Emitted:
-    """What one operator puts into Flash: constant bytes, file-scope definitions, kernel files it links."""
+    """What one operator puts into Flash (constant bytes, file-scope definitions, kernel files
+    it links) and the multiply-accumulates it runs: all fixed by its memo key."""
 
     constant_bytes: int
     definitions: frozenset[str]
     kernel_sources: tuple[str, ...] = ()
+    macs: int = 0
 
 
 def emitted(graph: Graph, plan: OpPlan) -> Emitted:
     """Constant bytes ``plan.emit`` puts in Flash (before the emitter merges identical arrays) and its definitions."""
     counter = ConstantCounter(graph, merge_identical=False)  # placeholder weights would merge
     plan.emit(counter)
-    return Emitted(counter.total, frozenset(counter.definitions), tuple(plan.kernel_sources))
+    return Emitted(counter.total, frozenset(counter.definitions), tuple(plan.kernel_sources), int(plan.macs))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,14 +195,14 @@ class CostModel:
                 return early
         built = build_subnet_graph(config, self.space)
         compiled = self._compile_memoized(built)
-        return self._price(built, compiled.graph, compiled.plans, compiled.macs, compiled.peak_sram_bytes)
+        return self._price(built, compiled.graph, compiled.plans, compiled.peak_sram_bytes)
 
-    def _price(self, built: BuiltSubnet, graph: Graph, plans: Sequence[OpPlan], macs: int, peak: int) -> Cost:
+    def _price(self, built: BuiltSubnet, graph: Graph, plans: Sequence[OpPlan], peak: int) -> Cost:
         parts = [self._emitted_by(graph, plan, key) for plan, key in zip(plans, self._keys(built, graph, plans))]
         kernels = [k for p in parts for k in p.kernel_sources]
         definitions = set().union(*(p.definitions for p in parts))
         return Cost(
-            macs=int(macs),
+            macs=sum(p.macs for p in parts),
             params=built.params,
             weights_bytes=sum(p.constant_bytes for p in parts),
             code_bytes=self.code_size.estimate(kernels, [op.opcode for op in graph.operators], definitions),

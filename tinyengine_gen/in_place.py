@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
 from tinyengine_gen.planner import align_up
-from tinyengine_gen.storage import alias_owners, arena_if_below, find_root, live_peak_after_joins, memory_plan, tensor_bytes
+from tinyengine_gen.storage import alias_owners, arena_if_below, find_root, live_peak_after_joins, memory_plan, tensor_sizes
 
 __all__ = ["MAX_RESIZING_TRIALS", "with_in_place_kernels"]
 
@@ -65,11 +65,12 @@ def _without_costly_resizing(
     steps are toggled one at a time and kept where the arena gets strictly smaller. Any
     subset of the variants is valid: leaving one out only splits a storage group.
     """
+    size = tensor_sizes(graph)
     resizing = []
     for step, (plan, variant) in enumerate(zip(plans, chosen)):
         if plan is not variant:
             for out, inp in variant.aliases:
-                if tensor_bytes(graph, out) != tensor_bytes(graph, inp):
+                if size(out) != size(inp):
                     resizing.append(step)
                     break
     if not resizing:

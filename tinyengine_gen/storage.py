@@ -6,18 +6,20 @@ planner turns those lifetimes into offsets. Shared by the compiler, the memory p
 patch-stage scheduler and the offline plan exported to TFLite Micro.
 
 The memory passes lay out many variants of one schedule and the NAS cost model runs them
-for thousands of configs a second, so layouts are memoised by the identity of their
-(immutable) graph and plans, and each graph keeps the lifetimes and group requests of the
-schedule laid out last: variants share most of them.
+for thousands of configs a second, so each graph keeps its recent layouts, by the identity
+of their (immutable) plans, and the lifetimes and group requests of the schedule laid out
+last: variants share most of them. Both live exactly as long as their graph: layouts kept
+past it would pile up, config after config, for the garbage collector to rescan.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
@@ -31,7 +33,7 @@ __all__ = [
     "find_root",
     "live_peak_after_joins",
     "memory_plan",
-    "tensor_bytes",
+    "tensor_sizes",
 ]
 
 
@@ -57,15 +59,16 @@ def arena_if_below(graph: Graph, plans: Sequence[OpPlan], alignment: int, limit:
     already reaches ``limit`` is rejected without running the placement: the memory passes
     try several variants per graph, and the NAS cost model runs them for every config.
     """
-    key = _layout_key(graph, plans, alignment)
-    hit = _RECENT_LAYOUTS.get(key)
+    layouts = _layouts_of(graph)
+    key = (alignment, *map(id, plans))
+    hit = layouts.get(key)
     if hit is not None:
-        arena = hit[-1][0].arena_bytes
+        arena = hit[1][0].arena_bytes
         return arena if arena < limit else None
     requests = _requests_of(graph, plans)
     if align_up(live_peak(requests[0]), alignment) >= limit:
         return None
-    arena = _place(key, graph, plans, alignment, requests)[0].arena_bytes
+    arena = _place(layouts, key, plans, alignment, requests)[0].arena_bytes
     return arena if arena < limit else None
 
 
@@ -109,39 +112,44 @@ def live_peak_after_joins(
     return max(map(operator.add, live, itertools.accumulate(delta[: len(live)])), default=0)
 
 
-#: Recent layouts by the identity of their graph and plans: the memory passes and the
-#: compiler ask for the layout of the same (immutable) plans several times over.
-_RECENT_LAYOUTS: dict[tuple, tuple] = {}
-_RECENT_LAYOUTS_MAX = 16
-_RECENT_LAYOUTS_LOCK = threading.Lock()
+#: Layouts kept per graph (the memory passes ask for the same few several times over).
+_LAYOUTS_PER_GRAPH = 16
+_LAYOUTS: "weakref.WeakKeyDictionary[Graph, dict[tuple, tuple]]" = weakref.WeakKeyDictionary()
+_LAYOUTS_LOCK = threading.Lock()
 
 
-def _layout_key(graph: Graph, plans: Sequence[OpPlan], alignment: int) -> tuple:
-    return (id(graph), alignment, *map(id, plans))
+def _layouts_of(graph: Graph) -> dict[tuple, tuple]:
+    """The recent layouts of ``graph``, by alignment and plan identities; gone with the graph."""
+    layouts = _LAYOUTS.get(graph)
+    if layouts is None:
+        with _LAYOUTS_LOCK:
+            layouts = _LAYOUTS.setdefault(graph, {})
+    return layouts
 
 
 def _planned(graph: Graph, plans: Sequence[OpPlan], alignment: int):
     """(memory plan, request -> tensors, op index -> scratch request), memoised by identity."""
-    key = _layout_key(graph, plans, alignment)
-    hit = _RECENT_LAYOUTS.get(key)
+    layouts = _layouts_of(graph)
+    key = (alignment, *map(id, plans))
+    hit = layouts.get(key)
     if hit is not None:
-        return hit[-1]
-    return _place(key, graph, plans, alignment, _requests_of(graph, plans))
+        return hit[1]
+    return _place(layouts, key, plans, alignment, _requests_of(graph, plans))
 
 
 def _requests_of(graph: Graph, plans: Sequence[OpPlan]):
     return buffer_requests(graph, plans, alias_owners(plans))
 
 
-def _place(key: tuple, graph: Graph, plans: Sequence[OpPlan], alignment: int, requests):
-    """Place ``requests`` and remember the layout under ``key``. The memo keeps the graph
-    and plans alive, so the ids in its keys cannot be reused."""
+def _place(layouts: dict[tuple, tuple], key: tuple, plans: Sequence[OpPlan], alignment: int, requests):
+    """Place ``requests`` and remember the layout in ``layouts`` under ``key``. The entry
+    keeps the plans alive, so the ids in its key cannot be reused while it is there."""
     request_list, request_tensors, scratch_requests = requests
     result = (plan_memory(request_list, alignment), request_tensors, scratch_requests)
-    with _RECENT_LAYOUTS_LOCK:
-        if len(_RECENT_LAYOUTS) >= _RECENT_LAYOUTS_MAX:
-            del _RECENT_LAYOUTS[next(iter(_RECENT_LAYOUTS))]
-        _RECENT_LAYOUTS[key] = (graph, tuple(plans), result)
+    with _LAYOUTS_LOCK:
+        if len(layouts) >= _LAYOUTS_PER_GRAPH:
+            del layouts[next(iter(layouts))]
+        layouts[key] = (tuple(plans), result)
     return result
 
 
@@ -292,9 +300,10 @@ class _GraphFacts:
         self.lifetimes: _Lifetimes | None = None
 
 
-def tensor_bytes(graph: Graph, t: int) -> int:
-    """Bytes of tensor ``t`` of ``graph`` (memoised per graph)."""
-    return _size(graph, _facts(graph).sizes, t)
+def tensor_sizes(graph: Graph) -> Callable[[int], int]:
+    """Bytes of a tensor of ``graph`` by index, memoised per graph. Bound once per graph:
+    the in-place pass asks for thousands of sizes per graph."""
+    return functools.partial(_size, graph, _facts(graph).sizes)
 
 
 def _size(graph: Graph, sizes: dict[int, int], t: int) -> int:
