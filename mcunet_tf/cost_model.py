@@ -144,6 +144,10 @@ def _picker(positions: tuple[int, ...]) -> Callable[[tuple[int, ...]], tuple[int
     return operator.itemgetter(*positions)
 
 
+#: Bound plans a cost model keeps (a search over one (W, R) space meets a few thousand).
+_BOUND_PLANS_MAX = 32768
+
+
 class CostModel:
     """Prices architectures of one search space; keeps a per-process memo of operator plans."""
 
@@ -160,6 +164,9 @@ class CostModel:
         self.code_size = code_size
         self.memoize = memoize
         self._templates: dict[Hashable, _Template] = {}
+        #: plans bound to an operator's place (signature, index, tensors): blocks recur at the
+        #: same places across configs, and plans are immutable, so graphs share them
+        self._bound: dict[Hashable, OpPlan] = {}
         self._emitted: dict[Hashable, Emitted] = {}
         self._current: BuiltSubnet | None = None
         #: whether every op of the last compile was planned on the builder's own graph
@@ -279,15 +286,25 @@ class CostModel:
         built = self._current
         if built is not None and graph is built.graph:
             key = built.signatures[op.index]
+            place = (key, op.index, op.inputs, op.outputs)
+            plan = self._bound.get(place)
+            if plan is not None:
+                return plan
         else:
             key = _generic_signature(graph, op)
+            place = None
             self._planned_on_built = False
         template = self._templates.get(key)
         if template is None:
             plan = plan_operator(graph, op)
             self._templates[key] = _Template.of(graph, op, plan)
             return plan
-        return template.bind(op)
+        plan = template.bind(op)
+        if place is not None:
+            if len(self._bound) >= _BOUND_PLANS_MAX:
+                del self._bound[next(iter(self._bound))]
+            self._bound[place] = plan
+        return plan
 
     def stats(self) -> Mapping[str, Any]:
         return {"memoized_operators": len(self._templates)}

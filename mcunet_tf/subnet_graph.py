@@ -10,6 +10,11 @@ has SAME padding, as the extracted model's layers do.
 Weights are zeros and every scale is 1.0: memory planning and Flash depend only on shapes
 and on which constant arrays each operator emits, so no conversion (seconds) is needed
 to price an architecture (microseconds). Tests check this against real conversions.
+
+Tensors and operators are immutable, and a block's are fixed by its spec, its input's
+shape and where its tensors and operators start: the search prices thousands of configs
+in which the same blocks recur at the same places, so graphs share those objects (kept
+in a bounded memo of recent blocks) instead of building them again.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import threading
 from collections.abc import Hashable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -189,7 +195,64 @@ def _conv_options(padding: int, stride: int, relu6: bool, depthwise: bool) -> Ma
     return MappingProxyType(options)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Fragment:
+    """What one block adds to a :class:`SubnetGraph` (objects shared by every graph that has it)."""
+
+    shapes: tuple[tuple[int, ...], ...]
+    tensors: tuple[Tensor, ...]
+    operators: tuple[Operator, ...]
+    signatures: tuple[Hashable, ...]
+    parameters: int
+    output: int
+
+    @classmethod
+    def recorded(cls, builder: SubnetGraph, x: int, spec: BlockSpec) -> "_Fragment":
+        """Build the block on ``builder`` and record what it added."""
+        marks = len(builder.shapes), len(builder.tensors), len(builder.operators), len(builder.signatures)
+        parameters = builder.parameters
+        output = _build_block(builder, x, spec)
+        return cls(
+            tuple(builder.shapes[marks[0] :]),
+            tuple(builder.tensors[marks[1] :]),
+            tuple(builder.operators[marks[2] :]),
+            tuple(builder.signatures[marks[3] :]),
+            builder.parameters - parameters,
+            output,
+        )
+
+    def add_to(self, builder: SubnetGraph) -> int:
+        builder.shapes.extend(self.shapes)
+        if builder.materialize:
+            builder.tensors.extend(self.tensors)
+            builder.operators.extend(self.operators)
+        builder.signatures.extend(self.signatures)
+        builder.parameters += self.parameters
+        return self.output
+
+
+#: Recent blocks by (spec, input shape, input index, first tensor index, first operator
+#: index, materialised): a search over one (W, R) space meets a few thousand.
+_FRAGMENTS: dict[tuple, _Fragment] = {}
+_FRAGMENTS_MAX = 8192
+_FRAGMENTS_LOCK = threading.Lock()
+
+
 def _block(builder: SubnetGraph, x: int, spec: BlockSpec) -> int:
+    """Add an inverted-residual block, sharing the objects of an identical recent one."""
+    key = (spec, builder.shapes[x], x, len(builder.shapes), len(builder.operators), builder.materialize)
+    fragment = _FRAGMENTS.get(key)
+    if fragment is not None:
+        return fragment.add_to(builder)
+    fragment = _Fragment.recorded(builder, x, spec)
+    with _FRAGMENTS_LOCK:
+        if len(_FRAGMENTS) >= _FRAGMENTS_MAX:
+            del _FRAGMENTS[next(iter(_FRAGMENTS))]
+        _FRAGMENTS[key] = fragment
+    return fragment.output
+
+
+def _build_block(builder: SubnetGraph, x: int, spec: BlockSpec) -> int:
     y = x
     if spec.has_expand:
         y = builder.conv(y, spec.hidden_channels, 1, 1, True, f"{spec.name}/expand")

@@ -17,6 +17,7 @@ whose index is the convolution's, so the operator list and the plans stay aligne
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -71,7 +72,7 @@ class ConvAddPlan:
     def outputs(self) -> tuple[int, ...]:
         return self.add.outputs
 
-    @property
+    @functools.cached_property  # (read for every layout the memory passes try)
     def aliases(self) -> tuple[tuple[int, int], ...]:
         return ((self.outputs[0], self.residual),) if self.in_place else ()
 
@@ -79,7 +80,7 @@ class ConvAddPlan:
     def macs(self) -> int:
         return self.conv.macs + self.add.macs
 
-    @property
+    @functools.cached_property  # (read for every layout the memory passes try)
     def scratch_bytes(self) -> int:
         return _tile_bytes(self.conv.output_shape[3]) + self.conv.scratch_bytes
 

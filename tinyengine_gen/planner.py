@@ -132,18 +132,24 @@ def _first_fit(sizes: list[int], aligned_sizes: list[int], order: list[int], nei
     """Each buffer in ``order`` at the lowest aligned offset clear of its placed neighbours.
 
     Offsets are aligned, so a placed buffer's aligned end is its offset plus its aligned size.
+    Placed neighbours are scanned by offset (the order among equal offsets cannot change
+    the result: once one of them is not skipped, none is).
     """
     offsets = [-1] * len(sizes)  # -1: not placed yet
     ends = [0] * len(sizes)
+    by_offset = offsets.__getitem__
     for i in order:
-        size = sizes[i]
-        conflicts = sorted([(offsets[j], ends[j]) for j in neighbours[i] if offsets[j] >= 0])
+        placed = [j for j in neighbours[i] if offsets[j] >= 0]
         candidate = 0
-        for start, end in conflicts:
-            if candidate + size <= start:
-                break
-            if end > candidate:
-                candidate = end
+        if placed:
+            size = sizes[i]
+            if len(placed) > 1:
+                placed.sort(key=by_offset)
+            for j in placed:
+                if candidate + size <= offsets[j]:
+                    break
+                if ends[j] > candidate:
+                    candidate = ends[j]
         offsets[i] = candidate
         ends[i] = candidate + aligned_sizes[i]
     return offsets

@@ -225,7 +225,7 @@ class _Lifetimes:
     group's request depends on its members only, and the memory passes lay out many
     variants of one schedule (in place or not, lean or not) that share most groups."""
 
-    __slots__ = ("io", "first", "last", "tensors", "requests", "scratch", "_names", "_sizes")
+    __slots__ = ("io", "first", "last", "tensors", "requests", "scratch", "_graph_tensors", "_sizes")
 
     def __init__(self, graph: Graph, plans: Sequence[OpPlan], io: list, facts: "_GraphFacts") -> None:
         activations = facts.activations
@@ -243,7 +243,7 @@ class _Lifetimes:
             last[index] = end
         self.io, self.first, self.last = io, first, last
         # the facts' tables, not the facts object, which holds this one (no reference cycle)
-        self._names, self._sizes = facts.names, facts.sizes
+        self._graph_tensors, self._sizes = facts.tensors, facts.sizes
         self.tensors = sorted(first)
         self.requests: dict[object, BufferRequest] = {}
         self.scratch: dict[int, tuple[OpPlan, int, BufferRequest | None]] = {}
@@ -264,9 +264,9 @@ class _Lifetimes:
         key = owner if len(group) == 1 else (owner, *group)
         request = self.requests.get(key)
         if request is None:
-            names, first, last = self._names, self.first, self.last
+            tensors, first, last = self._graph_tensors, self.first, self.last
             request = self.requests[key] = BufferRequest(
-                f"t{owner}:" + "+".join(names[t] for t in group),
+                f"t{owner}:" + "+".join(tensors[t].name for t in group),
                 max(_size(graph, self._sizes, t) for t in group),
                 min(first[t] for t in group),
                 max(last[t] for t in group),
@@ -286,16 +286,15 @@ def _lifetimes(graph: Graph, plans: Sequence[OpPlan]) -> _Lifetimes:
 
 class _GraphFacts:
     """Facts about a graph's tensors the layout asks for on every call: which need storage,
-    their names and sizes, and the lifetimes of the schedule laid out last. They depend on
-    the tensors only, so graphs that share their tensor tuple (a graph and its fused
-    rewrite) share them."""
+    their sizes, and the lifetimes of the schedule laid out last. They depend on the
+    tensors only, so graphs that share their tensor tuple (a graph and its fused rewrite)
+    share them."""
 
-    __slots__ = ("tensors", "activations", "names", "sizes", "lifetimes")
+    __slots__ = ("tensors", "activations", "sizes", "lifetimes")
 
     def __init__(self, graph: Graph) -> None:
         self.tensors = graph.tensors
         self.activations = frozenset(t.index for t in graph.tensors if t.data is None)
-        self.names = {t.index: t.name for t in graph.tensors}
         self.sizes: dict[int, int] = {}
         self.lifetimes: _Lifetimes | None = None
 

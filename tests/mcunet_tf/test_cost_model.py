@@ -29,7 +29,9 @@ def _random_configs(count: int, seed: int, space: SearchSpace = SPACE) -> list:
 
 def test_memoized_compile_matches_compile_graph():
     memoized, plain = CostModel(SPACE), CostModel(SPACE, memoize=False)
-    for config in _random_configs(12, seed=1) * 2:  # the second round runs entirely from the memo
+    rng = np.random.default_rng(4)
+    one_space = [sample_arch(SPACE, rng, width=0.4, resolution=96) for _ in range(12)]  # shared blocks and plans
+    for config in (_random_configs(12, seed=1) + one_space) * 2:  # the second round runs entirely from the memo
         assert memoized.cost(config) == plain.cost(config)
     assert memoized.stats()["memoized_operators"] > 0
 

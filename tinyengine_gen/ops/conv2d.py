@@ -126,7 +126,7 @@ class Conv2DPlan:
     #: write the output over the input buffer (only set by :meth:`in_place_variant`)
     in_place: bool = False
 
-    @property
+    @functools.cached_property  # (read for every layout the memory passes try)
     def aliases(self) -> tuple[tuple[int, int], ...]:
         return ((self.outputs[0], self.inputs[0]),) if self.in_place else ()
 
@@ -145,7 +145,7 @@ class Conv2DPlan:
     def kernel_sources(self) -> tuple[str, ...]:
         return _IN_PLACE_SOURCES if self.in_place else KERNEL_SOURCES[self.kernel]
 
-    @property
+    @functools.cached_property  # (read for every layout the memory passes try)
     def scratch_bytes(self) -> int:
         """Rows of four output pixels: int16 for the deep core, int8 im2col rows for the shallow one
         (and, in place, a copy of the four input rows the shallow core reads)."""

@@ -77,7 +77,7 @@ class DepthwiseConv2DPlan:
             return ("te_depthwise_rows.h", "te_fixedpoint.h")
         return ("te_depthwise_conv2d.c", "te_depthwise_conv2d.h", "te_fixedpoint.h")
 
-    @property
+    @functools.cached_property  # (read for every layout the memory passes try)
     def aliases(self) -> tuple[tuple[int, int], ...]:
         return ((self.outputs[0], self.inputs[0]),) if self.in_place else ()
 
@@ -98,7 +98,7 @@ class DepthwiseConv2DPlan:
         kh, kw, _ = self.filter.shape
         return n * oh * ow * oc * kh * kw
 
-    @property
+    @functools.cached_property  # (read for every layout the memory passes try)
     def scratch_bytes(self) -> int:
         return self.ring_rows * self.ring_width * self.input_shape[3] if self.uses_row_ring else 0
 
