@@ -91,6 +91,11 @@ class ConvAddPlan:
     def in_place_variant(self) -> "ConvAddPlan | None":
         """Write the output over x: exact, the ADD reading x only at the pixel it writes
         (x must not also be the convolution's input, whose other pixels are still needed)."""
+        return self._in_place_variant
+
+    @functools.cached_property
+    def _in_place_variant(self) -> "ConvAddPlan | None":
+        """Made once per plan (plans are immutable; the NAS cost model's recur across configs)."""
         if self.in_place or self.residual == self.conv.inputs[0]:
             return None
         return replace_plan(self, in_place=True)

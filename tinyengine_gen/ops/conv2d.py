@@ -168,6 +168,11 @@ class Conv2DPlan:
         outputs then cover only input pixels already consumed) and backward otherwise. The
         buffer holds max(input, output) bytes; the temporary is the op's scratch.
         """
+        return self._in_place_variant
+
+    @functools.cached_property
+    def _in_place_variant(self) -> "Conv2DPlan | None":
+        """Made once per plan (plans are immutable; the NAS cost model's recur across configs)."""
         n, ih, iw, _ = self.input_shape
         _, oh, ow, _ = self.output_shape
         pointwise = self.filter.shape[1:3] == (1, 1) and self.stride == (1, 1) and self.padding == (0, 0)

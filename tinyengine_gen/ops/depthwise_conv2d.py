@@ -108,6 +108,11 @@ class DepthwiseConv2DPlan:
         The kernel copies every input row into the ring before it writes any output byte
         that overlaps it; here we replay that order and check it for each output row.
         """
+        return self._in_place_variant
+
+    @functools.cached_property
+    def _in_place_variant(self) -> "DepthwiseConv2DPlan | None":
+        """Made once per plan (plans are immutable; the NAS cost model's recur across configs)."""
         n, ih, iw, _ = self.input_shape
         _, oh, ow, _ = self.output_shape
         if not self.uses_row_ring or n != 1:
