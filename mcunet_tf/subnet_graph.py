@@ -57,16 +57,17 @@ _NUMPY_NAME = {dtype: dtype.value for dtype in DType}
 
 
 class _Tensor(Tensor):
-    """An ir.Tensor whose sizes use math.prod and a table (np.prod and np.dtype cost ~8 us a call).
+    """An ir.Tensor whose sizes use math.prod and a table (np.prod and np.dtype cost ~8 us a
+    call), computed once: a block's tensors recur in the graphs of many configs.
 
     TODO(tinyengine_gen): drop when ``ir.Tensor.num_elements`` / ``nbytes`` are this fast themselves.
     """
 
-    @property
+    @functools.cached_property
     def num_elements(self) -> int:
         return math.prod(self.shape)
 
-    @property
+    @functools.cached_property
     def nbytes(self) -> int:
         return math.prod(self.shape) * _ITEMSIZE[self.dtype]
 

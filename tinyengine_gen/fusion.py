@@ -17,13 +17,12 @@ whose index is the convolution's, so the operator list and the plans stay aligne
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from tinyengine_gen.ir import Graph, Operator
-from tinyengine_gen.ops.base import EmitContext, OpPlan, replace_plan
+from tinyengine_gen.ops.base import EmitContext, OpPlan, plan_property, replace_plan
 from tinyengine_gen.ops.conv2d import GEMM_PIXELS, Conv2DPlan, shallow_filter_layout
 from tinyengine_gen.ops.elementwise import AddPlan
 from tinyengine_gen.in_place import with_in_place_kernels
@@ -72,7 +71,7 @@ class ConvAddPlan:
     def outputs(self) -> tuple[int, ...]:
         return self.add.outputs
 
-    @functools.cached_property  # (read for every layout the memory passes try)
+    @plan_property  # (read for every layout the memory passes try)
     def aliases(self) -> tuple[tuple[int, int], ...]:
         return ((self.outputs[0], self.residual),) if self.in_place else ()
 
@@ -80,7 +79,7 @@ class ConvAddPlan:
     def macs(self) -> int:
         return self.conv.macs + self.add.macs
 
-    @functools.cached_property  # (read for every layout the memory passes try)
+    @plan_property  # (read for every layout the memory passes try)
     def scratch_bytes(self) -> int:
         return _tile_bytes(self.conv.output_shape[3]) + self.conv.scratch_bytes
 
@@ -93,7 +92,7 @@ class ConvAddPlan:
         (x must not also be the convolution's input, whose other pixels are still needed)."""
         return self._in_place_variant
 
-    @functools.cached_property
+    @plan_property
     def _in_place_variant(self) -> "ConvAddPlan | None":
         """Made once per plan (plans are immutable; the NAS cost model's recur across configs)."""
         if self.in_place or self.residual == self.conv.inputs[0]:

@@ -261,7 +261,15 @@ class _Lifetimes:
 
     def request(self, graph: Graph, owner: int, group: list[int]) -> BufferRequest:
         """The request of the storage group ``group`` (sorted tensors) whose storage ``owner`` owns."""
-        key = owner if len(group) == 1 else (owner, *group)
+        if len(group) == 1:  # (most groups: one tensor)
+            request = self.requests.get(owner)
+            if request is None:
+                t = group[0]
+                name = f"t{owner}:{self._graph_tensors[t].name}"
+                size = _size(graph, self._sizes, t)
+                request = self.requests[owner] = BufferRequest(name, size, self.first[t], self.last[t])
+            return request
+        key = (owner, *group)
         request = self.requests.get(key)
         if request is None:
             tensors, first, last = self._graph_tensors, self.first, self.last

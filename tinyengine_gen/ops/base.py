@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -34,6 +34,7 @@ __all__ = [
     "filter_scale_list",
     "bias_vector",
     "replace_plan",
+    "plan_property",
 ]
 
 
@@ -114,6 +115,19 @@ def plan_operator(graph: Graph, op: Operator) -> OpPlan:
             + "."
         )
     return planner(graph, op)
+
+
+class plan_property(functools.cached_property):  # noqa: N801 (a decorator, named like the one it refines)
+    """A ``functools.cached_property`` for plans, without the lock Python 3.11 takes on
+    every first read. Plans are immutable and their properties deterministic, so two
+    threads racing on a first read store equal values; the NAS cost model makes (and reads)
+    dozens of new plans for every config it prices. :func:`replace_plan` drops their values from a copy, as it does a cached property's."""
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.attrname] = self.func(instance)
+        return value
 
 
 def replace_plan(plan: OpPlan, **changes: object) -> OpPlan:

@@ -47,6 +47,7 @@ from tinyengine_gen.ops.base import (
     bias_vector,
     filter_scale_list,
     per_channel_requant,
+    plan_property,
     register,
     replace_plan,
     spatial_padding,
@@ -126,7 +127,7 @@ class Conv2DPlan:
     #: write the output over the input buffer (only set by :meth:`in_place_variant`)
     in_place: bool = False
 
-    @functools.cached_property  # (read for every layout the memory passes try)
+    @plan_property  # (read for every layout the memory passes try)
     def aliases(self) -> tuple[tuple[int, int], ...]:
         return ((self.outputs[0], self.inputs[0]),) if self.in_place else ()
 
@@ -145,7 +146,7 @@ class Conv2DPlan:
     def kernel_sources(self) -> tuple[str, ...]:
         return _IN_PLACE_SOURCES if self.in_place else KERNEL_SOURCES[self.kernel]
 
-    @functools.cached_property  # (read for every layout the memory passes try)
+    @plan_property  # (read for every layout the memory passes try)
     def scratch_bytes(self) -> int:
         """Rows of four output pixels: int16 for the deep core, int8 im2col rows for the shallow one
         (and, in place, a copy of the four input rows the shallow core reads)."""
@@ -170,7 +171,7 @@ class Conv2DPlan:
         """
         return self._in_place_variant
 
-    @functools.cached_property
+    @plan_property
     def _in_place_variant(self) -> "Conv2DPlan | None":
         """Made once per plan (plans are immutable; the NAS cost model's recur across configs)."""
         n, ih, iw, _ = self.input_shape

@@ -34,6 +34,7 @@ from tinyengine_gen.ops.base import (
     bias_vector,
     filter_scale_list,
     per_channel_requant,
+    plan_property,
     register,
     replace_plan,
     spatial_padding,
@@ -77,7 +78,7 @@ class DepthwiseConv2DPlan:
             return ("te_depthwise_rows.h", "te_fixedpoint.h")
         return ("te_depthwise_conv2d.c", "te_depthwise_conv2d.h", "te_fixedpoint.h")
 
-    @functools.cached_property  # (read for every layout the memory passes try)
+    @plan_property  # (read for every layout the memory passes try)
     def aliases(self) -> tuple[tuple[int, int], ...]:
         return ((self.outputs[0], self.inputs[0]),) if self.in_place else ()
 
@@ -98,7 +99,7 @@ class DepthwiseConv2DPlan:
         kh, kw, _ = self.filter.shape
         return n * oh * ow * oc * kh * kw
 
-    @functools.cached_property  # (read for every layout the memory passes try)
+    @plan_property  # (read for every layout the memory passes try)
     def scratch_bytes(self) -> int:
         return self.ring_rows * self.ring_width * self.input_shape[3] if self.uses_row_ring else 0
 
@@ -110,7 +111,7 @@ class DepthwiseConv2DPlan:
         """
         return self._in_place_variant
 
-    @functools.cached_property
+    @plan_property
     def _in_place_variant(self) -> "DepthwiseConv2DPlan | None":
         """Made once per plan (plans are immutable; the NAS cost model's recur across configs)."""
         n, ih, iw, _ = self.input_shape

@@ -1,4 +1,5 @@
-"""replace_plan: the fast copy the memory passes and the NAS cost model make of plans."""
+"""replace_plan, the fast copy the memory passes and the NAS cost model make of plans, and
+plan_property, the cached property plans keep their derived values in."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import functools
 
 import pytest
 
-from tinyengine_gen.ops.base import replace_plan
+from tinyengine_gen.ops.base import plan_property, replace_plan
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -19,6 +20,10 @@ class _Plan:
     @functools.cached_property
     def doubled(self) -> int:
         return 2 * self.scale
+
+    @plan_property
+    def tripled(self) -> list[int]:
+        return [3 * self.scale]  # (a new object per computation: shows when it is recomputed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,3 +53,12 @@ def test_classes_with_post_init_go_through_dataclasses_replace():
     assert replace_plan(_Validated(1), size=2).size == 2
     with pytest.raises(ValueError, match="negative"):
         replace_plan(_Validated(1), size=-1)
+
+
+def test_plan_property_computes_once_per_plan_and_is_dropped_from_copies():
+    plan = _Plan(0, (), scale=2)
+    first = plan.tripled
+    assert first == [6] and plan.tripled is first
+    copy = replace_plan(plan, scale=5)
+    assert copy.tripled == [15] and plan.tripled is first
+    assert isinstance(_Plan.__dict__["tripled"], functools.cached_property)  # what replace_plan looks for
