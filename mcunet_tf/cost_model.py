@@ -168,6 +168,8 @@ class CostModel:
         #: same places across configs, and plans are immutable, so graphs share them
         self._bound: dict[Hashable, OpPlan] = {}
         self._emitted: dict[Hashable, Emitted] = {}
+        #: the same, by plan identity, for plans that recur (bounded like ``_bound``)
+        self._emitted_of_plan: dict[int, tuple[OpPlan, Emitted]] = {}
         self._current: BuiltSubnet | None = None
         #: whether every op of the last compile was planned on the builder's own graph
         self._planned_on_built = False
@@ -205,7 +207,7 @@ class CostModel:
         return self._price(built, compiled.graph, compiled.plans, compiled.peak_sram_bytes)
 
     def _price(self, built: BuiltSubnet, graph: Graph, plans: Sequence[OpPlan], peak: int) -> Cost:
-        parts = [self._emitted_by(graph, plan, key) for plan, key in zip(plans, self._keys(built, graph, plans))]
+        parts = self._parts(built, graph, plans)
         kernels = [k for p in parts for k in p.kernel_sources]
         definitions = set().union(*(p.definitions for p in parts))
         return Cost(
@@ -247,21 +249,35 @@ class CostModel:
         """The compiled model of ``config`` (memoised planning unless ``memoize=False``)."""
         return self._compile_memoized(build_subnet_graph(config, self.space))
 
-    def _keys(self, built: BuiltSubnet, graph: Graph, plans: Sequence[OpPlan]) -> list[Hashable]:
-        """Plan signatures of the compiled ops. Where every op was planned on the builder's
-        graph (no pass rewrote it), the builder's, by the op index each plan keeps (a fused op
-        keeps its first op's index and carries the indices it fused); generic ones otherwise."""
+    def _parts(self, built: BuiltSubnet, graph: Graph, plans: Sequence[OpPlan]) -> list[Emitted]:
+        """What each compiled op emits. Re-bound plans and their variants recur across configs
+        and are looked up by identity; the rest (fused plans are made afresh for every config)
+        by signature."""
+        by_plan = self._emitted_of_plan
+        parts: list[Emitted] = []
+        for step, plan in enumerate(plans):
+            entry = by_plan.get(id(plan))
+            if entry is not None and entry[0] is plan:
+                parts.append(entry[1])
+                continue
+            part = self._emitted_by(graph, plan, self._key(built, graph, step, plan))
+            parts.append(part)
+            if self.memoize and getattr(plan, "fused_op_indices", None) is None:
+                if len(by_plan) >= _BOUND_PLANS_MAX:
+                    del by_plan[next(iter(by_plan))]
+                by_plan[id(plan)] = (plan, part)  # (holding the plan keeps its id unique)
+        return parts
+
+    def _key(self, built: BuiltSubnet, graph: Graph, step: int, plan: OpPlan) -> Hashable:
+        """The signature of the compiled op at ``step``. Where every op was planned on the
+        builder's graph (no pass rewrote it), the builder's, by the op index the plan keeps (a
+        fused op keeps its first op's index and carries the indices it fused); else a generic one."""
         if not self._planned_on_built:
-            return [_generic_signature(graph, op) for op in graph.operators]
-        signatures = built.signatures
-        keys: list[Hashable] = []
-        for plan in plans:
-            fused = getattr(plan, "fused_op_indices", None)
-            if fused is None:
-                keys.append(signatures[plan.op_index])
-            else:
-                keys.append(("fused", *(signatures[i] for i in fused)))
-        return keys
+            return _generic_signature(graph, graph.operators[step])
+        fused = getattr(plan, "fused_op_indices", None)
+        if fused is None:
+            return built.signatures[plan.op_index]
+        return ("fused", *(built.signatures[i] for i in fused))
 
     def _emitted_by(self, graph: Graph, plan: OpPlan, key: Hashable) -> Emitted:
         """Memoised :func:`emitted`; a variant of the same signature (in place, or on another

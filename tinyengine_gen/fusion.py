@@ -181,13 +181,22 @@ def _candidates(
         conv = producers.get(y)
         if readers.get(y) != 1 or not isinstance(conv, Conv2DPlan) or conv.output_shape != tuple(add.output_shape):
             continue
-        conv_step = next(s for s, plan in enumerate(plans) if plan is conv)
-        if conv_step >= step:
+        conv_step = _step_before(plans, conv, step)
+        if conv_step is None:
             continue
         fusable = _fusable_conv(conv)
         if fusable is not None:
             result.append((conv_step, ConvAddPlan(fusable, add, x)))
     return sorted(result, key=lambda candidate: candidate[0])
+
+
+def _step_before(plans: Sequence[OpPlan], plan: OpPlan, step: int) -> int | None:
+    """The step of ``plan`` if it runs before ``step``, else None (searched backwards: a
+    residual's convolution usually runs just before its ADD)."""
+    for earlier in range(step - 1, -1, -1):
+        if plans[earlier] is plan:
+            return earlier
+    return None
 
 
 def _dataflow(plans: Sequence[OpPlan]) -> tuple[dict[int, int], dict[int, OpPlan | None]]:
