@@ -164,9 +164,10 @@ class CostModel:
         self.code_size = code_size
         self.memoize = memoize
         self._templates: dict[Hashable, _Template] = {}
-        #: plans bound to an operator's place (signature, index, tensors): blocks recur at the
-        #: same places across configs, and plans are immutable, so graphs share them
-        self._bound: dict[Hashable, OpPlan] = {}
+        #: plans bound to the builder's operators, by operator identity: the builder shares a
+        #: recurring piece's operators across configs (an operator always comes with the same
+        #: signature), and plans are immutable, so graphs share them too
+        self._bound: dict[int, tuple[Operator, OpPlan]] = {}
         self._emitted: dict[Hashable, Emitted] = {}
         #: the same, by plan identity, for plans that recur (bounded like ``_bound``)
         self._emitted_of_plan: dict[int, tuple[OpPlan, Emitted]] = {}
@@ -300,15 +301,14 @@ class CostModel:
     def _plan(self, graph: Graph, op: Operator) -> OpPlan:
         """Stands in for ``plan_operator`` inside :attr:`_compile`: the memo, or the engine's planner."""
         built = self._current
-        if built is not None and graph is built.graph:
+        on_built = built is not None and graph is built.graph
+        if on_built:
+            bound = self._bound.get(id(op))
+            if bound is not None and bound[0] is op:
+                return bound[1]
             key = built.signatures[op.index]
-            place = (key, op.index, op.inputs, op.outputs)
-            plan = self._bound.get(place)
-            if plan is not None:
-                return plan
         else:
             key = _generic_signature(graph, op)
-            place = None
             self._planned_on_built = False
         template = self._templates.get(key)
         if template is None:
@@ -316,10 +316,10 @@ class CostModel:
             self._templates[key] = _Template.of(graph, op, plan)
             return plan
         plan = template.bind(op)
-        if place is not None:
+        if on_built:
             if len(self._bound) >= _BOUND_PLANS_MAX:
                 del self._bound[next(iter(self._bound))]
-            self._bound[place] = plan
+            self._bound[id(op)] = (op, plan)  # (holding the operator keeps its id unique)
         return plan
 
     def stats(self) -> Mapping[str, Any]:

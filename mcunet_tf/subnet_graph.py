@@ -12,9 +12,10 @@ and on which constant arrays each operator emits, so no conversion (seconds) is 
 to price an architecture (microseconds). Tests check this against real conversions.
 
 Tensors and operators are immutable, and a block's are fixed by its spec, its input's
-shape and where its tensors and operators start: the search prices thousands of configs
-in which the same blocks recur at the same places, so graphs share those objects (kept
-in a bounded memo of recent blocks) instead of building them again.
+shape and where its tensors and operators start (likewise the stem's and the tail's): the
+search prices thousands of configs in which the same blocks recur at the same places, so
+graphs share those objects (kept in a bounded memo of recent pieces) instead of building
+them again, and the cost model can remember what it derived from them by their identity.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ import dataclasses
 import functools
 import math
 import threading
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from mcunet_tf.arch import ArchConfig
-from mcunet_tf.blueprint import STEM_KERNEL, STEM_STRIDE, BlockSpec, blueprint
+from mcunet_tf.blueprint import STEM_KERNEL, STEM_STRIDE, BlockSpec, Blueprint, blueprint
 from mcunet_tf.space import SearchSpace
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
 from tinyengine_gen.ops.base import same_or_valid_padding
@@ -208,11 +209,11 @@ class _Fragment:
     output: int
 
     @classmethod
-    def recorded(cls, builder: SubnetGraph, x: int, spec: BlockSpec) -> "_Fragment":
-        """Build the block on ``builder`` and record what it added."""
+    def recorded(cls, builder: SubnetGraph, build: Callable[[SubnetGraph], int]) -> "_Fragment":
+        """Run ``build`` on ``builder`` and record what it added."""
         marks = len(builder.shapes), len(builder.tensors), len(builder.operators), len(builder.signatures)
         parameters = builder.parameters
-        output = _build_block(builder, x, spec)
+        output = build(builder)
         return cls(
             tuple(builder.shapes[marks[0] :]),
             tuple(builder.tensors[marks[1] :]),
@@ -232,25 +233,32 @@ class _Fragment:
         return self.output
 
 
-#: Recent blocks by (spec, input shape, input index, first tensor index, first operator
-#: index, materialised): a search over one (W, R) space meets a few thousand.
+#: Recent pieces (blocks, the stem, the tail) by what they depend on, where their tensors
+#: and operators start, and whether they were materialised: a search over one (W, R)
+#: space meets a few thousand.
 _FRAGMENTS: dict[tuple, _Fragment] = {}
 _FRAGMENTS_MAX = 8192
 _FRAGMENTS_LOCK = threading.Lock()
 
 
-def _block(builder: SubnetGraph, x: int, spec: BlockSpec) -> int:
-    """Add an inverted-residual block, sharing the objects of an identical recent one."""
-    key = (spec, builder.shapes[x], x, len(builder.shapes), len(builder.operators), builder.materialize)
+def _shared(builder: SubnetGraph, what: Hashable, build: Callable[[SubnetGraph], int]) -> int:
+    """Add what ``build`` adds, sharing the objects of an identical recent piece; ``what``
+    holds everything ``build`` depends on besides where the piece starts."""
+    key = (what, len(builder.shapes), len(builder.operators), builder.materialize)
     fragment = _FRAGMENTS.get(key)
     if fragment is not None:
         return fragment.add_to(builder)
-    fragment = _Fragment.recorded(builder, x, spec)
+    fragment = _Fragment.recorded(builder, build)
     with _FRAGMENTS_LOCK:
         if len(_FRAGMENTS) >= _FRAGMENTS_MAX:
             del _FRAGMENTS[next(iter(_FRAGMENTS))]
         _FRAGMENTS[key] = fragment
     return fragment.output
+
+
+def _block(builder: SubnetGraph, x: int, spec: BlockSpec) -> int:
+    """An inverted-residual block."""
+    return _shared(builder, (spec, builder.shapes[x], x), lambda b: _build_block(b, x, spec))
 
 
 def _build_block(builder: SubnetGraph, x: int, spec: BlockSpec) -> int:
@@ -279,11 +287,21 @@ def build_subnet_graph(config: ArchConfig, space: SearchSpace, *, materialize: b
     """
     plan = blueprint(config, space)
     builder = SubnetGraph(f"<subnet W={config.width:g} R={config.resolution}>", materialize)
-    image = builder.activation("image", (1, plan.resolution, plan.resolution, 3))
-    x = builder.conv(image, plan.stem_channels, STEM_KERNEL, STEM_STRIDE, True, "stem")
+    x = _shared(builder, ("stem", plan.resolution, plan.stem_channels), functools.partial(_build_stem, plan=plan))
+    image = 0  # (the stem starts the graph with the image tensor)
     for spec in plan.blocks:
         x = _block(builder, x, spec)
+    what = ("tail", builder.shapes[x], x, plan.head_channels, plan.num_classes)
+    logits = _shared(builder, what, lambda b: _build_tail(b, x, plan))
+    return BuiltSubnet(builder.graph((image,), (logits,)), builder.parameters, tuple(builder.signatures))
+
+
+def _build_stem(builder: SubnetGraph, plan: Blueprint) -> int:
+    image = builder.activation("image", (1, plan.resolution, plan.resolution, 3))
+    return builder.conv(image, plan.stem_channels, STEM_KERNEL, STEM_STRIDE, True, "stem")
+
+
+def _build_tail(builder: SubnetGraph, x: int, plan: Blueprint) -> int:
     x = builder.conv(x, plan.head_channels, 1, 1, True, "head")
     x = builder.global_mean(x, "pool")
-    logits = builder.fully_connected(x, plan.num_classes, "classifier")
-    return BuiltSubnet(builder.graph((image,), (logits,)), builder.parameters, tuple(builder.signatures))
+    return builder.fully_connected(x, plan.num_classes, "classifier")
