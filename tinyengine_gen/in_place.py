@@ -32,17 +32,15 @@ def with_in_place_kernels(graph: Graph, plans: tuple[OpPlan, ...], alignment: in
     groups = _StorageGroups(plans, caller_owned=set(graph.inputs) | set(graph.outputs))
     for step, plan in enumerate(plans):
         variant_of = getattr(plan, "in_place_variant", None)
-        if variant_of is None:
+        variant = None if variant_of is None else variant_of()
+        if variant is None:
             continue
         inputs = plan.inputs
         owner = groups.root(inputs[0])
         if groups.caller_owned(owner) or groups.last_read(owner) > step:
             continue
-        if len(inputs) > 1 and any(groups.root(t) == owner for t in inputs[1:]):
+        if groups.holds_any(owner, inputs[1:]):
             continue  # overwriting it would clobber another input
-        variant = variant_of()
-        if variant is None:
-            continue
         result[step] = variant
         for out, _ in variant.aliases:  # the output joins the input's storage group
             groups.join(out, owner)
@@ -131,6 +129,14 @@ class _StorageGroups:
 
     def last_read(self, root: int) -> int:
         return self._last_read.get(root, -1)
+
+    def holds_any(self, root: int, tensors: Sequence[int]) -> bool:
+        """Whether the group whose root is ``root`` holds any of ``tensors``."""
+        parent = self._parent
+        for t in tensors:  # (a tensor outside every group is its own root)
+            if t == root or (t in parent and find_root(parent, t) == root):
+                return True
+        return False
 
     def caller_owned(self, root: int) -> bool:
         return root in self._caller_owned
