@@ -7,11 +7,14 @@ with a warm ``CostModel`` (its operator memo filled by a first pass, as it is af
 first few configs of a real run), and prints configs per second of wall time and of this
 process's CPU time (the second is the fair figure on a shared machine). ``--profile``
 adds where the time goes, split between the engine's compile steps and this package.
+The last line is a digest of every cost priced: a speed-up must leave it unchanged (run
+the benchmark at two commits and compare), or it changed what the engine decides.
 """
 
 from __future__ import annotations
 
 import cProfile
+import hashlib
 import io
 import os
 import pstats
@@ -44,8 +47,7 @@ def main(argv: list[str]) -> None:
     for config in configs[:200]:
         model.cost(config)
     wall, cpu = time.perf_counter(), time.process_time()
-    for config in configs:
-        model.cost(config)
+    costs = [model.cost(config) for config in configs]
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"W={FLAGS.width:g} R={FLAGS.resolution}: {len(configs)} configs")
     print(f"  {len(configs) / wall:8.0f} configs/s (wall)   {len(configs) / cpu:8.0f} configs/s (CPU of this process)")
@@ -57,6 +59,8 @@ def main(argv: list[str]) -> None:
         text = io.StringIO()
         pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(25)
         print(text.getvalue())
+    digest = hashlib.sha256(repr([sorted(cost.to_dict().items()) for cost in costs]).encode()).hexdigest()
+    print(f"  digest of the {len(costs)} costs: {digest[:16]}")
 
 
 if __name__ == "__main__":
