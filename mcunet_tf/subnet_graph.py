@@ -37,7 +37,7 @@ from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
 from tinyengine_gen.ops.base import same_or_valid_padding
 from tinyengine_gen.schema import schema
 
-__all__ = ["SubnetGraph", "BuiltSubnet", "build_subnet_graph"]
+__all__ = ["SubnetGraph", "BuiltSubnet", "build_subnet_graph", "forget_shared_pieces"]
 
 _SAME = int(schema.Padding.SAME)
 _RELU6 = int(schema.ActivationFunctionType.RELU6)
@@ -239,6 +239,12 @@ class _Fragment:
 _FRAGMENTS: dict[tuple, _Fragment] = {}
 _FRAGMENTS_MAX = 8192
 _FRAGMENTS_LOCK = threading.Lock()
+
+
+def forget_shared_pieces() -> None:
+    """Empty the memo of recent pieces (a benchmark starting cold, a test building fresh objects)."""
+    with _FRAGMENTS_LOCK:
+        _FRAGMENTS.clear()
 
 
 def _shared(builder: SubnetGraph, what: Hashable, build: Callable[[SubnetGraph], int]) -> int:

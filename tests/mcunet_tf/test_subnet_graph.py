@@ -6,12 +6,11 @@ from collections import Counter
 
 import numpy as np
 
-from mcunet_tf import subnet_graph
 from mcunet_tf.arch import ArchConfig, BlockChoice
 from mcunet_tf.blueprint import blueprint
 from mcunet_tf.sampling import sample_arch
 from mcunet_tf.space import SearchSpace
-from mcunet_tf.subnet_graph import build_subnet_graph
+from mcunet_tf.subnet_graph import build_subnet_graph, forget_shared_pieces
 from tinyengine_gen.compiler import compile_graph
 
 SPACE = SearchSpace(num_classes=10)
@@ -60,7 +59,7 @@ def test_recurring_blocks_share_their_objects_and_build_what_a_fresh_build_does(
     configs += [sample_arch(SPACE, rng) for _ in range(5)]  # other (W, R) in between
     shared = [build_subnet_graph(config, SPACE) for config in configs * 2]
     for config, built in zip(configs * 2, shared):
-        subnet_graph._FRAGMENTS.clear()
+        forget_shared_pieces()
         fresh = build_subnet_graph(config, SPACE)
         assert _contents(fresh) == _contents(built)
         sketch = build_subnet_graph(config, SPACE, materialize=False)
