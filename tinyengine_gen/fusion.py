@@ -16,6 +16,7 @@ whose index is the convolution's, so the operator list and the plans stay aligne
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from collections.abc import Mapping, Sequence
 
@@ -206,11 +207,9 @@ def _dataflow(plans: Sequence[OpPlan]) -> tuple[dict[int, int], dict[int, OpPlan
     fused op reads what the convolution and the ADD read less the map that no longer
     exists, and writes the ADD's output, which no convolution produces.
     """
-    readers: dict[int, int] = {}
+    readers: dict[int, int] = collections.Counter(t for plan in plans for t in plan.inputs)
     producers: dict[int, OpPlan | None] = {}
     for plan in plans:
-        for t in plan.inputs:
-            readers[t] = readers.get(t, 0) + 1
         for t in plan.outputs:
             producers[t] = plan if t not in producers else None
     return readers, producers

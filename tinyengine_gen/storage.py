@@ -246,18 +246,17 @@ class _Lifetimes:
         self._graph_tensors, self._sizes = facts.tensors, facts.sizes
         self.tensors = sorted(first)
         self.requests: dict[object, BufferRequest] = {}
-        self.scratch: dict[int, tuple[OpPlan, int, BufferRequest | None]] = {}
+        self.scratch: list[tuple[OpPlan, BufferRequest | None] | None] = [None] * len(plans)
 
     def scratch_request(self, step: int, plan: OpPlan) -> BufferRequest | None:
-        """The request of ``plan``'s scratch buffer at ``step`` (None without one), kept by
-        the plan's identity: the variants laid out share most plan objects. Holding the plan
-        keeps its id unique."""
-        entry = self.scratch.get(id(plan))
-        if entry is None or entry[0] is not plan or entry[1] != step:
+        """The request of ``plan``'s scratch buffer at ``step`` (None without one), kept per
+        step with the plan it was made for: the variants laid out share most plan objects."""
+        entry = self.scratch[step]
+        if entry is None or entry[0] is not plan:
             size = plan.scratch_bytes
             request = BufferRequest(f"scratch:op{plan.op_index}", size, step, step) if size > 0 else None
-            entry = self.scratch[id(plan)] = (plan, step, request)
-        return entry[2]
+            entry = self.scratch[step] = (plan, request)
+        return entry[1]
 
     def request(self, graph: Graph, owner: int, group: list[int]) -> BufferRequest:
         """The request of the storage group ``group`` (sorted tensors) whose storage ``owner`` owns."""
