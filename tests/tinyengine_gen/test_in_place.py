@@ -25,6 +25,9 @@ def _residual_blocks():
         y = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6")(y)
         y = keras.layers.Conv2D(8, 1)(y)
         x = keras.layers.Add()([x, y])
+    y = keras.layers.Conv2D(16, 1, activation="relu6")(x)
+    z = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6")(y)
+    x = keras.layers.Add()([y, z])  # reads y after the depthwise: it must not write over y
     # nothing reads x after this expansion; the wide projection input is the peak, which
     # writing the projection over it lowers (a size-changing variant that pays)
     y = keras.layers.Conv2D(64, 1, activation="relu6")(x)
@@ -72,7 +75,7 @@ def test_an_input_an_add_still_needs_is_not_overwritten(compiled):
         for s, p in enumerate(plans)
         if hasattr(p, "in_place_variant") and any(p.inputs[0] in later.inputs for later in plans[s + 1 :])
     ]
-    assert len(needed) >= 2, "both residual blocks' expansions read x, which their ADD reads later"
+    assert len(needed) >= 3, "the expansions read x, the depthwise y, which an ADD reads later"
     assert not any(plans[s].in_place for s in needed)
 
 
