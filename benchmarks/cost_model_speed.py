@@ -9,8 +9,9 @@ process's CPU time (the second is the fair figure on a shared machine). Each rep
 fresh model (and no shared graph pieces) pricing every config; the best repeat is the
 machine's speed with the least interference from other load (as ``timeit`` reports),
 the median is printed beside it. ``--profile`` adds where the time goes, split between
-the engine's compile steps and this package. The last line is a digest of every cost priced: a speed-up must leave it unchanged (run
-the benchmark at two commits and compare), or it changed what the engine decides.
+the engine's compile steps and this package. The last line is a digest of every cost
+priced: a speed-up must leave it unchanged (run the benchmark at two commits and
+compare), or it changed what the engine decides.
 """
 
 from __future__ import annotations

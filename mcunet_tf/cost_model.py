@@ -144,8 +144,16 @@ def _picker(positions: tuple[int, ...]) -> Callable[[tuple[int, ...]], tuple[int
     return operator.itemgetter(*positions)
 
 
-#: Bound plans a cost model keeps (a search over one (W, R) space meets a few thousand).
+#: Bound plans (and their Flash) a cost model keeps: a search over one (W, R) space meets
+#: a few thousand.
 _BOUND_PLANS_MAX = 32768
+
+
+def _remember(memo: dict, key: Hashable, value: object) -> None:
+    """Put ``value`` in ``memo``, dropping the oldest entry when it holds ``_BOUND_PLANS_MAX``."""
+    if len(memo) >= _BOUND_PLANS_MAX:
+        del memo[next(iter(memo))]
+    memo[key] = value
 
 
 class CostModel:
@@ -264,9 +272,7 @@ class CostModel:
             part = self._emitted_by(graph, plan, self._key(built, graph, step, plan))
             parts.append(part)
             if self.memoize and getattr(plan, "fused_op_indices", None) is None:
-                if len(by_plan) >= _BOUND_PLANS_MAX:
-                    del by_plan[next(iter(by_plan))]
-                by_plan[id(plan)] = (plan, part)  # (holding the plan keeps its id unique)
+                _remember(by_plan, id(plan), (plan, part))  # (holding the plan keeps its id unique)
         return parts
 
     def _key(self, built: BuiltSubnet, graph: Graph, step: int, plan: OpPlan) -> Hashable:
@@ -317,9 +323,7 @@ class CostModel:
             return plan
         plan = template.bind(op)
         if on_built:
-            if len(self._bound) >= _BOUND_PLANS_MAX:
-                del self._bound[next(iter(self._bound))]
-            self._bound[id(op)] = (op, plan)  # (holding the operator keeps its id unique)
+            _remember(self._bound, id(op), (op, plan))  # (holding the operator keeps its id unique)
         return plan
 
     def stats(self) -> Mapping[str, Any]:

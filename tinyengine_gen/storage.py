@@ -59,11 +59,9 @@ def arena_if_below(graph: Graph, plans: Sequence[OpPlan], alignment: int, limit:
     already reaches ``limit`` is rejected without running the placement: the memory passes
     try several variants per graph, and the NAS cost model runs them for every config.
     """
-    layouts = _layouts_of(graph)
-    key = (alignment, *map(id, plans))
-    hit = layouts.get(key)
+    layouts, key, hit = _memoised_layout(graph, plans, alignment)
     if hit is not None:
-        arena = hit[1][0].arena_bytes
+        arena = hit[0].arena_bytes
         return arena if arena < limit else None
     requests = _requests_of(graph, plans)
     if align_up(live_peak(requests[0]), alignment) >= limit:
@@ -118,22 +116,25 @@ _LAYOUTS: "weakref.WeakKeyDictionary[Graph, dict[tuple, tuple]]" = weakref.WeakK
 _LAYOUTS_LOCK = threading.Lock()
 
 
-def _layouts_of(graph: Graph) -> dict[tuple, tuple]:
-    """The recent layouts of ``graph``, by alignment and plan identities; gone with the graph."""
+def _memoised_layout(
+    graph: Graph, plans: Sequence[OpPlan], alignment: int
+) -> tuple[dict[tuple, tuple], tuple, tuple | None]:
+    """(the recent layouts of ``graph``, the key of ``plans`` in them, the layout there or
+    None). Keyed by alignment and plan identities; the layouts are gone with the graph."""
     layouts = _LAYOUTS.get(graph)
     if layouts is None:
         with _LAYOUTS_LOCK:
             layouts = _LAYOUTS.setdefault(graph, {})
-    return layouts
+    key = (alignment, *map(id, plans))
+    hit = layouts.get(key)
+    return layouts, key, None if hit is None else hit[1]
 
 
 def _planned(graph: Graph, plans: Sequence[OpPlan], alignment: int):
     """(memory plan, request -> tensors, op index -> scratch request), memoised by identity."""
-    layouts = _layouts_of(graph)
-    key = (alignment, *map(id, plans))
-    hit = layouts.get(key)
+    layouts, key, hit = _memoised_layout(graph, plans, alignment)
     if hit is not None:
-        return hit[1]
+        return hit
     return _place(layouts, key, plans, alignment, _requests_of(graph, plans))
 
 

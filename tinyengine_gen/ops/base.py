@@ -120,8 +120,9 @@ def plan_operator(graph: Graph, op: Operator) -> OpPlan:
 class plan_property(functools.cached_property):  # noqa: N801 (a decorator, named like the one it refines)
     """A ``functools.cached_property`` for plans, without the lock Python 3.11 takes on
     every first read. Plans are immutable and their properties deterministic, so two
-    threads racing on a first read store equal values; the NAS cost model makes (and reads)
-    dozens of new plans for every config it prices. :func:`replace_plan` drops their values from a copy, as it does a cached property's."""
+    threads racing on a first read store equal values; the NAS cost model makes (and
+    reads) dozens of new plans for every config it prices. :func:`replace_plan` drops
+    their values from a copy, as it does a cached property's."""
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         if instance is None:
