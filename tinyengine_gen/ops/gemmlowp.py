@@ -32,9 +32,11 @@ __all__ = [
     "fixed_mul",
     "get_reciprocal",
     "logistic",
+    "one_minus_x_over_one_plus_x_for_x_in_0_1",
     "one_over_one_plus_x_for_x_in_0_1",
     "rounding_half_sum",
     "saturating_shift_left",
+    "tanh",
     "wrap32",
 ]
 
@@ -114,15 +116,25 @@ def exp_on_negative_values(a: np.ndarray, integer_bits: int) -> np.ndarray:
     return np.where(a64 == 0, INT32_MAX, result)
 
 
-def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
-    """1 / (1 + a) as Q0.31 for Q0.31 ``a`` in [0, 1): three Newton-Raphson steps in Q2.29."""
+def _newton_reciprocal_of_half_denominator(a: np.ndarray) -> np.ndarray:
+    """Q2.29 approximation of 1 / ((1 + a) / 2) for Q0.31 ``a`` in [0, 1): three Newton-Raphson steps."""
     half_denominator = rounding_half_sum(a, INT32_MAX)
     x = wrap32(_48_OVER_17 + fixed_mul(half_denominator, _MINUS_32_OVER_17))
     for _ in range(3):
         half_denominator_times_x = fixed_mul(half_denominator, x)
         one_minus_half_denominator_times_x = wrap32(_ONE_Q2 - half_denominator_times_x)
         x = wrap32(x + saturating_shift_left(fixed_mul(x, one_minus_half_denominator_times_x), 2))
-    return saturating_shift_left(x, 1)
+    return x
+
+
+def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
+    """1 / (1 + a) as Q0.31 for Q0.31 ``a`` in [0, 1)."""
+    return saturating_shift_left(_newton_reciprocal_of_half_denominator(a), 1)
+
+
+def one_minus_x_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
+    """(1 - a) / (1 + a) as Q0.31 for Q0.31 ``a`` in [0, 1): 2 / (1 + a) - 1, rescaled from Q2.29."""
+    return saturating_shift_left(wrap32(_newton_reciprocal_of_half_denominator(a) - _ONE_Q2), 2)
 
 
 def logistic(a: np.ndarray, integer_bits: int) -> np.ndarray:
@@ -133,6 +145,16 @@ def logistic(a: np.ndarray, integer_bits: int) -> np.ndarray:
     result_if_positive = one_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(minus_abs, integer_bits))
     result = np.where(positive, result_if_positive, INT32_MAX - result_if_positive)
     return np.where(a64 == 0, 1 << 30, result)
+
+
+def tanh(a: np.ndarray, integer_bits: int) -> np.ndarray:
+    """tanh(a) as Q0.31 for ``a`` in Q(integer_bits): -tanh(-|a|) from exp(2 * -|a|), by symmetry."""
+    a64 = np.asarray(a, dtype=np.int64)
+    negative = a64 < 0
+    minus_abs = np.where(negative, a64, wrap32(-a64))
+    # neg_tanh_on_negative_values: ExactMulByPot<1> keeps the raw value, one more integer bit.
+    t = one_minus_x_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(minus_abs, integer_bits + 1))
+    return np.where(a64 == 0, 0, np.where(negative, wrap32(-t), t))
 
 
 def get_reciprocal(x: np.ndarray, x_integer_digits: int) -> tuple[np.ndarray, np.ndarray]:
