@@ -20,8 +20,8 @@ from tinyengine_gen.cli import report_user_errors
 from tinyengine_gen.compiler import CompileOptions
 from tinyengine_gen.firmware.boards import BOARDS
 from tinyengine_gen.firmware.build import FirmwareOptions, write_firmware_project
-from tinyengine_gen.host_build import build_host_library
-from tinyengine_gen.project import GeneratedProject, generate_from_file, write_project
+from tinyengine_gen.host.build import build_host_library
+from tinyengine_gen.codegen.project import GeneratedProject, generate_from_file, write_project
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("tflite", None, "Path of the int8 .tflite model to compile.")
@@ -82,7 +82,7 @@ def _run() -> None:
 
 def _plot_memory(project: GeneratedProject) -> None:
     from tinyengine_gen.compiler import compile_graph
-    from tinyengine_gen.memory_plot import write_memory_plot
+    from tinyengine_gen.memory.plot import write_memory_plot
 
     compiled = project.compiled
     layer_wise = compile_graph(compiled.source_graph, dataclasses.replace(compiled.options, patch="off"))

@@ -37,8 +37,8 @@ from tinyengine_gen.firmware.sources import emit_inputs, emit_main, emit_startup
 from tinyengine_gen.firmware.stack_usage import StackReport, analyse_stack
 from tinyengine_gen.firmware.toolchain import COMPILE_FLAGS, KERNEL_DEFINES, run_make
 from tinyengine_gen.ops.quantize import quantize_reference
-from tinyengine_gen.project import GeneratedProject, replace_dir, write_project
-from tinyengine_gen.report import report_json
+from tinyengine_gen.codegen.project import GeneratedProject, replace_dir, write_project
+from tinyengine_gen.codegen.report import report_json
 
 __all__ = [
     "FIRMWARE_DIR",

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from tinyengine_gen.compiler import CompiledModel, CompileOptions, compile_graph
-from tinyengine_gen.emitter import emit_project
+from tinyengine_gen.codegen.emitter import emit_project
 from tinyengine_gen.ir import Graph
-from tinyengine_gen.reader import read_model
-from tinyengine_gen.report import build_report, report_json
+from tinyengine_gen.frontend.reader import read_model
+from tinyengine_gen.codegen.report import build_report, report_json
 
 __all__ = ["GeneratedProject", "generate", "generate_from_file", "replace_dir", "write_project"]
 
