@@ -15,7 +15,7 @@ import numpy as np
 from tests.harness import compile_and_compare
 from tests.model_factory import tf
 from tests.tinyengine_gen.ops._quant_models import convert_fn
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 __all__ = ["every_byte_and_random", "opcodes", "swapped_unary_model", "unary_model"]
 
@@ -33,7 +33,7 @@ def swapped_unary_model(opcode: str, shape: tuple[int, ...], low: float, high: f
     """
     import flatbuffers
 
-    from tinyengine_gen.schema import schema
+    from tinyengine_gen.frontend.schema import schema
 
     unpacked = schema.ModelT.InitFromPackedBuf(unary_model(tf.nn.relu6, shape, low, high), 0)
     (code,) = unpacked.operatorCodes

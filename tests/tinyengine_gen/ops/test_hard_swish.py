@@ -8,7 +8,7 @@ from tests.tinyengine_gen.ops._unary import every_byte_and_random, opcodes, unar
 from tinyengine_gen.errors import QuantizationError
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
 from tinyengine_gen.ops.hard_swish import hard_swish_params, hard_swish_transform, plan_hard_swish
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 
 def _hard_swish(x):
