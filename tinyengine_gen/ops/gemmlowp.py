@@ -31,6 +31,7 @@ __all__ = [
     "exp_on_negative_values",
     "fixed_mul",
     "get_reciprocal",
+    "log_x_for_x_greater_than_or_equal_to_1",
     "logistic",
     "one_minus_x_over_one_plus_x_for_x_in_0_1",
     "one_over_one_plus_x_for_x_in_0_1",
@@ -167,3 +168,58 @@ def get_reciprocal(x: np.ndarray, x_integer_digits: int) -> tuple[np.ndarray, np
     num_bits_over_unit = x_integer_digits - headroom_plus_one
     shifted_sum_minus_one = wrap32(((x64 << headroom_plus_one) & 0xFFFFFFFF) - (1 << 31))
     return one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one), num_bits_over_unit
+
+
+# Raw Q0.31 constants of TFLite's log_x_for_x_greater_than_or_equal_to_1_impl (common.h).
+_LOG_2 = 1488522236
+_SQRT_SQRT_HALF = 1805811301
+_SQRT_HALF = 1518500250
+_ONE_QUARTER = 536870912
+_ALPHA_N = 117049297
+_ALPHA_D = 127690142
+_ALPHA_I = 1057819769
+_ALPHA_F = 638450708
+
+
+def _saturating_add(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
+    return np.clip(np.asarray(a, dtype=np.int64) + b, INT32_MIN, INT32_MAX)
+
+
+def log_x_for_x_greater_than_or_equal_to_1(x: np.ndarray, input_integer_bits: int, output_integer_bits: int) -> np.ndarray:
+    """log(x) in Q(output_integer_bits) for x >= 1 in Q(input_integer_bits): TFLite's
+    log_x_for_x_greater_than_or_equal_to_1_impl (a rational approximation of log on a
+    normalised mantissa, plus the exponent times log 2), step by step."""
+    accum_bits = output_integer_bits + 1
+    z_a = np.asarray(x, dtype=np.int64)
+    shifted_quarter = rounding_divide_by_pot(_ONE_QUARTER, accum_bits)
+    z_a_headroom_plus_1 = count_leading_zeros(z_a)
+    r_a_raw = [
+        saturating_shift_left(fixed_mul(saturating_shift_left(z, int(h) - 1), _SQRT_HALF), 1)
+        for z, h in zip(z_a.ravel().tolist(), z_a_headroom_plus_1.ravel().tolist())
+    ]
+    z_a_pow_2_adj = [
+        _saturating_add(saturating_shift_left(input_integer_bits - int(h), 31 - accum_bits), shifted_quarter)
+        for h in z_a_headroom_plus_1.ravel().tolist()
+    ]
+    z_b = fixed_mul(z_a, _SQRT_HALF)
+    z_b_headroom = count_leading_zeros(z_b) - 1
+    r_b_raw = [saturating_shift_left(z, int(h)) for z, h in zip(z_a.ravel().tolist(), z_b_headroom.ravel().tolist())]
+    z_b_pow_2_adj = [
+        _saturating_add(saturating_shift_left(input_integer_bits - int(h), 31 - accum_bits), -shifted_quarter)
+        for h in z_b_headroom.ravel().tolist()
+    ]
+    shape = z_a.shape
+    r = np.minimum(np.reshape(r_a_raw, shape), np.reshape(r_b_raw, shape))
+    z_pow_2_adj = np.maximum(np.reshape(z_a_pow_2_adj, shape), np.reshape(z_b_pow_2_adj, shape))
+    p = rounding_half_sum(r, _SQRT_SQRT_HALF)
+    q = wrap32(r - _SQRT_SQRT_HALF)
+    q = wrap32(q + q)
+    common_sq = fixed_mul(q, q)
+    num = wrap32(fixed_mul(q, r) + fixed_mul(fixed_mul(q, common_sq), _ALPHA_N))
+    denom_minus_one = wrap32(
+        fixed_mul(p, wrap32(wrap32(_ALPHA_I + q) + fixed_mul(_ALPHA_D, common_sq))) + fixed_mul(_ALPHA_F, q)
+    )
+    recip_denom = one_over_one_plus_x_for_x_in_0_1(denom_minus_one)
+    num_scaled = rounding_divide_by_pot(num, accum_bits)
+    total = wrap32(fixed_mul(z_pow_2_adj, _LOG_2) + fixed_mul(num_scaled, recip_denom))
+    return saturating_shift_left(total, accum_bits - output_integer_bits)
