@@ -1,4 +1,4 @@
-/* gemmlowp-style fixed-point math: exp, 1/(1+x), logistic, a reciprocal and log on int32 values.
+/* gemmlowp-style fixed-point math: exp, 1/(1+x), logistic, a reciprocal, log and 1/sqrt on int32 values.
  *
  * The C twin of tinyengine_gen/ops/gemmlowp.py. TFLite Micro's int8 SOFTMAX and LOGISTIC
  * evaluate these functions on gemmlowp FixedPoint<int32_t, N> numbers; every multiply is a
@@ -154,6 +154,39 @@ TE_INLINE int32_t te_gl_log_x_ge_1(int32_t x, int input_bits, int output_bits) {
   const int32_t num_scaled = te_rounding_divide_by_pot(num, accum_bits);
   const int32_t total = te_gl_add(te_gl_mul(z_pow_2_adj, log_2), te_gl_mul(num_scaled, recip_denom));
   return te_gl_shift_left_sat(total, accum_bits - output_bits);
+}
+
+/* TFLite's GetInvSqrtQuantizedMultiplierExp(x, kReverseShift = -1): 1/sqrt(x) for x >= 0 as
+ * a Q0.31 multiplier and a shift for te_requantize. x is normalised by pairs of bits, then
+ * five Newton-Raphson steps in Q3.28 from 1, times sqrt(2)/2. */
+TE_INLINE void te_gl_inv_sqrt(int32_t x, int32_t* multiplier, int32_t* shift) {
+  if (x <= 1) {
+    *multiplier = INT32_MAX;
+    *shift = 0;
+    return;
+  }
+  int32_t s = 11;
+  while (x >= ((int32_t)1 << 29)) {
+    x /= 4;
+    ++s;
+  }
+  const int left_shift_bit_pairs = (te_gl_count_leading_zeros((uint32_t)x) - 1) / 2 - 1;
+  s -= left_shift_bit_pairs;
+  x <<= 2 * left_shift_bit_pairs;
+  const int32_t half_input = te_rounding_divide_by_pot(x >> 1, 1);
+  const int32_t half_three = ((int32_t)1 << 28) + ((int32_t)1 << 27);
+  int32_t r = (int32_t)1 << 28;
+  for (int i = 0; i < 5; ++i) {
+    const int32_t r3 = te_gl_shift_left_sat(te_gl_mul(te_gl_mul(r, r), r), 6);
+    r = te_gl_shift_left_sat(te_gl_sub(te_gl_mul(half_three, r), te_gl_mul(half_input, r3)), 3);
+  }
+  r = te_gl_mul(r, 1518500250);
+  if (s < 0) {
+    r = (int32_t)((uint32_t)r << -s);
+    s = 0;
+  }
+  *multiplier = r;
+  *shift = -s;
 }
 
 #endif /* TE_GEMMLOWP_H */

@@ -31,6 +31,7 @@ __all__ = [
     "exp_on_negative_values",
     "fixed_mul",
     "get_reciprocal",
+    "inv_sqrt_multiplier_exp",
     "log_x_for_x_greater_than_or_equal_to_1",
     "logistic",
     "one_minus_x_over_one_plus_x_for_x_in_0_1",
@@ -223,3 +224,33 @@ def log_x_for_x_greater_than_or_equal_to_1(x: np.ndarray, input_integer_bits: in
     num_scaled = rounding_divide_by_pot(num, accum_bits)
     total = wrap32(fixed_mul(z_pow_2_adj, _LOG_2) + fixed_mul(num_scaled, recip_denom))
     return saturating_shift_left(total, accum_bits - output_integer_bits)
+
+
+# Raw constants of TFLite's GetInvSqrtQuantizedMultiplierExp: 1.5 in Q3.28, sqrt(2)/2 in Q0.31.
+_HALF_THREE_Q3 = (1 << 28) + (1 << 27)
+_HALF_SQRT_2_Q0 = 1518500250
+
+
+def inv_sqrt_multiplier_exp(value: int) -> tuple[int, int]:
+    """TFLite's GetInvSqrtQuantizedMultiplierExp(value, kReverseShift = -1) for one value >= 0."""
+    if value <= 1:
+        return INT32_MAX, 0
+    shift = 11
+    while value >= 1 << 29:
+        value //= 4
+        shift += 1
+    left_shift_bit_pairs = (int(count_leading_zeros(np.int64(value))) - 1) // 2 - 1
+    shift -= left_shift_bit_pairs
+    value <<= 2 * left_shift_bit_pairs
+    fixed_input = value >> 1
+    half_input = int(rounding_divide_by_pot(fixed_input, 1))
+    x = 1 << 28  # F3::One()
+    for _ in range(5):
+        x3 = saturating_shift_left(fixed_mul(fixed_mul(x, x), x), 6)
+        difference = wrap32(fixed_mul(_HALF_THREE_Q3, x) - fixed_mul(half_input, x3))
+        x = int(saturating_shift_left(difference, 3))
+    inv_sqrt = int(fixed_mul(x, _HALF_SQRT_2_Q0))
+    if shift < 0:
+        inv_sqrt = int(wrap32(inv_sqrt << -shift))
+        shift = 0
+    return inv_sqrt, -shift

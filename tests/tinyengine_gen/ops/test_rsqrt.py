@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.tinyengine_gen.ops._unary import every_byte_and_random, swapped_unary_model
-from tinyengine_gen.ops.rsqrt import inv_sqrt_multiplier_exp
+from tinyengine_gen.ops.gemmlowp import inv_sqrt_multiplier_exp
 from tinyengine_gen.frontend.reader import read_model_bytes
 
 
