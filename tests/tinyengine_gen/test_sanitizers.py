@@ -192,6 +192,12 @@ def _swapped_unary(opcode: str, shape: tuple[int, ...], *ranges: float) -> bytes
     return swapped_unary_model(opcode, shape, *ranges)
 
 
+def _svdf_model() -> bytes:
+    from tests.tinyengine_gen.ops.test_svdf import svdf_model
+
+    return svdf_model(batch=2)
+
+
 def _two_inputs(layer: Callable[[], object], shape: tuple[int, ...]) -> Callable[[], object]:
     def build():
         a, b = keras.Input(shape, batch_size=1), keras.Input(shape, batch_size=1)
@@ -257,6 +263,7 @@ OPERATOR_MODELS: dict[str, Callable[[], bytes]] = {
     ),
     "SQUEEZE": _reshape_rewritten("SQUEEZE"),
     "SUB": _keras_model(_two_inputs(_layer("Subtract"), (3, 4, 5))),
+    "SVDF": lambda: _svdf_model(),
     "TANH": _function_model(tf.math.tanh, (1, 4, 6)),
     "TRANSPOSE": _keras_model(_one_input((3, 4, 5), _layer("Permute", (3, 1, 2)))),
 }
