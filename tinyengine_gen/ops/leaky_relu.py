@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
 from tinyengine_gen.ops.lookup_table import LookupTablePlan, plan_lookup_table, unary_tensors
@@ -48,7 +48,7 @@ def plan_leaky_relu(graph: Graph, op: Operator) -> LookupTablePlan:
     out_scale, out_zp = check.per_tensor_quant(y)
     alpha = np.float32(op.options.get("alpha", 0.0) or 0.0)
     s_in, s_out = np.float32(in_scale), np.float32(out_scale)
-    alpha_m, alpha_s = quantize_multiplier(float((s_in * alpha) / s_out))
-    identity_m, identity_s = quantize_multiplier(float(s_in / s_out))
+    alpha_m, alpha_s = requant_multiplier(float((s_in * alpha) / s_out))
+    identity_m, identity_s = requant_multiplier(float(s_in / s_out))
     params = LeakyReluParams(in_zp, out_zp, identity_m, identity_s, alpha_m, alpha_s)
     return plan_lookup_table(graph, op, "leaky_relu", leaky_relu_transform, params)

@@ -57,11 +57,11 @@ def _plan(cls: type[BroadcastBinaryPlan], graph: Graph, op: Operator) -> Broadca
     )
 
 
-@register("MAXIMUM")
+@register("MAXIMUM", inputs=2)
 def plan_maximum(graph: Graph, op: Operator) -> BroadcastBinaryPlan:
     return _plan(MaximumPlan, graph, op)
 
 
-@register("MINIMUM")
+@register("MINIMUM", inputs=2)
 def plan_minimum(graph: Graph, op: Operator) -> BroadcastBinaryPlan:
     return _plan(MinimumPlan, graph, op)

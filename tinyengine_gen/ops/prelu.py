@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
 from tinyengine_gen.ops.binary import BroadcastBinaryPlan
@@ -46,7 +46,7 @@ class PreluPlan(BroadcastBinaryPlan):
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)[5:]}
 
 
-@register("PRELU")
+@register("PRELU", inputs=2)
 def plan_prelu(graph: Graph, op: Operator) -> PreluPlan:
     check = OpChecker(graph, op)
     x, alpha, y = check_binary(check)
@@ -56,8 +56,8 @@ def plan_prelu(graph: Graph, op: Operator) -> PreluPlan:
     s_alpha, z_alpha = check.per_tensor_quant(alpha)
     s_out, z_out = check.per_tensor_quant(y)
     f_in, f_alpha, f_out = (float(np.float32(s)) for s in (s_in, s_alpha, s_out))
-    m1, sh1 = quantize_multiplier(f_in / f_out)
-    m2, sh2 = quantize_multiplier(f_in * f_alpha / f_out)
+    m1, sh1 = requant_multiplier(f_in / f_out)
+    m2, sh2 = requant_multiplier(f_in * f_alpha / f_out)
     return PreluPlan(
         op_index=op.index,
         inputs=(x.index, alpha.index),

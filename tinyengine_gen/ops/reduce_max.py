@@ -65,7 +65,7 @@ def _resolve_axes(check: OpChecker, raw: np.ndarray, rank: int) -> tuple[int, ..
     return tuple(resolved)
 
 
-@register("REDUCE_MAX")
+@register("REDUCE_MAX", inputs=2)
 def plan_reduce_max(graph: Graph, op: Operator) -> ReduceMaxPlan:
     check = OpChecker(graph, op)
     x, axis_tensor, y = check.required_input(0), check.required_input(1), check.output()

@@ -14,7 +14,7 @@ import dataclasses
 
 import numpy as np
 
-from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, round_half_away
+from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier, round_half_away
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
 from tinyengine_gen.ops.lookup_table import LookupTablePlan, plan_lookup_table, unary_tensors
@@ -54,7 +54,7 @@ def plan_relu(graph: Graph, op: Operator) -> LookupTablePlan:
     x, y = unary_tensors(check)
     in_scale, in_zp = check.per_tensor_quant(x)
     out_scale, out_zp = check.per_tensor_quant(y)
-    multiplier, shift = quantize_multiplier(float(np.float32(in_scale) / np.float32(out_scale)))
+    multiplier, shift = requant_multiplier(float(np.float32(in_scale) / np.float32(out_scale)))
     params = ReluParams(in_zp, out_zp, multiplier, shift, act_min=max(-128, out_zp))
     return plan_lookup_table(graph, op, "relu", relu_transform, params)
 

@@ -78,7 +78,7 @@ def bilinear_source_positions(in_size: int, out_size: int, align_corners: bool, 
     return table
 
 
-@register("RESIZE_BILINEAR")
+@register("RESIZE_BILINEAR", inputs=2)
 def plan_resize_bilinear(graph: Graph, op: Operator) -> ResizeBilinearPlan:
     check = OpChecker(graph, op)
     x, size_tensor, y = check.required_input(0), check.required_input(1), check.output()

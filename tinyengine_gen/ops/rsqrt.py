@@ -15,7 +15,7 @@ import dataclasses
 
 import numpy as np
 
-from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
 from tinyengine_gen.ops.gemmlowp import inv_sqrt_multiplier_exp
@@ -53,5 +53,5 @@ def plan_rsqrt(graph: Graph, op: Operator) -> LookupTablePlan:
     x, y = unary_tensors(check)
     in_scale, in_zp = check.per_tensor_quant(x)
     out_scale, out_zp = check.per_tensor_quant(y)
-    multiplier, shift = quantize_multiplier(1.0 / float(np.sqrt(np.float32(in_scale)) * np.float32(out_scale)))
+    multiplier, shift = requant_multiplier(1.0 / float(np.sqrt(np.float32(in_scale)) * np.float32(out_scale)))
     return plan_lookup_table(graph, op, "rsqrt", rsqrt_transform, RsqrtParams(in_zp, out_zp, multiplier, shift))

@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
 from tinyengine_gen.ops.binary import BroadcastBinaryPlan
@@ -52,13 +52,13 @@ class SquaredDifferencePlan(BroadcastBinaryPlan):
 
 
 def _below_one(check: OpChecker, real: float, what: str) -> tuple[int, int]:
-    multiplier, shift = quantize_multiplier(real)
+    multiplier, shift = requant_multiplier(real)
     if not 0.0 < real < 1.0 or shift > 0:
         raise check.quant_error(f"the {what} multiplier {real!r} is not below one; TFLite Micro cannot run this operator.")
     return multiplier, shift
 
 
-@register("SQUARED_DIFFERENCE")
+@register("SQUARED_DIFFERENCE", inputs=2)
 def plan_squared_difference(graph: Graph, op: Operator) -> SquaredDifferencePlan:
     check = OpChecker(graph, op)
     x1, x2, y = check_binary(check)
@@ -68,7 +68,7 @@ def plan_squared_difference(graph: Graph, op: Operator) -> SquaredDifferencePlan
     twice_max_input_scale = 2.0 * float(max(np.float32(s1), np.float32(s2)))
     m1, sh1 = _below_one(check, float(np.float32(s1)) / twice_max_input_scale, "input 1")
     m2, sh2 = _below_one(check, float(np.float32(s2)) / twice_max_input_scale, "input 2")
-    mo, sho = quantize_multiplier(twice_max_input_scale**2 / float(np.float32(1 << (2 * LEFT_SHIFT)) * np.float32(so)))
+    mo, sho = requant_multiplier(twice_max_input_scale**2 / float(np.float32(1 << (2 * LEFT_SHIFT)) * np.float32(so)))
     return SquaredDifferencePlan(
         op_index=op.index,
         inputs=(x1.index, x2.index),

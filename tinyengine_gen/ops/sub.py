@@ -55,7 +55,7 @@ class SubPlan:
         return self.add.emit_broadcast_call(ctx, "te_sub_s8")
 
 
-@register("SUB")
+@register("SUB", inputs=2)
 def plan_sub(graph: Graph, op: Operator) -> SubPlan:
     add = plan_add(graph, op)
     return SubPlan(op_index=op.index, inputs=add.inputs, outputs=add.outputs, add=add)

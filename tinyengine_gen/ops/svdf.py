@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
 
@@ -90,7 +90,7 @@ class SvdfPlan:
         ]
 
 
-@register("SVDF")
+@register("SVDF", inputs=5)
 def plan_svdf(graph: Graph, op: Operator) -> SvdfPlan:
     check = OpChecker(graph, op)
     x, wf, wt = check.required_input(0), check.required_input(1), check.required_input(2)
@@ -110,7 +110,9 @@ def plan_svdf(graph: Graph, op: Operator) -> SvdfPlan:
     check.rank(x, 2)
     batch, n_input = x.shape
     n_filter, n_memory = wt.shape
-    rank = int(op.options.get("rank", 1) or 1)
+    rank = int(check.required_options("rank 0").get("rank", 0) or 0)
+    if rank < 1:
+        raise check.unsupported(f"rank {rank}; an SVDF needs rank >= 1.")
     if tuple(wf.shape) != (n_filter, n_input) or n_filter % rank or tuple(state.shape) != (batch, n_filter * n_memory):
         raise check.unsupported(
             f"shapes do not fit: input {list(x.shape)}, feature weights {list(wf.shape)}, time weights "
@@ -127,8 +129,8 @@ def plan_svdf(graph: Graph, op: Operator) -> SvdfPlan:
     s_state, z_state = check.per_tensor_quant(state)
     s_out, z_out = check.per_tensor_quant(y)
     f32 = np.float32
-    m1, e1 = quantize_multiplier(float((f32(s_in) * f32(s_wf)) / f32(s_state)))
-    m2, e2 = quantize_multiplier(float((f32(s_state) * f32(s_wt)) / f32(s_out)))
+    m1, e1 = requant_multiplier(float((f32(s_in) * f32(s_wf)) / f32(s_state)))
+    m2, e2 = requant_multiplier(float((f32(s_state) * f32(s_wt)) / f32(s_out)))
     return SvdfPlan(
         op_index=op.index,
         inputs=(x.index, wf.index, wt.index, bias.index, state.index),
