@@ -56,11 +56,12 @@ def opcodes(model: bytes) -> list[str]:
 
 def every_byte_and_random(model: bytes, tmp_path, trials: int = 10, seed: int = 0):
     """Compare with TFLM on ``trials`` inputs: the first has every int8 value (shuffled), the rest are random."""
-    shape = tuple(read_model_bytes(model).tensor(read_model_bytes(model).inputs[0]).shape)
+    graph = read_model_bytes(model)
+    shape = tuple(graph.tensor(graph.inputs[0]).shape)
     size = int(np.prod(shape))
+    if size < 256:
+        raise ValueError("use at least 256 elements so that one input holds every int8 value")
     rng = np.random.default_rng(seed)
     every = np.resize(rng.permutation(np.arange(-128, 128, dtype=np.int8)), size).reshape(shape)
     cases = [[every]] + [[rng.integers(-128, 128, size=shape, dtype=np.int8)] for _ in range(trials - 1)]
-    if size < 256:
-        raise ValueError("use at least 256 elements so that one input holds every int8 value")
     return compile_and_compare(model, tmp_path, inputs=cases, reference_trials=3)
