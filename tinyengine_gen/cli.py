@@ -28,6 +28,7 @@ import functools
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import NoReturn, TypeVar
 
@@ -125,6 +126,8 @@ def import_tensorflow_quietly(verbose: bool = False) -> None:
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
+    # tf.lite.Interpreter warns of its own deprecation, in six lines, each time one is created
+    warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter is deprecated")
 
 
 def _call_main(

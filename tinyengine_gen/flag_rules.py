@@ -20,7 +20,15 @@ from pathlib import Path
 
 from absl import flags
 
-__all__ = ["at_least", "existing_file", "folder_path", "number_in", "positive_number", "probability"]
+__all__ = [
+    "at_least",
+    "existing_file",
+    "folder_path",
+    "non_negative_number",
+    "number_in",
+    "positive_number",
+    "probability",
+]
 
 
 def _finite(value: object) -> bool:
@@ -31,6 +39,13 @@ def positive_number(name: str) -> None:
     """A finite number > 0 (a budget, a rate)."""
     flags.register_validator(
         name, lambda v: v is None or (_finite(v) and v > 0), message="must be a finite number greater than 0"
+    )
+
+
+def non_negative_number(name: str) -> None:
+    """A finite number >= 0 (a noise level, a tolerance)."""
+    flags.register_validator(
+        name, lambda v: v is None or (_finite(v) and v >= 0), message="must be a finite number, 0 or more"
     )
 
 

@@ -51,5 +51,5 @@ def test_a_dataset_without_its_folder_is_one_line_and_status_2(tmp_path):
     assert result.returncode == 2
     assert (
         result.stderr.strip().splitlines()[-1]
-        == "train_supernet: dataset 'vww' needs --data_dir (the folder that holds it)."
+        == "train_supernet: error: dataset 'vww' needs --data_dir (the folder that holds it)."
     )
