@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from absl import flags
 
@@ -31,39 +33,41 @@ __all__ = [
 ]
 
 
+FlagValues = flags.FlagValues
+
+
 def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
-def positive_number(name: str) -> None:
+def _rule(name: str, check: Callable[[Any], bool], message: str, flag_values: FlagValues) -> None:
+    """Register ``check`` for flag ``name``; a flag left at None (optional, unset) always passes."""
+    flags.register_validator(name, lambda v: v is None or check(v), message=message, flag_values=flag_values)
+
+
+def positive_number(name: str, flag_values: FlagValues = flags.FLAGS) -> None:
     """A finite number > 0 (a budget, a rate)."""
-    flags.register_validator(
-        name, lambda v: v is None or (_finite(v) and v > 0), message="must be a finite number greater than 0"
-    )
+    _rule(name, lambda v: _finite(v) and v > 0, "must be a finite number greater than 0", flag_values)
 
 
-def non_negative_number(name: str) -> None:
+def non_negative_number(name: str, flag_values: FlagValues = flags.FLAGS) -> None:
     """A finite number >= 0 (a noise level, a tolerance)."""
-    flags.register_validator(
-        name, lambda v: v is None or (_finite(v) and v >= 0), message="must be a finite number, 0 or more"
-    )
+    _rule(name, lambda v: _finite(v) and v >= 0, "must be a finite number, 0 or more", flag_values)
 
 
-def number_in(name: str, low: float, high: float) -> None:
+def number_in(name: str, low: float, high: float, flag_values: FlagValues = flags.FLAGS) -> None:
     """A finite number in [low, high]."""
-    flags.register_validator(
-        name, lambda v: v is None or (_finite(v) and low <= v <= high), message=f"must be a number in [{low:g}, {high:g}]"
-    )
+    _rule(name, lambda v: _finite(v) and low <= v <= high, f"must be a number in [{low:g}, {high:g}]", flag_values)
 
 
-def probability(name: str) -> None:
+def probability(name: str, flag_values: FlagValues = flags.FLAGS) -> None:
     """A probability or a share: a number in [0, 1]."""
-    number_in(name, 0.0, 1.0)
+    number_in(name, 0.0, 1.0, flag_values)
 
 
-def at_least(name: str, minimum: int) -> None:
+def at_least(name: str, minimum: int, flag_values: FlagValues = flags.FLAGS) -> None:
     """An integer count >= minimum."""
-    flags.register_validator(name, lambda v: v is None or v >= minimum, message=f"must be at least {minimum}")
+    _rule(name, lambda v: v >= minimum, f"must be at least {minimum}", flag_values)
 
 
 def _first_existing(path: Path) -> Path:
@@ -72,15 +76,16 @@ def _first_existing(path: Path) -> Path:
     return path
 
 
-def folder_path(name: str) -> None:
+def folder_path(name: str, flag_values: FlagValues = flags.FLAGS) -> None:
     """An output folder: it may not exist yet, but neither it nor a parent may be a file."""
-    flags.register_validator(
+    _rule(
         name,
-        lambda v: v is None or _first_existing(Path(os.path.abspath(v))).is_dir(),
-        message="is a file (or lies under one); give a folder path, new or existing",
+        lambda v: _first_existing(Path(os.path.abspath(v))).is_dir(),
+        "is a file (or lies under one); give a folder path, new or existing",
+        flag_values,
     )
 
 
-def existing_file(name: str) -> None:
+def existing_file(name: str, flag_values: FlagValues = flags.FLAGS) -> None:
     """An input file that must exist (and not be a folder)."""
-    flags.register_validator(name, lambda v: v is None or Path(v).is_file(), message="no such file")
+    _rule(name, lambda v: Path(v).is_file(), "no such file", flag_values)

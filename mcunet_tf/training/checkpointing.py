@@ -161,8 +161,8 @@ def check_checkpoint(folder: str | os.PathLike[str]) -> SupernetManifest:
         reader = tf.train.load_checkpoint(latest)
         for name in sorted(reader.get_variable_to_shape_map()):
             reader.get_tensor(name)
-    except (tf.errors.OpError, ValueError, OSError) as exc:
-        message = " ".join(str(getattr(exc, "message", exc)).split())[:200]
+    except Exception as exc:  # noqa: BLE001 - TensorFlow's reader fails in several types (OpError, IndexError, ...)
+        message = " ".join(str(getattr(exc, "message", exc)).split())[:200] or type(exc).__name__
         raise CheckpointError(
             f"{latest}: missing or corrupt checkpoint ({message}); train the supernet again or pass another --supernet."
         ) from exc
