@@ -18,7 +18,10 @@ start-up log (oneDNN, CUDA and CPU-feature lines that ``TF_CPP_MIN_LOG_LEVEL`` n
 silences in TensorFlow 2.21) kept off stderr, and its Python logger at ERROR. Commands
 that use TensorFlow must therefore import it lazily, inside ``main``, never at module top.
 
-Library code raises the typed errors of :mod:`tinyengine_gen.errors` and never exits.
+Library code raises the typed errors of :mod:`tinyengine_gen.errors` and never exits. The
+environment's failures (a folder that is not writable, a path component that is a file, a
+full disk, a file name that is not valid UTF-8) are the user's to fix too, so they get the
+same one line, naming the path.
 """
 
 from __future__ import annotations
@@ -35,10 +38,13 @@ from typing import NoReturn, TypeVar
 from absl import app, flags
 from absl import logging as absl_logging
 
-from tinyengine_gen.errors import TinyEngineError
+from tinyengine_gen.errors import InvalidOptionsError, TinyEngineError
+from tinyengine_gen.printable import printable_line
 
 __all__ = [
     "USER_ERROR_EXIT",
+    "check_file_destination",
+    "describe_os_error",
     "fail",
     "import_tensorflow_quietly",
     "one_line",
@@ -52,24 +58,47 @@ T = TypeVar("T")
 FLAGS = flags.FLAGS
 
 
+def describe_os_error(exc: OSError) -> str:
+    """``PATH: what went wrong`` for an error of the environment."""
+    paths = [os.fsdecode(p) for p in (exc.filename, exc.filename2) if p is not None]
+    reason = exc.strerror or str(exc)
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason
+
+
 def one_line(error: BaseException) -> str:
-    """The first line of an error's message, whitespace collapsed (its type name if it has none)."""
-    text = str(error).strip()
-    return " ".join(text.splitlines()[0].split()) if text else type(error).__name__
+    """The first line of an error's message (an OSError: the path and the reason), or its type name."""
+    text = describe_os_error(error) if isinstance(error, OSError) else str(error).strip()
+    return printable_line(text.splitlines()[0]) if text.strip() else type(error).__name__
 
 
 def fail(program: str, message: str) -> NoReturn:
-    """Print ``program: error: message`` on stderr and exit with status 2."""
+    """Print ``program: error: message`` on stderr (one line) and exit with status 2."""
     sys.stdout.flush()
-    print(f"{program}: error: {message}", file=sys.stderr, flush=True)
+    print(f"{program}: error: {printable_line(message)}", file=sys.stderr, flush=True)
     sys.exit(USER_ERROR_EXIT)
 
 
+def check_file_destination(path: str, flag: str) -> None:
+    """Refuse, before any work, an output file path that is a folder or cannot be created."""
+    if not path:
+        raise InvalidOptionsError(f"{flag} is empty: give a file name")
+    if os.path.isdir(path):
+        raise InvalidOptionsError(f"{flag}={printable_line(path)} is a folder; give a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise InvalidOptionsError(f"{flag}={printable_line(path)}: {printable_line(folder)} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidOptionsError(f"{flag}={printable_line(path)}: cannot write in {printable_line(folder)} (permission denied)")
+
+
 def report_user_errors(program: str, function: Callable[[], T]) -> T:
-    """Run ``function``; a TinyEngineError becomes ``program: error: <message>`` and exit 2."""
+    """Run ``function``; a TinyEngineError or an environment error (OSError) becomes
+    ``program: error: <message>`` on one line and exit 2."""
     try:
         return function()
-    except TinyEngineError as exc:
+    except (TinyEngineError, OSError) as exc:
         fail(program, one_line(exc))
 
 
