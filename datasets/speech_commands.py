@@ -23,12 +23,12 @@ import math
 import os
 import wave
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from mcunet_datasets.audio_ops import NoiseBank, load_clip, mix_background, time_shift
 from mcunet_datasets.errors import DatasetLayoutError
+from mcunet_datasets.headers import check_headers
 from mcunet_datasets.image_ops import split_seed
 from mcunet_datasets.kws_frontend import MLPERF_KWS, MfccSettings, mfcc_features, normalize_peak
 from mcunet_datasets.layout import require_dir, require_file
@@ -137,17 +137,9 @@ def _header_problem(path: str, sample_rate: int) -> str | None:
     return None
 
 
-def check_clip_headers(paths: Sequence[str], sample_rate: int, workers: int = 16) -> None:
-    """Read every clip's WAV header (in parallel, no decoding); the first bad one raises, naming the file.
-
-    TensorFlow's ``decode_wav`` would otherwise stop training at that clip, possibly hours in,
-    with a traceback that names no file.
-    """
-    unique = sorted(set(paths))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for problem in pool.map(lambda p: _header_problem(p, sample_rate), unique, chunksize=64):
-            if problem is not None:
-                raise DatasetLayoutError(f"{problem} (every clip is checked before training)")
+def check_clip_headers(paths: Sequence[str], sample_rate: int) -> None:
+    """Read every clip's WAV header (in parallel, no decoding); the first bad one raises, naming the file."""
+    check_headers(paths, lambda path: _header_problem(path, sample_rate))
 
 
 def _noise_files(folder: Path, settings: MfccSettings) -> list[tuple[Path, int]]:
