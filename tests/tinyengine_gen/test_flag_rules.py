@@ -66,3 +66,4 @@ def test_an_input_file_must_exist(tmp_path):
         _parse(_string, rule, f"--x={tmp_path}")
     (tmp_path / "m.tflite").write_bytes(b"x")
     assert _parse(_string, rule, f"--x={tmp_path / 'm.tflite'}").x.endswith("m.tflite")
+
