@@ -24,12 +24,14 @@ from absl import flags
 
 __all__ = [
     "at_least",
+    "exclusive_fraction",
     "existing_file",
     "folder_path",
     "non_negative_number",
     "number_in",
     "positive_number",
     "probability",
+    "required",
 ]
 
 
@@ -43,6 +45,11 @@ def _finite(value: object) -> bool:
 def _rule(name: str, check: Callable[[Any], bool], message: str, flag_values: FlagValues) -> None:
     """Register ``check`` for flag ``name``; a flag left at None (optional, unset) always passes."""
     flags.register_validator(name, lambda v: v is None or check(v), message=message, flag_values=flag_values)
+
+
+def required(name: str, what: str, flag_values: FlagValues = flags.FLAGS) -> None:
+    """A flag that must be given; ``what`` says what to pass (absl's own message only says "other than None")."""
+    flags.register_validator(name, lambda v: v not in (None, ""), message=f"is required: {what}", flag_values=flag_values)
 
 
 def positive_number(name: str, flag_values: FlagValues = flags.FLAGS) -> None:
@@ -63,6 +70,11 @@ def number_in(name: str, low: float, high: float, flag_values: FlagValues = flag
 def probability(name: str, flag_values: FlagValues = flags.FLAGS) -> None:
     """A probability or a share: a number in [0, 1]."""
     number_in(name, 0.0, 1.0, flag_values)
+
+
+def exclusive_fraction(name: str, flag_values: FlagValues = flags.FLAGS) -> None:
+    """A share strictly between 0 and 1."""
+    _rule(name, lambda v: _finite(v) and 0 < v < 1, "must be a share strictly between 0 and 1", flag_values)
 
 
 def at_least(name: str, minimum: int, flag_values: FlagValues = flags.FLAGS) -> None:

@@ -18,16 +18,20 @@ import os
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from absl import flags
 
 from tinyengine_gen import cli, flag_rules
 
+if TYPE_CHECKING:
+    from mcunet_tf.search.run import SearchJob
+
 __all__ = ["job_from_flags", "main"]
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("supernet", None, "Folder written by python -m mcunet_tf.train_supernet (--out).")
-flags.mark_flag_as_required("supernet")
+flag_rules.required("supernet", "pass the --out folder of python -m mcunet_tf.train_supernet")
 flags.DEFINE_float("sram_kb", 320, "Peak SRAM budget in kB (1 kB = 1024 B).")
 flag_rules.positive_number("sram_kb")
 flags.DEFINE_float("flash_kb", 1024, "Flash budget in kB (weights, quantisation parameters, code).")
@@ -42,9 +46,7 @@ flags.DEFINE_enum("algorithm", "evolution", ["evolution", "random"], "Search alg
 flags.DEFINE_integer("seed", 0, "Seed of the oracle (same seed and folder state: same search).")
 flags.DEFINE_integer("population", 16, "evolution: population size.", lower_bound=2)
 flags.DEFINE_float("parent_fraction", 0.25, "evolution: share of the population kept as parents, in (0, 1).")
-flags.register_validator(
-    "parent_fraction", lambda v: 0 < v < 1, message="must be a share strictly between 0 and 1"
-)
+flag_rules.exclusive_fraction("parent_fraction")
 flags.DEFINE_float("mutation_prob", 0.1, "evolution: probability of resampling each choice in a mutation.")
 flag_rules.probability("mutation_prob")
 flags.DEFINE_float("mutation_share", 0.5, "evolution: share of children made by mutation (the rest by crossover).")
@@ -60,7 +62,7 @@ flags.DEFINE_boolean("overwrite", False, "Start over instead of resuming an exis
 flags.DEFINE_boolean("deterministic", True, "tf.config.experimental.enable_op_determinism() (reproducible scores).")
 
 
-def job_from_flags():
+def job_from_flags() -> SearchJob:
     """The search job the flags describe (imports the search, hence TensorFlow)."""
     from mcunet_tf.search.budget import SearchBudget
     from mcunet_tf.search.run import SearchJob

@@ -40,7 +40,7 @@ CASES = [
     ("mcunet_tf.search", "search", ["--supernet=S", "--batch_size=0"], "flag --batch_size=0: 0 is not a positive"),
     ("mcunet_tf.search", "search", ["--supernet=S", "--mutation_prob=-1"], "flag --mutation_prob=-1.0: must be a number in [0, 1]"),
     ("mcunet_tf.search", "search", ["--supernet=S", "--project_dir=FILE"], "flag --project_dir=FILE: is a file"),
-    ("mcunet_tf.search", "search", [], "flag --supernet=None: Flag --supernet must have a value"),
+    ("mcunet_tf.search", "search", [], "flag --supernet=None: is required: pass the --out folder of python -m mcunet_tf.train_supernet"),
     ("mcunet_tf.search", "search", ["--supernet=S", "--sram_kb=1", "extra"], "unexpected argument 'extra': every option is a flag"),
     ("mcunet_tf.train_supernet", "train_supernet", ["--epochs=0"], "flag --epochs=0: 0 is not a positive integer"),
     ("mcunet_tf.train_supernet", "train_supernet", ["--out=FILE"], "flag --out=FILE: is a file"),

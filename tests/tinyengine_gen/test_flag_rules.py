@@ -35,6 +35,7 @@ def _string(values: flags.FlagValues) -> None:
         (_float, lambda v: flag_rules.non_negative_number("x", v), ["nan", "-0.1", "-inf"], ["0", "3"], "0 or more"),
         (_float, lambda v: flag_rules.probability("x", v), ["nan", "-1", "1.01"], ["0", "1", "0.3"], r"in \[0, 1\]"),
         (_float, lambda v: flag_rules.number_in("x", 0, 100, v), ["nan", "101"], ["100"], r"in \[0, 100\]"),
+        (_float, lambda v: flag_rules.exclusive_fraction("x", v), ["nan", "0", "1"], ["0.25"], "strictly between 0 and 1"),
         (_integer, lambda v: flag_rules.at_least("x", 1, v), ["0", "-3"], ["1"], "at least 1"),
     ],
 )
@@ -67,3 +68,10 @@ def test_an_input_file_must_exist(tmp_path):
     (tmp_path / "m.tflite").write_bytes(b"x")
     assert _parse(_string, rule, f"--x={tmp_path / 'm.tflite'}").x.endswith("m.tflite")
 
+
+
+def test_a_required_flag_says_what_to_pass():
+    rule = lambda v: flag_rules.required("x", "pass the model file", v)  # noqa: E731
+    with pytest.raises(flags.IllegalFlagValueError, match=r"flag --x=None: is required: pass the model file"):
+        _parse(_string, rule)
+    assert _parse(_string, rule, "--x=m.tflite").x == "m.tflite"
