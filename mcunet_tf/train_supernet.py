@@ -43,7 +43,9 @@ flags.DEFINE_integer("batch_size", 64, "Global batch size.", lower_bound=1)
 flags.DEFINE_float("learning_rate", 0.05, "Peak learning rate (SGD, Nesterov momentum 0.9).")
 flag_rules.positive_number("learning_rate")
 flags.DEFINE_enum("lr_schedule", "cosine", ["cosine", "constant"], "Learning-rate schedule over all epochs.")
-flags.DEFINE_integer("num_random", 2, "Random sub-networks per step besides the largest and the smallest.", lower_bound=0)
+flags.DEFINE_integer(
+    "num_random", 2, "Random sub-networks per step besides the largest and the smallest.", lower_bound=0
+)
 flags.DEFINE_boolean("distill", False, "In-place distillation from the largest sub-network.")
 flags.DEFINE_boolean("progressive_shrinking", False, "Kernel, then depth, then expand ratio become elastic.")
 flags.DEFINE_integer(

@@ -49,7 +49,9 @@ def _rule(name: str, check: Callable[[Any], bool], message: str, flag_values: Fl
 
 def required(name: str, what: str, flag_values: FlagValues = flags.FLAGS) -> None:
     """A flag that must be given; ``what`` says what to pass (absl's own message only says "other than None")."""
-    flags.register_validator(name, lambda v: v not in (None, ""), message=f"is required: {what}", flag_values=flag_values)
+    flags.register_validator(
+        name, lambda v: v not in (None, ""), message=f"is required: {what}", flag_values=flag_values
+    )
 
 
 def positive_number(name: str, flag_values: FlagValues = flags.FLAGS) -> None:

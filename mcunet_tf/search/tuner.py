@@ -69,7 +69,9 @@ class EvaluationOptions:
                 "must be at least 1."
             )
         if self.eval_examples is not None and self.eval_examples < 1:
-            raise SearchSetupError(f"search: eval_examples must be at least 1 (or None for all), got {self.eval_examples}.")
+            raise SearchSetupError(
+                f"search: eval_examples must be at least 1 (or None for all), got {self.eval_examples}."
+            )
 
 
 class SubnetTuner(BaseTuner):

@@ -1,4 +1,4 @@
-"""Every image's leading bytes are checked before a dataset is built, naming the first file TensorFlow could not decode."""
+"""Every image's leading bytes are checked before a dataset is built, naming the first file TensorFlow cannot decode."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ def _string(values: flags.FlagValues) -> None:
         (_float, lambda v: flag_rules.non_negative_number("x", v), ["nan", "-0.1", "-inf"], ["0", "3"], "0 or more"),
         (_float, lambda v: flag_rules.probability("x", v), ["nan", "-1", "1.01"], ["0", "1", "0.3"], r"in \[0, 1\]"),
         (_float, lambda v: flag_rules.number_in("x", 0, 100, v), ["nan", "101"], ["100"], r"in \[0, 100\]"),
-        (_float, lambda v: flag_rules.exclusive_fraction("x", v), ["nan", "0", "1"], ["0.25"], "strictly between 0 and 1"),
+        (_float, lambda v: flag_rules.exclusive_fraction("x", v), ["nan", "0", "1"], ["0.25"], "strictly between"),
         (_integer, lambda v: flag_rules.at_least("x", 1, v), ["0", "-3"], ["1"], "at least 1"),
     ],
 )
