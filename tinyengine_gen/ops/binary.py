@@ -41,7 +41,8 @@ class BroadcastBinaryPlan:
 
     @property
     def kernel_sources(self) -> tuple[str, ...]:
-        return (f"{self.kernel_file}.c", f"{self.kernel_file}.h", "te_broadcast.h", "te_add_requant.h", "te_fixedpoint.h")
+        common = ("te_broadcast.h", "te_add_requant.h", "te_fixedpoint.h")
+        return (f"{self.kernel_file}.c", f"{self.kernel_file}.h", *common)
 
     @property
     def macs(self) -> int:

@@ -263,7 +263,9 @@ def _smaller_than_one(check: OpChecker, real: float, what: str) -> tuple[int, in
         )
     multiplier, shift = requant_multiplier(real)
     if shift > 0:
-        raise check.quant_error(f"the {what} multiplier {real!r} rounds up to 1.0; TFLite Micro cannot run this operator.")
+        raise check.quant_error(
+            f"the {what} multiplier {real!r} rounds up to 1.0; TFLite Micro cannot run this operator."
+        )
     return multiplier, shift
 
 

@@ -186,7 +186,9 @@ def _saturating_add(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
     return np.clip(np.asarray(a, dtype=np.int64) + b, INT32_MIN, INT32_MAX)
 
 
-def log_x_for_x_greater_than_or_equal_to_1(x: np.ndarray, input_integer_bits: int, output_integer_bits: int) -> np.ndarray:
+def log_x_for_x_greater_than_or_equal_to_1(
+    x: np.ndarray, input_integer_bits: int, output_integer_bits: int
+) -> np.ndarray:
     """log(x) in Q(output_integer_bits) for x >= 1 in Q(input_integer_bits): TFLite's
     log_x_for_x_greater_than_or_equal_to_1_impl (a rational approximation of log on a
     normalised mantissa, plus the exponent times log 2), step by step."""

@@ -35,7 +35,12 @@ class L2NormalizationPlan:
     outer: int
     depth: int
     input_zero_point: int
-    kernel_sources: tuple[str, ...] = ("te_l2_normalization.c", "te_l2_normalization.h", "te_gemmlowp.h", "te_fixedpoint.h")
+    kernel_sources: tuple[str, ...] = (
+        "te_l2_normalization.c",
+        "te_l2_normalization.h",
+        "te_gemmlowp.h",
+        "te_fixedpoint.h",
+    )
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property

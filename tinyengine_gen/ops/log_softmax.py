@@ -112,7 +112,9 @@ def plan_log_softmax(graph: Graph, op: Operator) -> LogSoftmaxPlan:
         )
     multiplier, left_shift, reverse, reverse_shift, diff_min = log_softmax_scaling(in_scale)
     if not (left_shift >= 1 and reverse_shift <= 0 and 0 < reverse):
-        raise check.quant_error(f"{x.describe()} has scale {in_scale}; TFLite Micro's int8 LOG_SOFTMAX cannot scale it.")
+        raise check.quant_error(
+            f"{x.describe()} has scale {in_scale}; TFLite Micro's int8 LOG_SOFTMAX cannot scale it."
+        )
     depth = int(x.shape[-1])
     return LogSoftmaxPlan(
         op_index=op.index,

@@ -39,7 +39,8 @@ class PreluPlan(BroadcastBinaryPlan):
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         x = a + self.input_offset
         identity = multiply_by_quantized_multiplier(x, self.output_multiplier_1, self.output_shift_1)
-        scaled = multiply_by_quantized_multiplier(x * (b + self.alpha_offset), self.output_multiplier_2, self.output_shift_2)
+        product = x * (b + self.alpha_offset)
+        scaled = multiply_by_quantized_multiplier(product, self.output_multiplier_2, self.output_shift_2)
         return np.where(x >= 0, identity, scaled) + self.output_offset
 
     def c_fields(self) -> dict[str, int]:
@@ -51,7 +52,9 @@ def plan_prelu(graph: Graph, op: Operator) -> PreluPlan:
     check = OpChecker(graph, op)
     x, alpha, y = check_binary(check)
     if tuple(y.shape) != tuple(x.shape):
-        raise check.unsupported(f"{y.describe()} must have the shape of the input {x.describe()} (alpha broadcasts to it).")
+        raise check.unsupported(
+            f"{y.describe()} must have the shape of the input {x.describe()} (alpha broadcasts to it)."
+        )
     s_in, z_in = check.per_tensor_quant(x)
     s_alpha, z_alpha = check.per_tensor_quant(alpha)
     s_out, z_out = check.per_tensor_quant(y)

@@ -88,7 +88,9 @@ def plan_reduce_max(graph: Graph, op: Operator) -> ReduceMaxPlan:
         )
     dims = canonical_reduce_dims(x.shape, axes)
     if dims is None:
-        raise check.unsupported(f"reducing axes {list(axes)} of shape {list(x.shape)} needs more than two reduced groups.")
+        raise check.unsupported(
+            f"reducing axes {list(axes)} of shape {list(x.shape)} needs more than two reduced groups."
+        )
     return ReduceMaxPlan(
         op_index=op.index,
         inputs=(x.index,),

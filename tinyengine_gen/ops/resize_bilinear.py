@@ -54,7 +54,8 @@ class ResizeBilinearPlan:
         rows = ctx.const(f"op{self.op_index}_bilinear_rows", self.rows.reshape(-1))
         cols = ctx.const(f"op{self.op_index}_bilinear_cols", self.cols.reshape(-1))
         params = f".batches = {n}, .in_h = {ih}, .in_w = {iw}, .depth = {c}, .out_h = {oh}, .out_w = {ow}"
-        call = f"te_resize_bilinear_s8(&params, {rows}, {cols}, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.outputs[0])});"
+        x, y = ctx.tensor(self.inputs[0]), ctx.tensor(self.outputs[0])
+        call = f"te_resize_bilinear_s8(&params, {rows}, {cols}, {x}, {y});"
         return ["{", f"  static const te_resize_bilinear_params params = {{{params}}};", f"  {call}", "}"]
 
 

@@ -43,7 +43,8 @@ def rsqrt_transform(x: np.ndarray, p: RsqrtParams) -> np.ndarray:
             continue
         multiplier, shift = inv_sqrt_multiplier_exp(value)
         data = multiply_by_quantized_multiplier(1, multiplier, shift + _HEADROOM_SHIFT)
-        out.append(int(multiply_by_quantized_multiplier(data, p.multiplier, p.shift - _HEADROOM_SHIFT)) + p.output_zero_point)
+        scaled = multiply_by_quantized_multiplier(data, p.multiplier, p.shift - _HEADROOM_SHIFT)
+        out.append(int(scaled) + p.output_zero_point)
     return np.asarray(out, dtype=np.int64).reshape(np.shape(x))
 
 

@@ -41,10 +41,12 @@ class SquaredDifferencePlan(BroadcastBinaryPlan):
     kernel_file = "te_squared_difference"
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        scaled1 = multiply_by_quantized_multiplier((a + self.input1_offset) << LEFT_SHIFT, self.input1_multiplier, self.input1_shift)
-        scaled2 = multiply_by_quantized_multiplier((b + self.input2_offset) << LEFT_SHIFT, self.input2_multiplier, self.input2_shift)
+        shifted1, shifted2 = (a + self.input1_offset) << LEFT_SHIFT, (b + self.input2_offset) << LEFT_SHIFT
+        scaled1 = multiply_by_quantized_multiplier(shifted1, self.input1_multiplier, self.input1_shift)
+        scaled2 = multiply_by_quantized_multiplier(shifted2, self.input2_multiplier, self.input2_shift)
         difference = scaled1 - scaled2
-        return multiply_by_quantized_multiplier(difference * difference, self.output_multiplier, self.output_shift) + self.output_offset
+        square = difference * difference
+        return multiply_by_quantized_multiplier(square, self.output_multiplier, self.output_shift) + self.output_offset
 
     def c_fields(self) -> dict[str, int]:
         names = [f.name for f in dataclasses.fields(self)][5:]
@@ -54,7 +56,9 @@ class SquaredDifferencePlan(BroadcastBinaryPlan):
 def _below_one(check: OpChecker, real: float, what: str) -> tuple[int, int]:
     multiplier, shift = requant_multiplier(real)
     if not 0.0 < real < 1.0 or shift > 0:
-        raise check.quant_error(f"the {what} multiplier {real!r} is not below one; TFLite Micro cannot run this operator.")
+        raise check.quant_error(
+            f"the {what} multiplier {real!r} is not below one; TFLite Micro cannot run this operator."
+        )
     return multiplier, shift
 
 
@@ -68,7 +72,8 @@ def plan_squared_difference(graph: Graph, op: Operator) -> SquaredDifferencePlan
     twice_max_input_scale = 2.0 * float(max(np.float32(s1), np.float32(s2)))
     m1, sh1 = _below_one(check, float(np.float32(s1)) / twice_max_input_scale, "input 1")
     m2, sh2 = _below_one(check, float(np.float32(s2)) / twice_max_input_scale, "input 2")
-    mo, sho = requant_multiplier(twice_max_input_scale**2 / float(np.float32(1 << (2 * LEFT_SHIFT)) * np.float32(so)))
+    shifted_output_scale = float(np.float32(1 << (2 * LEFT_SHIFT)) * np.float32(so))
+    mo, sho = requant_multiplier(twice_max_input_scale**2 / shifted_output_scale)
     return SquaredDifferencePlan(
         op_index=op.index,
         inputs=(x1.index, x2.index),

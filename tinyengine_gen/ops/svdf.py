@@ -98,7 +98,9 @@ def plan_svdf(graph: Graph, op: Operator) -> SvdfPlan:
     for tensor, dtype in ((x, DType.INT8), (wf, DType.INT8), (y, DType.INT8)):
         check.dtype(tensor, dtype)
     if wt.dtype != DType.INT16 or state.dtype != DType.INT16:
-        raise check.unsupported("int8 SVDF needs int16 time weights and an int16 state (the int8-state variant is not supported).")
+        raise check.unsupported(
+            "int8 SVDF needs int16 time weights and an int16 state (the int8-state variant is not supported)."
+        )
     if bias is None:
         raise check.unsupported("an int8 SVDF needs a bias (TFLite Micro reads its scale).")
     check.dtype(bias, DType.INT32)

@@ -51,9 +51,13 @@ def plan_tanh(graph: Graph, op: Operator) -> LookupTablePlan:
     in_scale, in_zp = check.per_tensor_quant(x)
     _, out_zp = check.per_tensor_quant(y)
     if out_zp != 0:
-        raise check.quant_error(f"{y.describe()} has zero point {out_zp}; int8 tanh needs zero point 0 (and scale 1/128).")
+        raise check.quant_error(
+            f"{y.describe()} has zero point {out_zp}; int8 tanh needs zero point 0 (and scale 1/128)."
+        )
     multiplier, left_shift, radius = logistic_input_scaling(in_scale)
     if left_shift < 0 or multiplier >= 1 << 31:
-        raise check.quant_error(f"{x.describe()} has scale {in_scale}; int8 tanh supports input scales from 2^-28 upwards.")
+        raise check.quant_error(
+            f"{x.describe()} has scale {in_scale}; int8 tanh supports input scales from 2^-28 upwards."
+        )
     params = TanhParams(in_zp, radius, multiplier, left_shift)
     return plan_lookup_table(graph, op, "tanh", tanh_transform, params)

@@ -24,7 +24,9 @@ def unary_model(fn: Callable, shape: tuple[int, ...] = (16, 16), low: float = -4
     return convert_fn(fn, shape, low=low, high=high)
 
 
-def swapped_unary_model(opcode: str, shape: tuple[int, ...], low: float, high: float, out_low: float, out_high: float) -> bytes:
+def swapped_unary_model(
+    opcode: str, shape: tuple[int, ...], low: float, high: float, out_low: float, out_high: float
+) -> bytes:
     """A one-op int8 model of ``opcode``, for operators the converter leaves in float (ELU, RSQRT).
 
     An int8 RELU6 is converted with input range [low, high], then its operator code is

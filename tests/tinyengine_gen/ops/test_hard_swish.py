@@ -6,9 +6,9 @@ import pytest
 from tests.model_factory import tf
 from tests.tinyengine_gen.ops._unary import every_byte_and_random, opcodes, unary_model
 from tinyengine_gen.errors import QuantizationError
+from tinyengine_gen.frontend.reader import read_model_bytes
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
 from tinyengine_gen.ops.hard_swish import hard_swish_params, hard_swish_transform, plan_hard_swish
-from tinyengine_gen.frontend.reader import read_model_bytes
 
 
 def _hard_swish(x):

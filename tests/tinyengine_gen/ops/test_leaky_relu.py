@@ -5,8 +5,8 @@ import pytest
 
 from tests.model_factory import tf
 from tests.tinyengine_gen.ops._unary import every_byte_and_random, opcodes, unary_model
-from tinyengine_gen.ops.leaky_relu import plan_leaky_relu
 from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.ops.leaky_relu import plan_leaky_relu
 
 
 @pytest.mark.parametrize("alpha,low,high", [(0.2, -4.0, 6.0), (0.01, -1.0, 1.0), (0.7, -30.0, 2.0)])

@@ -6,8 +6,8 @@ import pytest
 from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras, tf
 from tests.tinyengine_gen.ops._quant_models import convert_fn
-from tinyengine_gen.ops.minimum_maximum import plan_maximum
 from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.ops.minimum_maximum import plan_maximum
 
 @pytest.mark.parametrize("opcode", ["MAXIMUM", "MINIMUM"])
 @pytest.mark.parametrize(

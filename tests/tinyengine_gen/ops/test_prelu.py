@@ -5,8 +5,8 @@ import pytest
 
 from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras
-from tinyengine_gen.ops.prelu import plan_prelu
 from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.ops.prelu import plan_prelu
 
 
 def _prelu_model(shape, shared_axes, per_channel, alpha_range=(-0.5, 0.8)):

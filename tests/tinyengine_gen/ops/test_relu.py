@@ -9,8 +9,8 @@ import pytest
 
 from tests.model_factory import tf
 from tests.tinyengine_gen.ops._unary import every_byte_and_random, opcodes, unary_model
-from tinyengine_gen.ops.relu import plan_relu, plan_relu6
 from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.ops.relu import plan_relu, plan_relu6
 
 
 @pytest.mark.parametrize("low,high", [(-4.0, 6.0), (-1.0, 9.0), (-30.0, 3.0)])

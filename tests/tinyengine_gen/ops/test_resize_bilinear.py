@@ -12,7 +12,9 @@ from tinyengine_gen.ops.resize_bilinear import bilinear_source_positions
 
 def _resize(size, align_corners, half_pixel_centers):
     def fn(x):
-        return tf.raw_ops.ResizeBilinear(images=x, size=size, align_corners=align_corners, half_pixel_centers=half_pixel_centers)
+        return tf.raw_ops.ResizeBilinear(
+            images=x, size=size, align_corners=align_corners, half_pixel_centers=half_pixel_centers
+        )
 
     return fn
 
@@ -31,7 +33,8 @@ def test_resize_bilinear_bit_exact(tmp_path, in_hw, out_hw, align_corners, half_
     model = convert_fn(_resize(out_hw, align_corners, half_pixel_centers), (*in_hw, 3), low=-1.0, high=1.5)
     (op,) = read_model_bytes(model).operators
     assert op.opcode == "RESIZE_BILINEAR"
-    assert (bool(op.options.get("alignCorners")), bool(op.options.get("halfPixelCenters"))) == (align_corners, half_pixel_centers)
+    options = (bool(op.options.get("alignCorners")), bool(op.options.get("halfPixelCenters")))
+    assert options == (align_corners, half_pixel_centers)
     compile_and_compare(model, tmp_path, trials=10)
 
 

@@ -2,12 +2,11 @@
 
 import math
 
-import numpy as np
 import pytest
 
 from tests.tinyengine_gen.ops._unary import every_byte_and_random, swapped_unary_model
-from tinyengine_gen.ops.gemmlowp import inv_sqrt_multiplier_exp
 from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.ops.gemmlowp import inv_sqrt_multiplier_exp
 
 
 @pytest.mark.parametrize("high,out_high", [(6.0, 8.0), (0.05, 60.0), (200.0, 1.0)])

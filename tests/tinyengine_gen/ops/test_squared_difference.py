@@ -5,8 +5,8 @@ import pytest
 from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras, tf
 from tests.tinyengine_gen.ops._quant_models import convert_fn
-from tinyengine_gen.ops.squared_difference import plan_squared_difference
 from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.ops.squared_difference import plan_squared_difference
 
 
 def _model(shape1, shape2, spread):
@@ -34,7 +34,8 @@ def test_squared_difference_bit_exact(tmp_path, shape1, shape2, spread):
 
 
 def test_squared_difference_with_constant_and_zero_points(tmp_path):
-    model = convert_fn(lambda x: tf.math.squared_difference(x, tf.constant([0.5, 1.5, -0.5])), (4, 6, 3), low=-0.5, high=2.5)
+    centre = tf.constant([0.5, 1.5, -0.5])
+    model = convert_fn(lambda x: tf.math.squared_difference(x, centre), (4, 6, 3), low=-0.5, high=2.5)
     graph = read_model_bytes(model)
     assert [op.opcode for op in graph.operators] == ["SQUARED_DIFFERENCE"]
     plan = plan_squared_difference(graph, graph.operators[0])

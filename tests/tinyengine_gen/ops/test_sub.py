@@ -4,8 +4,8 @@ import pytest
 
 from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras, tf
-from tinyengine_gen.ops.sub import plan_sub
 from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.ops.sub import plan_sub
 
 ACTIVATIONS = {"NONE": None, "RELU": lambda: keras.layers.ReLU(), "RELU6": lambda: keras.layers.ReLU(6.0)}
 

@@ -39,12 +39,16 @@ def svdf_model(batch=1, n_input=12, n_filter=8, n_memory=5, rank=2, state_zero_p
     buffers, tensors = [schema.BufferT()], []
     t = schema.TensorType
     state_scale, time_scale = 0.004, 1.5e-4
+    feature = rng.integers(-127, 128, (n_filter, n_input), dtype=np.int8)
+    time = rng.integers(-3000, 3000, (n_filter, n_memory), dtype=np.int16)
+    bias = rng.integers(-30000, 30000, n_unit, dtype=np.int32)
+    state_shape = (batch, n_filter * n_memory)
     inputs = [
         _tensor(tensors, buffers, "input", (batch, n_input), t.INT8, 0.05, 3),
-        _tensor(tensors, buffers, "weights_feature", (n_filter, n_input), t.INT8, 0.01, 0, rng.integers(-127, 128, (n_filter, n_input), dtype=np.int8)),
-        _tensor(tensors, buffers, "weights_time", (n_filter, n_memory), t.INT16, time_scale, 0, rng.integers(-3000, 3000, (n_filter, n_memory), dtype=np.int16)),
-        _tensor(tensors, buffers, "bias", (n_unit,), t.INT32, state_scale * time_scale, 0, rng.integers(-30000, 30000, n_unit, dtype=np.int32)),
-        _tensor(tensors, buffers, "state", (batch, n_filter * n_memory), t.INT16, state_scale, state_zero_point, variable=True),
+        _tensor(tensors, buffers, "weights_feature", feature.shape, t.INT8, 0.01, 0, feature),
+        _tensor(tensors, buffers, "weights_time", time.shape, t.INT16, time_scale, 0, time),
+        _tensor(tensors, buffers, "bias", bias.shape, t.INT32, state_scale * time_scale, 0, bias),
+        _tensor(tensors, buffers, "state", state_shape, t.INT16, state_scale, state_zero_point, variable=True),
     ]
     output = _tensor(tensors, buffers, "output", (batch, n_unit), t.INT8, 0.6, -4)
     code = schema.OperatorCodeT()
@@ -100,6 +104,7 @@ def test_state_is_never_shared_and_zero_point_state(tmp_path):
     assert state.is_variable and plan.scratch_bytes == 4 * (8 + 4)
     memory, offsets, scratch = layout_memory(graph, (plan,))
     state_range = range(offsets[state.index], offsets[state.index] + state.nbytes)
-    others = [(offsets[t], graph.tensor(t).nbytes) for t in offsets if t != state.index] + [(scratch[0], plan.scratch_bytes)]
+    others = [(offsets[t], graph.tensor(t).nbytes) for t in offsets if t != state.index]
+    others.append((scratch[0], plan.scratch_bytes))
     assert all(start + size <= state_range.start or start >= state_range.stop for start, size in others)
     compile_and_compare(model, tmp_path, trials=10, reference_trials=3)
