@@ -7,7 +7,14 @@ from tests.tinyengine_gen.ops._unary import every_byte_and_random, opcodes, swap
 from tinyengine_gen.ops.elu import EluParams, elu_transform
 
 
-@pytest.mark.parametrize("low,high", [(-4.0, 6.0), (-0.3, 0.2), (-12.0, 1.0)])
+@pytest.mark.parametrize(
+    "low,high",
+    [
+        (-4.0, 6.0),
+        pytest.param(-0.3, 0.2, marks=pytest.mark.slow),
+        pytest.param(-12.0, 1.0, marks=pytest.mark.slow),
+    ],
+)
 def test_elu_bit_exact(tmp_path, low, high):
     """The converter keeps ELU in float, so an int8 RELU6 model has its operator swapped for ELU."""
     model = swapped_unary_model("ELU", (16, 16), low, high, -1.0, high)

@@ -9,13 +9,21 @@ from tests.tinyengine_gen.ops._quant_models import convert_fn
 from tinyengine_gen.frontend.reader import read_model_bytes
 
 
-@pytest.mark.parametrize("shape,low,high", [((16,), -1.0, 1.0), ((3, 5, 8), -0.3, 2.0), ((4, 300), -5.0, 1.0)])
+@pytest.mark.parametrize(
+    "shape,low,high",
+    [
+        ((16,), -1.0, 1.0),
+        pytest.param((3, 5, 8), -0.3, 2.0, marks=pytest.mark.slow),
+        pytest.param((4, 300), -5.0, 1.0, marks=pytest.mark.slow),
+    ],
+)
 def test_l2_normalization_bit_exact(tmp_path, shape, low, high):
     model = convert_fn(lambda x: tf.math.l2_normalize(x, axis=-1), shape, low=low, high=high)
     assert [op.opcode for op in read_model_bytes(model).operators] == ["L2_NORMALIZATION"]
     compile_and_compare(model, tmp_path, trials=10)
 
 
+@pytest.mark.slow
 def test_embedding_head(tmp_path):
     """Dense -> L2 normalisation, as in a face or keyword embedding."""
 

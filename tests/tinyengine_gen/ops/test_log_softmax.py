@@ -12,13 +12,21 @@ from tinyengine_gen.frontend.reader import read_model_bytes
 from tinyengine_gen.ops.gemmlowp import log_x_for_x_greater_than_or_equal_to_1
 
 
-@pytest.mark.parametrize("shape,low,high", [((10,), -4.0, 4.0), ((3, 7), -0.2, 0.3), ((2, 3, 33), -20.0, 25.0)])
+@pytest.mark.parametrize(
+    "shape,low,high",
+    [
+        ((10,), -4.0, 4.0),
+        pytest.param((3, 7), -0.2, 0.3, marks=pytest.mark.slow),
+        pytest.param((2, 3, 33), -20.0, 25.0, marks=pytest.mark.slow),
+    ],
+)
 def test_log_softmax_bit_exact(tmp_path, shape, low, high):
     model = convert_fn(tf.nn.log_softmax, shape, low=low, high=high)
     assert [op.opcode for op in read_model_bytes(model).operators] == ["LOG_SOFTMAX"]
     compile_and_compare(model, tmp_path, trials=10)
 
 
+@pytest.mark.slow
 def test_mnist_mlp_with_log_softmax(tmp_path):
     """The MNIST MLP shape: flatten -> dense -> relu -> dense(10) -> log_softmax."""
 

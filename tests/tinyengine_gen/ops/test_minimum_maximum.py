@@ -13,7 +13,7 @@ from tinyengine_gen.ops.minimum_maximum import plan_maximum
 @pytest.mark.parametrize(
     "shape1,shape2",
     [
-        ((1, 5, 7, 3), (1, 5, 7, 3)),  # same shape
+        pytest.param((1, 5, 7, 3), (1, 5, 7, 3), marks=pytest.mark.slow),  # same shape
         ((1, 3, 1, 5), (1, 1, 4, 1)),  # both broadcast
     ],
 )
@@ -29,7 +29,7 @@ def test_minimum_maximum_bit_exact(tmp_path, opcode, shape1, shape2):
     compile_and_compare(model, tmp_path, trials=10)
 
 
-@pytest.mark.parametrize("opcode", ["MAXIMUM", "MINIMUM"])
+@pytest.mark.parametrize("opcode", ["MAXIMUM", pytest.param("MINIMUM", marks=pytest.mark.slow)])
 def test_clip_by_constants(tmp_path, opcode):
     """x against a per-channel constant (a [C] operand of lower rank), on an asymmetric range."""
     bound = tf.constant([0.0, 0.5, -0.25, 1.0])

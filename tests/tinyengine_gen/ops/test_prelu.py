@@ -25,9 +25,9 @@ def _prelu_model(shape, shared_axes, per_channel, alpha_range=(-0.5, 0.8)):
     "shape,shared_axes,per_channel",
     [
         ((5, 7, 6), [1, 2], True),  # alpha per channel [1, 1, 6]: the usual PReLU
-        ((5, 7, 6), [1, 2], False),
-        ((4, 3, 5), None, True),  # alpha of the input's full shape
-        ((40,), None, True),  # after a dense layer
+        pytest.param((5, 7, 6), [1, 2], False, marks=pytest.mark.slow),
+        pytest.param((4, 3, 5), None, True, marks=pytest.mark.slow),  # alpha of the input's full shape
+        pytest.param((40,), None, True, marks=pytest.mark.slow),  # after a dense layer
     ],
 )
 def test_prelu_bit_exact(tmp_path, shape, shared_axes, per_channel):

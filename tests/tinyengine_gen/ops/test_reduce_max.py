@@ -14,11 +14,11 @@ from tinyengine_gen.ops.reduce_max import plan_reduce_max
     "shape,axis,keepdims",
     [
         ((6, 7, 5), [1, 2], True),  # global max pool
-        ((6, 7, 5), [1, 2], False),
-        ((6, 7, 5), [3], False),  # over channels
+        pytest.param((6, 7, 5), [1, 2], False, marks=pytest.mark.slow),
+        pytest.param((6, 7, 5), [3], False, marks=pytest.mark.slow),  # over channels
         ((6, 7, 5), [-1, 1], True),  # two reduced groups with a kept group between
-        ((4, 3, 2, 5), [2], False),  # rank 5
-        ((12,), [1], True),
+        pytest.param((4, 3, 2, 5), [2], False, marks=pytest.mark.slow),  # rank 5
+        pytest.param((12,), [1], True, marks=pytest.mark.slow),
     ],
 )
 def test_reduce_max_bit_exact(tmp_path, shape, axis, keepdims):

@@ -13,14 +13,21 @@ from tinyengine_gen.frontend.reader import read_model_bytes
 from tinyengine_gen.ops.relu import plan_relu, plan_relu6
 
 
-@pytest.mark.parametrize("low,high", [(-4.0, 6.0), (-1.0, 9.0), (-30.0, 3.0)])
+@pytest.mark.parametrize(
+    "low,high",
+    [
+        (-4.0, 6.0),
+        pytest.param(-1.0, 9.0, marks=pytest.mark.slow),
+        pytest.param(-30.0, 3.0, marks=pytest.mark.slow),
+    ],
+)
 def test_relu_bit_exact(tmp_path, low, high):
     model = unary_model(tf.nn.relu, (4, 8, 8), low, high)
     assert opcodes(model) == ["RELU"]
     every_byte_and_random(model, tmp_path)
 
 
-@pytest.mark.parametrize("low,high", [(-4.0, 9.0), (-0.5, 2.0)])
+@pytest.mark.parametrize("low,high", [(-4.0, 9.0), pytest.param(-0.5, 2.0, marks=pytest.mark.slow)])
 def test_relu6_bit_exact(tmp_path, low, high):
     model = unary_model(tf.nn.relu6, (16, 16), low, high)
     assert opcodes(model) == ["RELU6"]

@@ -22,11 +22,11 @@ def _resize(size, align_corners, half_pixel_centers):
 @pytest.mark.parametrize(
     "in_hw,out_hw,align_corners,half_pixel_centers",
     [
-        ((4, 5), (8, 10), False, False),  # 2x up
+        pytest.param((4, 5), (8, 10), False, False, marks=pytest.mark.slow),  # 2x up
         ((3, 5), (7, 11), False, True),  # non-integer up, half-pixel centres (Keras UpSampling2D bilinear)
-        ((9, 11), (4, 3), False, True),  # down
+        pytest.param((9, 11), (4, 3), False, True, marks=pytest.mark.slow),  # down
         ((4, 5), (7, 9), True, False),  # align corners
-        ((1, 6), (3, 1), True, False),  # edge sizes: one input row, one output column
+        pytest.param((1, 6), (3, 1), True, False, marks=pytest.mark.slow),  # one input row, one output column
     ],
 )
 def test_resize_bilinear_bit_exact(tmp_path, in_hw, out_hw, align_corners, half_pixel_centers):

@@ -22,9 +22,9 @@ def _model(shape1, shape2, spread):
 @pytest.mark.parametrize(
     "shape1,shape2,spread",
     [
-        ((1, 5, 7, 3), (1, 5, 7, 3), 1.0),
+        pytest.param((1, 5, 7, 3), (1, 5, 7, 3), 1.0, marks=pytest.mark.slow),
         ((1, 5, 7, 6), (1, 1, 1, 6), 4.0),  # per-channel mean, as in a normalisation
-        ((1, 3, 1, 5), (1, 1, 4, 1), 0.1),
+        pytest.param((1, 3, 1, 5), (1, 1, 4, 1), 0.1, marks=pytest.mark.slow),
     ],
 )
 def test_squared_difference_bit_exact(tmp_path, shape1, shape2, spread):
@@ -33,6 +33,7 @@ def test_squared_difference_bit_exact(tmp_path, shape1, shape2, spread):
     compile_and_compare(model, tmp_path, trials=10)
 
 
+@pytest.mark.slow
 def test_squared_difference_with_constant_and_zero_points(tmp_path):
     centre = tf.constant([0.5, 1.5, -0.5])
     model = convert_fn(lambda x: tf.math.squared_difference(x, centre), (4, 6, 3), low=-0.5, high=2.5)

@@ -32,12 +32,12 @@ def _sub_plan(model: bytes):
 @pytest.mark.parametrize(
     "shape1,shape2,activation",
     [
-        ((1, 5, 7, 3), (1, 5, 7, 3), "NONE"),  # same shape, generic kernel
+        pytest.param((1, 5, 7, 3), (1, 5, 7, 3), "NONE", marks=pytest.mark.slow),  # same shape, generic kernel
         ((1, 5, 7, 6), (1, 1, 1, 6), "RELU"),  # per-channel broadcast
-        ((1, 1, 1, 6), (1, 5, 7, 6), "NONE"),  # the broadcast operand first
-        ((1, 3, 1, 5), (1, 1, 4, 1), "RELU6"),  # both operands broadcast
-        ((1, 2, 3, 4, 5), (1, 1, 3, 1, 5), "NONE"),  # rank 5
-        ((1, 11), (1, 1), "NONE"),  # scalar operand
+        pytest.param((1, 1, 1, 6), (1, 5, 7, 6), "NONE", marks=pytest.mark.slow),  # the broadcast operand first
+        pytest.param((1, 3, 1, 5), (1, 1, 4, 1), "RELU6", marks=pytest.mark.slow),  # both operands broadcast
+        pytest.param((1, 2, 3, 4, 5), (1, 1, 3, 1, 5), "NONE", marks=pytest.mark.slow),  # rank 5
+        pytest.param((1, 11), (1, 1), "NONE", marks=pytest.mark.slow),  # scalar operand
     ],
 )
 def test_sub_bit_exact(tmp_path, shape1, shape2, activation):
@@ -53,6 +53,7 @@ def test_large_same_shape_sub_uses_negated_add_tables(tmp_path):
     compile_and_compare(model, tmp_path, trials=10)
 
 
+@pytest.mark.slow
 def test_sub_by_constant_with_zero_points(tmp_path):
     """x - c (constant operand) on an asymmetric range: non-zero input and output zero points."""
     from tests.tinyengine_gen.ops._quant_models import convert_fn

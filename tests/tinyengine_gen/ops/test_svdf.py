@@ -71,7 +71,7 @@ def svdf_model(batch=1, n_input=12, n_filter=8, n_memory=5, rank=2, state_zero_p
 
 @pytest.mark.parametrize(
     "batch,n_input,n_filter,n_memory,rank",
-    [(1, 12, 8, 5, 2), (2, 7, 6, 10, 1), (1, 40, 12, 3, 3)],
+    [(1, 12, 8, 5, 2), (2, 7, 6, 10, 1), pytest.param(1, 40, 12, 3, 3, marks=pytest.mark.slow)],
 )
 def test_svdf_sequence_bit_exact(tmp_path, batch, n_input, n_filter, n_memory, rank):
     model = svdf_model(batch, n_input, n_filter, n_memory, rank)
