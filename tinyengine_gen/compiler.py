@@ -15,7 +15,7 @@ from tinyengine_gen import passes
 from tinyengine_gen.errors import UnsupportedModelError
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.memory_passes import apply_memory_passes
-from tinyengine_gen.ops.base import OpPlan, plan_operator
+from tinyengine_gen.ops.base import OpPlan, check_supported, plan_operator
 from tinyengine_gen.patching.schedule import PatchDecision, decide_patch_schedule, parse_grid, with_stage
 from tinyengine_gen.patching.stage import StageError
 from tinyengine_gen.planner import MemoryPlan
@@ -114,6 +114,7 @@ def compile_graph(
     """
     options = options or CompileOptions()
     source_graph = graph
+    check_supported(graph)
     graph = apply_passes(graph, options)
     plans = tuple(plan_op(graph, op) for op in graph.operators)
     _check_graph_io(graph)
