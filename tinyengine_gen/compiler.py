@@ -13,6 +13,7 @@ from collections.abc import Callable
 from tinyengine_gen import ops  # noqa: F401  (registers every operator)
 from tinyengine_gen import passes
 from tinyengine_gen.errors import UnsupportedModelError
+from tinyengine_gen.fold_constants import fold_constants
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.memory_passes import apply_memory_passes
 from tinyengine_gen.ops.base import OpPlan, check_supported, plan_operator
@@ -88,7 +89,12 @@ class CompiledModel:
 
 
 def apply_passes(graph: Graph, options: CompileOptions) -> Graph:
-    """The graph rewrites the options ask for, in a fixed order (each one exact)."""
+    """The graph rewrites the options ask for, in a fixed order (each one exact).
+
+    Constant folding always runs first: the later rewrites and the planners then see the
+    shape subgraphs of an unfixed-batch model as the constants they are.
+    """
+    graph = fold_constants(graph)
     if options.int8_input:
         graph = passes.strip_input_quantize(graph)
     if options.int8_output:
