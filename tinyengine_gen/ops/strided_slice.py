@@ -1,4 +1,4 @@
-"""STRIDED_SLICE: a strided window of a tensor of rank 1 to 5, as TFLite Micro computes it.
+"""STRIDED_SLICE: a strided window of a tensor of rank 1 to 4, as TFLite Micro computes it.
 
 TFLite Micro copies the values (int8, int16, int32 or float32; no requantisation) and
 requires constant begin, end and strides. Per axis the window starts and stops where its
@@ -26,7 +26,9 @@ from tinyengine_gen.ops.base import EmitContext, OpChecker, register
 
 __all__ = ["StridedSlicePlan", "plan_strided_slice", "slice_window"]
 
-MAX_RANK = 5
+#: TFLite Micro's kMaxDim: it refuses higher ranks.
+MAX_RANK = 4
+_KERNEL_RANK = 5  # te_transpose_params
 _KERNEL_SUFFIX = {DType.INT8: "s8", DType.INT16: "s16", DType.INT32: "s32", DType.FLOAT32: "f32"}
 
 
@@ -40,7 +42,7 @@ class StridedSlicePlan:
     strides: tuple[int, ...]
     output_shape: tuple[int, ...]
     offset: int  # elements from the input's start to the window's first element
-    out_shape: tuple[int, ...]  # the window's extents, padded to MAX_RANK
+    out_shape: tuple[int, ...]  # the window's extents, padded to the kernel's rank
     in_stride: tuple[int, ...]  # input elements per step along each window axis, padded
     kernel: str
     kernel_sources: tuple[str, ...] = ("te_transpose.c", "te_transpose.h")
@@ -128,7 +130,7 @@ def plan_strided_slice(graph: Graph, op: Operator) -> StridedSlicePlan:
     check.output_shape_matches(y, [c for axis, c in enumerate(counts) if not shrink & (1 << axis)])
     element_strides = [math.prod(x.shape[axis + 1 :]) for axis in range(len(x.shape))]
     offset = sum(s * e for s, e in zip(starts, element_strides)) if 0 not in counts else 0
-    pad = MAX_RANK - len(x.shape)
+    pad = _KERNEL_RANK - len(x.shape)
     return StridedSlicePlan(
         op_index=op.index,
         inputs=(x.index,),

@@ -40,7 +40,7 @@ SLICES = [
     ((1, 8, 8, 4), lambda x: x[:, ::2, 1::3, :]),
     ((1, 9, 5, 3), lambda x: x[:, ::-1, :, :]),  # negative stride
     ((1, 9, 5, 3), lambda x: x[:, -4:-1, 4:1:-1, 1]),  # negative indices, reverse window, shrink
-    ((2, 3, 4, 5, 6), lambda x: x[:, :, 1:3, ::2, -2:]),
+    ((2, 3, 5, 6), lambda x: x[1, :, 1:4:2, -2:]),
     ((1, 16), lambda x: x[:, 5:6]),
     ((1, 7, 6), lambda x: x[0, 3]),
 ]
@@ -94,3 +94,16 @@ def test_gather_rejects_constant_index_out_of_range():
     graph = Graph(tensors, (Operator(0, "GATHER", (0, 1), (2,), {"axis": 0}),), (0,), (2,), source="g.tflite")
     with pytest.raises(UnsupportedOperatorError, match=r"g.tflite: operator 0 \(GATHER\).*outside \[0, 4\)"):
         plan_gather(graph, graph.operators[0])
+
+
+def test_strided_slice_refuses_rank_5_like_tflm():
+    from tinyengine_gen.ops.strided_slice import plan_strided_slice
+
+    def const(i, values):
+        return Tensor(i, f"c{i}", (5,), DType.INT32, data=np.array(values, np.int32))
+
+    tensors = (Tensor(0, "x", (1, 2, 2, 2, 2), DType.INT8), const(1, [0] * 5), const(2, [1] * 5), const(3, [1] * 5),
+               Tensor(4, "y", (1, 1, 1, 1, 1), DType.INT8))
+    graph = Graph(tensors, (Operator(0, "STRIDED_SLICE", (0, 1, 2, 3), (4,)),), (0,), (4,), source="s.tflite")
+    with pytest.raises(UnsupportedOperatorError, match=r"s.tflite: operator 0 \(STRIDED_SLICE\).*rank 5"):
+        plan_strided_slice(graph, graph.operators[0])
