@@ -11,11 +11,18 @@ at batch size 1. It is exact by construction: the value is what the op would com
 An operator is folded when every input is a constant, or when it is SHAPE (its value
 depends only on its input's static shape). Graph outputs are never folded (a compiled
 model's outputs live in the arena). Operators keep their original index.
+
+The converter writes placeholder shapes (``[1, 1]``) for tensors a dynamic RESHAPE
+produces; TFLite works them out at run time. Once the new-shape input is a constant,
+:func:`settle_shapes` does that work once: a RESHAPE's output takes the shape its constant
+new-shape input gives it, and a FULLY_CONNECTED's output the rows its input then has.
+A shape is only replaced where the file's one cannot be right (its element count differs).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -23,7 +30,7 @@ import numpy as np
 from tinyengine_gen.ir import Graph, Operator, Tensor
 from tinyengine_gen.ops.base import OpPlan, plan_operator
 
-__all__ = ["fold_constants", "SHAPE_ONLY_OPCODES"]
+__all__ = ["fold_constants", "settle_shapes", "SHAPE_ONLY_OPCODES"]
 
 #: Operators whose result depends on their input's shape, not on its values.
 SHAPE_ONLY_OPCODES = frozenset({"SHAPE"})
@@ -62,4 +69,43 @@ def fold_constants(graph: Graph, plan_op: Callable[[Graph, Operator], OpPlan] = 
             tensors[index] = dataclasses.replace(tensor, data=data)
     if len(kept) == len(graph.operators):
         return graph
-    return graph.replace(tensors=tuple(tensors), operators=tuple(kept))
+    return settle_shapes(graph.replace(tensors=tuple(tensors), operators=tuple(kept)))
+
+
+def _reshape_shape(tensors: list[Tensor], op: Operator) -> tuple[int, ...] | None:
+    if len(op.inputs) < 2 or op.inputs[1] < 0 or tensors[op.inputs[1]].data is None:
+        return None
+    wanted = [int(v) for v in np.asarray(tensors[op.inputs[1]].data).reshape(-1)]
+    elements = tensors[op.inputs[0]].num_elements
+    known = math.prod(d for d in wanted if d != -1)
+    if wanted.count(-1) > 1 or known == 0:
+        return None
+    shape = tuple(elements // known if d == -1 else d for d in wanted)
+    return shape if math.prod(shape) == elements else None
+
+
+def _fully_connected_shape(tensors: list[Tensor], op: Operator) -> tuple[int, ...] | None:
+    x, w = tensors[op.inputs[0]], tensors[op.inputs[1]]
+    if op.options.get("keepNumDims") or len(w.shape) != 2 or not w.shape[1] or x.num_elements % w.shape[1]:
+        return None
+    return (x.num_elements // w.shape[1], w.shape[0])
+
+
+_SHAPE_RULES: dict[str, Callable[[list[Tensor], Operator], tuple[int, ...] | None]] = {
+    "RESHAPE": _reshape_shape,
+    "FULLY_CONNECTED": _fully_connected_shape,
+}
+
+
+def settle_shapes(graph: Graph) -> Graph:
+    """Replace placeholder output shapes that the now-constant shape inputs determine."""
+    tensors = list(graph.tensors)
+    changed = False
+    for op in graph.operators:
+        rule = _SHAPE_RULES.get(op.opcode)
+        shape = rule(tensors, op) if rule else None
+        out = tensors[op.outputs[0]]
+        if shape is not None and math.prod(shape) != out.num_elements and not out.is_constant:
+            tensors[out.index] = dataclasses.replace(out, shape=shape)
+            changed = True
+    return graph.replace(tensors=tuple(tensors)) if changed else graph
