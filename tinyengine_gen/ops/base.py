@@ -27,6 +27,7 @@ __all__ = [
     "register",
     "plan_operator",
     "supported_opcodes",
+    "planner_for",
     "check_supported",
     "describe_opcode",
     "OpChecker",
@@ -105,6 +106,11 @@ def register(opcode: str) -> Callable[[PlanFunction], PlanFunction]:
 
 def supported_opcodes() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def planner_for(opcode: str) -> PlanFunction:
+    """The planning function registered for ``opcode`` (KeyError if none)."""
+    return _REGISTRY[opcode]
 
 
 #: Custom operators whose name says where the model came from, and what to do instead.
