@@ -19,10 +19,10 @@ from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras, random_inputs
 from tests.tinyengine_gen.zoo_models import ZOO, randomise_batch_norm
 from tflm_backend.tflm_runner import TflmModel
-from tinyengine_gen.host_build import HostModel, build_host_library
+from tinyengine_gen.host.build import HostModel, build_host_library
 from tinyengine_gen.ops.base import supported_opcodes
-from tinyengine_gen.project import generate, write_project
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.codegen.project import generate, write_project
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 #: Operators of issue #16 that are still being written (on this branch or the opsmath one).
 OPEN_OPERATORS = frozenset(
@@ -52,16 +52,14 @@ def _convert(name: str, batch_one: bool = False) -> bytes:
 
 
 def _xfail_if_awaiting_operators(model: bytes) -> None:
-    from tinyengine_gen import schema  # noqa: F401
-
-    tree_ops = {op for op in _opcodes(model)}
+    tree_ops = set(_opcodes(model))
     missing = sorted(tree_ops - set(supported_opcodes()))
     if missing and set(missing) <= OPEN_OPERATORS:
         pytest.xfail(f"awaits operator(s) {', '.join(missing)} (issue #16)")
 
 
 def _opcodes(model: bytes) -> list[str]:
-    from tinyengine_gen.schema import BUILTIN_OPERATOR_NAMES, schema
+    from tinyengine_gen.frontend.schema import BUILTIN_OPERATOR_NAMES, schema
 
     tree = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
     codes = [BUILTIN_OPERATOR_NAMES[max(c.builtinCode, c.deprecatedBuiltinCode)] for c in tree.operatorCodes]

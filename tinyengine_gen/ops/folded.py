@@ -5,7 +5,7 @@ was left unfixed (``SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE``): with the file'
 shapes every value is a compile-time constant. The planners here compute that value once
 (SHAPE from its input's static shape, REDUCE_PROD and FILL from constant inputs, as
 TFLite Micro's reference kernels would) and the plan's ``emit`` writes the stored result.
-:func:`tinyengine_gen.fold_constants.fold_constants` replaces such operators by
+:func:`tinyengine_gen.passes.fold_constants.fold_constants` replaces such operators by
 constants before planning, so in practice no code is emitted for them.
 
 REDUCE_PROD is only taken on constants (TFLite Micro runs it on shapes; an int8 product

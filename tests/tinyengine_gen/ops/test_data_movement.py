@@ -9,7 +9,7 @@ from tests.model_factory import tf
 from tinyengine_gen.errors import UnsupportedOperatorError
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.gather import plan_gather
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 
 def _convert(fn, shapes):

@@ -29,8 +29,9 @@ import numpy as np
 
 from tinyengine_gen.ir import Graph, Operator, Tensor
 from tinyengine_gen.ops.base import OpPlan, plan_operator
+from tinyengine_gen.passes.base import graph_pass
 
-__all__ = ["fold_constants", "settle_shapes", "SHAPE_ONLY_OPCODES"]
+__all__ = ["FOLD_CONSTANTS", "fold_constants", "settle_shapes", "SHAPE_ONLY_OPCODES"]
 
 #: Operators whose result depends on their input's shape, not on its values.
 SHAPE_ONLY_OPCODES = frozenset({"SHAPE"})
@@ -109,3 +110,7 @@ def settle_shapes(graph: Graph) -> Graph:
             tensors[out.index] = dataclasses.replace(out, shape=shape)
             changed = True
     return graph.replace(tensors=tuple(tensors)) if changed else graph
+
+
+#: Always runs, first: the later passes and the planners then see constants.
+FOLD_CONSTANTS = graph_pass("fold_constants", lambda options: True, fold_constants)
