@@ -81,3 +81,21 @@ def compile_and_compare(
                     value = dequantize_reference(value, info["scale"], info["zero_point"])
                 _assert_same(f"numpy reference output {position}", value, b, trial)
     return Comparison(host, tflm, project, len(cases))
+
+
+def compile_and_compare_with_oracle(model: bytes, oracle: bytes, tmp_path: Path, *, trials: int = 5, seed: int = 0) -> None:
+    """Compile ``model``; assert its C build gives, bit for bit, what TFLM gives on ``oracle``.
+
+    For a file TFLM cannot run as it is (an unfixed-batch export whose tensors TFLM does
+    not resize): ``oracle`` is the batch-1 export of the same weights.
+    """
+    project = generate(read_model_bytes(model, source="test.tflite"))
+    out_dir = write_project(project, tmp_path / "project")
+    build_host_library(out_dir, extra_flags=("-Wall", "-Wextra", "-Werror"))
+    host = HostModel(out_dir)
+    tflm = TflmModel(oracle)
+    rng = np.random.default_rng(seed)
+    for trial in range(trials):
+        case = random_inputs(host.input_details, rng)
+        for position, (ours, theirs) in enumerate(zip(host.run(case), tflm.run(case))):
+            _assert_same(f"generated C output {position}", ours, theirs.reshape(ours.shape), trial)

@@ -1,8 +1,8 @@
 """The zoo: typical Keras models as written (batch left unfixed), each either compiled and
 bit-exact with TFLite Micro, or one TFLite Micro itself cannot run.
 
-Where TFLite Micro cannot run a model (the converter's shape subgraphs use REDUCE_PROD,
-which the tflite-micro package does not register), our build of that file (its shape
+Where TFLite Micro cannot run a model as exported (the converter's shape subgraphs use
+REDUCE_PROD, which the tflite-micro package does not register), our build of that file (its shape
 subgraphs folded away) is checked bit for bit against TFLite Micro running the batch-1
 export of the same weights: the file the user no longer has to make. A model that needs an operator
 this branch does not compile yet is an expected failure that names the operator; the
@@ -12,17 +12,13 @@ registered. Everything else that fails, fails.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from tests.harness import compile_and_compare
-from tests.model_factory import convert_int8, keras, random_inputs
+from tests.harness import compile_and_compare, compile_and_compare_with_oracle
+from tests.model_factory import convert_int8, keras
 from tests.tinyengine_gen.zoo_models import ZOO, randomise_batch_norm
 from tflm_backend.tflm_runner import TflmModel
-from tinyengine_gen.host.build import HostModel, build_host_library
 from tinyengine_gen.ops.base import supported_opcodes
-from tinyengine_gen.codegen.project import generate, write_project
-from tinyengine_gen.frontend.reader import read_model_bytes
 
 #: Operators of issue #16 that are still being written (on this branch or the opsmath one).
 OPEN_OPERATORS = frozenset(
@@ -74,32 +70,15 @@ def _tflm_runs(model: bytes) -> bool:
     return True
 
 
-def _compare_with_batch_one_export(name: str, model: bytes, tmp_path) -> None:
-    """Our build of the unfixed-batch file against TFLM running the batch-1 export of the
-    same weights (what the user would otherwise have had to re-export)."""
-    fixed = _convert(name, batch_one=True)
-    assert _tflm_runs(fixed), "TFLM cannot run the batch-1 export either"
-    project = generate(read_model_bytes(model, source="zoo.tflite"))
-    out = write_project(project, tmp_path / "project")
-    build_host_library(out, extra_flags=("-Wall", "-Wextra", "-Werror"))
-    host = HostModel(out)
-    tflm = TflmModel(fixed)
-    rng = np.random.default_rng(0)
-    for trial in range(TRIALS):
-        case = random_inputs(host.input_details, rng)
-        for ours, theirs in zip(host.run(case), tflm.run(case)):
-            theirs = theirs.reshape(ours.shape)
-            diff = np.abs(ours.astype(int) - theirs.astype(int))
-            assert np.array_equal(ours, theirs), f"differs from TFLM on input {trial}: {np.count_nonzero(diff)} values"
-
-
 def _check(name: str, tmp_path) -> None:
     model = _convert(name)
     _xfail_if_awaiting_operators(model)
     if _tflm_runs(model):
         compile_and_compare(model, tmp_path, trials=TRIALS)
     else:
-        _compare_with_batch_one_export(name, model, tmp_path)
+        fixed = _convert(name, batch_one=True)
+        assert _tflm_runs(fixed), "TFLM cannot run the batch-1 export either"
+        compile_and_compare_with_oracle(model, fixed, tmp_path, trials=TRIALS)
 
 
 @pytest.mark.parametrize("name", DEFAULT)
