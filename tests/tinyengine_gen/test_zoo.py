@@ -2,7 +2,8 @@
 bit-exact with TFLite Micro, or one TFLite Micro itself cannot run.
 
 Where TFLite Micro cannot run a model as exported (the converter's shape subgraphs use
-REDUCE_PROD, which the tflite-micro package does not register), our build of that file (its shape
+REDUCE_PROD, which the tflite-micro package does not register; a dynamic SPACE_TO_BATCH_ND
+keeps placeholder shapes TFLM does not resize, so its outputs are not the model's), our build of that file (its shape
 subgraphs folded away) is checked bit for bit against TFLite Micro running the batch-1
 export of the same weights: the file the user no longer has to make. A model that needs an operator
 this branch does not compile yet is an expected failure that names the operator; the
@@ -12,12 +13,14 @@ registered. Everything else that fails, fails.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tests.harness import compile_and_compare, compile_and_compare_with_oracle
 from tests.model_factory import convert_int8, keras
 from tests.tinyengine_gen.zoo_models import ZOO, randomise_batch_norm
 from tflm_backend.tflm_runner import TflmModel
+from tinyengine_gen.frontend.reader import read_model_bytes
 from tinyengine_gen.ops.base import supported_opcodes
 
 #: Operators of issue #16 that are still being written (on this branch or the opsmath one).
@@ -70,14 +73,33 @@ def _tflm_runs(model: bytes) -> bool:
     return True
 
 
+def _tflm_runs_faithfully(model: bytes, fixed: bytes) -> bool:
+    """TFLM runs the file and gives what it gives on the batch-1 export.
+
+    TFLM does not resize tensors: where the converter left placeholder shapes (a dynamic
+    SPACE_TO_BATCH_ND's phase images) it computes on them and its outputs are not the model's.
+    """
+    if not _tflm_runs(model):
+        return False
+    tflm, oracle = TflmModel(model), TflmModel(fixed)
+    rng = np.random.default_rng(99)
+    case = [rng.integers(-128, 128, tuple(t.shape), dtype=np.int8) for t in _probe_shapes(model)]
+    return all(np.array_equal(a, b.reshape(a.shape)) for a, b in zip(tflm.run(case), oracle.run(case)))
+
+
+def _probe_shapes(model: bytes):
+    graph = read_model_bytes(model)
+    return [graph.tensor(i) for i in graph.inputs]
+
+
 def _check(name: str, tmp_path) -> None:
     model = _convert(name)
     _xfail_if_awaiting_operators(model)
-    if _tflm_runs(model):
+    fixed = _convert(name, batch_one=True)
+    assert _tflm_runs(fixed), "TFLM cannot run the batch-1 export either"
+    if _tflm_runs_faithfully(model, fixed):
         compile_and_compare(model, tmp_path, trials=TRIALS)
     else:
-        fixed = _convert(name, batch_one=True)
-        assert _tflm_runs(fixed), "TFLM cannot run the batch-1 export either"
         compile_and_compare_with_oracle(model, fixed, tmp_path, trials=TRIALS)
 
 
