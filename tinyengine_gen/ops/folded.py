@@ -75,7 +75,7 @@ def _reduction_axes(check: OpChecker, rank: int) -> tuple[int, ...]:
     return tuple(sorted(set(result)))
 
 
-@register("REDUCE_PROD")
+@register("REDUCE_PROD", inputs=2)
 def plan_reduce_prod(graph: Graph, op: Operator) -> ComputedPlan:
     check = OpChecker(graph, op)
     x = check.required_input(0)
@@ -124,7 +124,7 @@ class FillPlan:
         return [f"for (int i = 0; i < {count}; ++i) {out}[i] = {value}[0];"]
 
 
-@register("FILL")
+@register("FILL", inputs=2)
 def plan_fill(graph: Graph, op: Operator) -> ComputedPlan | FillPlan:
     check = OpChecker(graph, op)
     dims_tensor = check.required_input(0)

@@ -66,7 +66,7 @@ class GatherPlan:
         ]
 
 
-@register("GATHER")
+@register("GATHER", inputs=2)
 def plan_gather(graph: Graph, op: Operator) -> GatherPlan:
     check = OpChecker(graph, op)
     x = check.required_input(0)

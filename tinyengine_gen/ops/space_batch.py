@@ -161,7 +161,7 @@ def _block_and_pairs(check: OpChecker, what: str) -> tuple[tuple[int, int], tupl
     return (int(block[0]), int(block[1])), ((int(pairs[0, 0]), int(pairs[0, 1])), (int(pairs[1, 0]), int(pairs[1, 1])))
 
 
-@register("SPACE_TO_BATCH_ND")
+@register("SPACE_TO_BATCH_ND", inputs=3)
 def plan_space_to_batch(graph: Graph, op: Operator) -> SpaceToBatchPlan:
     check = OpChecker(graph, op)
     x, y = check.required_input(0), check.output()
@@ -178,7 +178,7 @@ def plan_space_to_batch(graph: Graph, op: Operator) -> SpaceToBatchPlan:
     )
 
 
-@register("BATCH_TO_SPACE_ND")
+@register("BATCH_TO_SPACE_ND", inputs=3)
 def plan_batch_to_space(graph: Graph, op: Operator) -> BatchToSpacePlan:
     check = OpChecker(graph, op)
     x, y = check.required_input(0), check.output()

@@ -102,7 +102,7 @@ def _split_plan(check: OpChecker, x: Tensor, axis: int, sizes: list[int], drop_a
     )
 
 
-@register("SPLIT")
+@register("SPLIT", inputs=2)
 def plan_split(graph: Graph, op: Operator) -> SplitPlan:
     check = OpChecker(graph, op)
     x = check.required_input(1)
@@ -114,7 +114,7 @@ def plan_split(graph: Graph, op: Operator) -> SplitPlan:
     return _split_plan(check, x, axis, [x.shape[axis] // count] * count, drop_axis=False)
 
 
-@register("SPLIT_V")
+@register("SPLIT_V", inputs=3)
 def plan_split_v(graph: Graph, op: Operator) -> SplitPlan:
     check = OpChecker(graph, op)
     x = check.required_input(0)

@@ -106,7 +106,7 @@ def slice_window(
     return starts, counts
 
 
-@register("STRIDED_SLICE")
+@register("STRIDED_SLICE", inputs=4)
 def plan_strided_slice(graph: Graph, op: Operator) -> StridedSlicePlan:
     check = OpChecker(graph, op)
     x = check.required_input(0)
