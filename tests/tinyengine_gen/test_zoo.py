@@ -19,7 +19,7 @@ import pytest
 from tests.harness import compile_and_compare, compile_and_compare_with_oracle
 from tests.model_factory import convert_int8, keras
 from tests.tinyengine_gen.zoo_models import ZOO, randomise_batch_norm
-from tflm_backend.tflm_runner import TflmModel
+from tflm_backend.tflm_runner import TflmModel, TflmRefusedError
 from tinyengine_gen.frontend.reader import read_model_bytes
 from tinyengine_gen.ops.base import supported_opcodes
 
@@ -68,7 +68,7 @@ def _opcodes(model: bytes) -> list[str]:
 def _tflm_runs(model: bytes) -> bool:
     try:
         TflmModel(model)
-    except RuntimeError:
+    except (RuntimeError, TflmRefusedError):
         return False
     return True
 
