@@ -277,6 +277,11 @@ class _ModelReader:
         if len(zero_points) != len(scales):
             raise QuantizationError(f"{where} has {len(scales)} scales but {len(zero_points)} zero points; {advice}")
         axis = int(raw.scalar(_QUANT_DIMENSION, "i", 0, "quantized_dimension"))
+        if len(scales) > 1 and len(shape) == 1 and len(scales) == shape[0]:
+            # Older converters wrote the filter's quantized_dimension (3 for a depthwise
+            # filter) on the 1-D bias too, as in TFLM's person_detect.tflite. A vector has
+            # only axis 0, and TFLite Micro never reads a bias's quantized_dimension.
+            axis = 0
         if len(scales) > 1:
             if not 0 <= axis < len(shape):
                 raise QuantizationError(
