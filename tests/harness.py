@@ -83,3 +83,57 @@ def compile_and_compare(
                     value = dequantize_reference(value, info["scale"], info["zero_point"])
                 _assert_same(f"numpy reference output {position}", value, b, trial)
     return Comparison(host, tflm, project, len(cases))
+
+
+def compile_and_compare_with_oracle(model: bytes, oracle: bytes, tmp_path: Path, *, trials: int = 5, seed: int = 0) -> None:
+    """Compile ``model``; assert its C build gives, bit for bit, what TFLM gives on ``oracle``.
+
+    For a file TFLM cannot run as it is (an unfixed-batch export whose tensors TFLM does
+    not resize): ``oracle`` is the batch-1 export of the same weights.
+    """
+    project = generate(read_model_bytes(model, source="test.tflite"))
+    out_dir = write_project(project, tmp_path / "project")
+    build_host_library(out_dir, extra_flags=("-Wall", "-Wextra", "-Werror"))
+    host = HostModel(out_dir)
+    tflm = TflmModel(oracle)
+    rng = np.random.default_rng(seed)
+    for trial in range(trials):
+        case = random_inputs(host.input_details, rng)
+        for position, (ours, theirs) in enumerate(zip(host.run(case), tflm.run(case))):
+            _assert_same(f"generated C output {position}", ours, theirs.reshape(ours.shape), trial)
+
+
+def with_shapes_folded(model: bytes) -> bytes:
+    """``model`` with its compile-time computable operators replaced by constants, as a file.
+
+    The tinyengine_gen constant-folding pass runs on the graph; every tensor it made
+    constant gets a buffer with that value, every placeholder shape it settled is written
+    back, and the folded operators are dropped. Quantisation is untouched, so TFLM running
+    the result is an exact oracle for an unfixed-batch file TFLM cannot run as it is
+    (REDUCE_PROD in its shape subgraphs). The folded values themselves are shapes the file
+    already implies (checked against the graph's static shapes by the planners).
+    """
+    import flatbuffers
+
+    from tinyengine_gen.frontend.schema import schema
+    from tinyengine_gen.passes.fold_constants import fold_constants
+
+    graph = read_model_bytes(model)
+    folded = fold_constants(graph)
+    kept = {op.index for op in folded.operators}
+    tree = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
+    subgraph = tree.subgraphs[0]
+    for before, after in zip(graph.tensors, folded.tensors):
+        raw = subgraph.tensors[before.index]
+        if before.data is None and after.data is not None:
+            buffer = schema.BufferT()
+            buffer.data = np.frombuffer(np.ascontiguousarray(after.data).tobytes(), dtype=np.uint8)
+            tree.buffers.append(buffer)
+            raw.buffer = len(tree.buffers) - 1
+        if tuple(after.shape) != tuple(before.shape):
+            raw.shape = np.asarray(after.shape, dtype=np.int32)
+            raw.shapeSignature = None
+    subgraph.operators = [op for index, op in enumerate(subgraph.operators) if index in kept]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(tree.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())

@@ -15,7 +15,7 @@ from tinyengine_gen.errors import UnsupportedModelError
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.memory.lifetimes import layout_memory
 from tinyengine_gen.memory.planner import MemoryPlan
-from tinyengine_gen.ops.base import OpPlan, check_structure, plan_operator
+from tinyengine_gen.ops.base import OpPlan, check_structure, check_supported, plan_operator
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import PassStep, run_passes
 from tinyengine_gen.passes.pipeline import GRAPH_PASSES, PLAN_PASSES
@@ -76,6 +76,7 @@ def compile_graph(
     """
     options = options or CompileOptions()
     source_graph = graph
+    check_supported(graph)
     check_structure(graph)
     trace: list[PassStep] = []
     graph, _ = run_passes(GRAPH_PASSES, graph, (), options, trace)
