@@ -238,26 +238,27 @@ TE_INLINE void te_gemm_widen4_padded_dsp(const int8_t* src, int depth, int16_t* 
 }
 
 /* s[i] += sum over `groups` groups of four of pixel i's tile values times channel row w. */
+/* One group of four depth values of a channel row: its weight word widened once
+ * (TE_GEMM_GROUP_WEIGHTS), then each pixel's four tile values, one LDRD, two SMLAD
+ * (TE_GEMM_GROUP_PIXEL). The 4x1 and 3x1 steps below are these, unrolled. */
+#define TE_GEMM_GROUP_WEIGHTS()                                             \
+  uint32_t lo, hi;                                                          \
+  const uint32_t a = te_load_u32(w);                                        \
+  const uint32_t a02 = te_sxtb16_even(a), a13 = te_sxtb16_odd(a);           \
+  w += 4
+#define TE_GEMM_GROUP_PIXEL(sum)                                            \
+  TE_LDRD_INC(x, lo, hi);                                                   \
+  sum = te_smlad(lo, a02, sum);                                             \
+  sum = te_smlad(hi, a13, sum)
 TE_INLINE void te_gemm_dot_4x1_dsp(const int16_t* x, const int8_t* w, int groups, int32_t s[4]) {
   int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
 #define TE_GEMM_4X1_STEP()                                                  \
   do {                                                                      \
-    uint32_t lo, hi;                                                        \
-    const uint32_t a = te_load_u32(w);                                      \
-    const uint32_t a02 = te_sxtb16_even(a), a13 = te_sxtb16_odd(a);         \
-    w += 4;                                                                 \
-    TE_LDRD_INC(x, lo, hi);                                                 \
-    s0 = te_smlad(lo, a02, s0);                                             \
-    s0 = te_smlad(hi, a13, s0);                                             \
-    TE_LDRD_INC(x, lo, hi);                                                 \
-    s1 = te_smlad(lo, a02, s1);                                             \
-    s1 = te_smlad(hi, a13, s1);                                             \
-    TE_LDRD_INC(x, lo, hi);                                                 \
-    s2 = te_smlad(lo, a02, s2);                                             \
-    s2 = te_smlad(hi, a13, s2);                                             \
-    TE_LDRD_INC(x, lo, hi);                                                 \
-    s3 = te_smlad(lo, a02, s3);                                             \
-    s3 = te_smlad(hi, a13, s3);                                             \
+    TE_GEMM_GROUP_WEIGHTS();                                                \
+    TE_GEMM_GROUP_PIXEL(s0);                                                \
+    TE_GEMM_GROUP_PIXEL(s1);                                                \
+    TE_GEMM_GROUP_PIXEL(s2);                                                \
+    TE_GEMM_GROUP_PIXEL(s3);                                                \
   } while (0)
   const int8_t* end = w + 4 * (groups & ~3);
   while (w != end) { /* four groups a trip: the loop's compare and branch on 64 MACs */
@@ -315,19 +316,10 @@ TE_INLINE void te_gemm_dot_3x1_dsp(const int16_t* x, const int8_t* w, int groups
   int32_t s0 = s[0], s1 = s[1], s2 = s[2];
 #define TE_GEMM_3X1_STEP()                                                  \
   do {                                                                      \
-    uint32_t lo, hi;                                                        \
-    const uint32_t a = te_load_u32(w);                                      \
-    const uint32_t a02 = te_sxtb16_even(a), a13 = te_sxtb16_odd(a);         \
-    w += 4;                                                                 \
-    TE_LDRD_INC(x, lo, hi);                                                 \
-    s0 = te_smlad(lo, a02, s0);                                             \
-    s0 = te_smlad(hi, a13, s0);                                             \
-    TE_LDRD_INC(x, lo, hi);                                                 \
-    s1 = te_smlad(lo, a02, s1);                                             \
-    s1 = te_smlad(hi, a13, s1);                                             \
-    TE_LDRD_INC(x, lo, hi);                                                 \
-    s2 = te_smlad(lo, a02, s2);                                             \
-    s2 = te_smlad(hi, a13, s2);                                             \
+    TE_GEMM_GROUP_WEIGHTS();                                                \
+    TE_GEMM_GROUP_PIXEL(s0);                                                \
+    TE_GEMM_GROUP_PIXEL(s1);                                                \
+    TE_GEMM_GROUP_PIXEL(s2);                                                \
     x += 4; /* past the fourth pixel's values */                            \
   } while (0)
   const int8_t* end = w + 4 * (groups & ~1);
@@ -339,6 +331,8 @@ TE_INLINE void te_gemm_dot_3x1_dsp(const int16_t* x, const int8_t* w, int groups
 #undef TE_GEMM_3X1_STEP
   s[0] = s0; s[1] = s1; s[2] = s2;
 }
+#undef TE_GEMM_GROUP_WEIGHTS
+#undef TE_GEMM_GROUP_PIXEL
 
 /* s += the tile's sums of its first `pixels` pixels with channel row w. */
 TE_INLINE void te_gemm_dot_dsp(const int16_t* x, const int8_t* w, int groups, int pixels, int32_t s[4]) {
@@ -629,6 +623,38 @@ TE_INLINE void te_gemm_shallow_block(const int8_t* const rows[TE_GEMM_PIXELS], i
 #ifdef TE_DSP
 #define TE_GEMM_SHALLOW_DSP_MAX_DEPTH 64 /* deeper (lean variants): in parts of this many values */
 
+/* The shallow DSP core's inner loop, shared by the two block functions below: from x to
+ * x_end, a depth pair at a time, channels j and j + 1's weights of the pair joined into one
+ * word (w_k[j], w_k[j+1], w_k+1[j], w_k+1[j+1]) whose SXTB16s multiply the four pixels'
+ * packed pairs into sums sPC (pixel P, channel j + C). 14 registers: 8 sums, 2 weight
+ * pairs, 1 pixel pair, 3 pointers. */
+#define TE_GEMM_SHALLOW_PAIRS_DSP()                                         \
+  while (x != x_end) {                                                      \
+    uint16_t lo, hi;                                                        \
+    memcpy(&lo, w, 2);                                                      \
+    memcpy(&hi, w + TE_GEMM_BLOCK, 2);                                      \
+    w += 2 * TE_GEMM_BLOCK;                                                 \
+    const uint32_t v = (uint32_t)lo | (uint32_t)hi << 16;                   \
+    const uint32_t wa = te_sxtb16_even(v), wb = te_sxtb16_odd(v);           \
+    uint32_t xv = x[0];                                                     \
+    s00 = te_smlad(xv, wa, s00); s01 = te_smlad(xv, wb, s01);               \
+    xv = x[1];                                                              \
+    s10 = te_smlad(xv, wa, s10); s11 = te_smlad(xv, wb, s11);               \
+    xv = x[2];                                                              \
+    s20 = te_smlad(xv, wa, s20); s21 = te_smlad(xv, wb, s21);               \
+    xv = x[3];                                                              \
+    s30 = te_smlad(xv, wa, s30); s31 = te_smlad(xv, wb, s31);               \
+    x += TE_GEMM_PIXELS;                                                    \
+  }
+/* Channel j's four outputs, and channel j + 1's where it exists. */
+#define TE_GEMM_SHALLOW_OUT_DSP()                                                                       \
+  te_gemm_out4_dsp(s00, s10, s20, s30, pixels, te_gemm_channel_dsp(multiplier[j], shift[j], p, fast), p, \
+                   out + j, fast, full);                                                                 \
+  if (pair) {                                                                                            \
+    te_gemm_out4_dsp(s01, s11, s21, s31, pixels, te_gemm_channel_dsp(multiplier[j1], shift[j1], p, fast), \
+                     p, out + j1, fast, full);                                                           \
+  }
+
 /* One block (see te_gemm_shallow_block) from the pixels' packed pairs xp[depth / 2][4]. */
 TE_INLINE void te_gemm_shallow_block_dsp(const uint32_t (*xp)[TE_GEMM_PIXELS], int pixels, const int8_t* block, int n,
                                          const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
@@ -643,29 +669,8 @@ TE_INLINE void te_gemm_shallow_block_dsp(const uint32_t (*xp)[TE_GEMM_PIXELS], i
     const int8_t* w = block + j;
     const uint32_t* x = xp[0];
     const uint32_t* const x_end = x + half * TE_GEMM_PIXELS;
-    while (x != x_end) { /* 14 registers: 8 sums, 2 weight pairs, 1 pixel pair, 3 pointers */
-      uint16_t lo, hi;
-      memcpy(&lo, w, 2);
-      memcpy(&hi, w + TE_GEMM_BLOCK, 2);
-      w += 2 * TE_GEMM_BLOCK;
-      const uint32_t v = (uint32_t)lo | (uint32_t)hi << 16; /* (w_k[j], w_k[j+1], w_k+1[j], w_k+1[j+1]) */
-      const uint32_t wa = te_sxtb16_even(v), wb = te_sxtb16_odd(v);
-      uint32_t xv = x[0];
-      s00 = te_smlad(xv, wa, s00); s01 = te_smlad(xv, wb, s01);
-      xv = x[1];
-      s10 = te_smlad(xv, wa, s10); s11 = te_smlad(xv, wb, s11);
-      xv = x[2];
-      s20 = te_smlad(xv, wa, s20); s21 = te_smlad(xv, wb, s21);
-      xv = x[3];
-      s30 = te_smlad(xv, wa, s30); s31 = te_smlad(xv, wb, s31);
-      x += TE_GEMM_PIXELS;
-    }
-    te_gemm_out4_dsp(s00, s10, s20, s30, pixels, te_gemm_channel_dsp(multiplier[j], shift[j], p, fast), p, out + j,
-                     fast, full);
-    if (pair) {
-      te_gemm_out4_dsp(s01, s11, s21, s31, pixels, te_gemm_channel_dsp(multiplier[j1], shift[j1], p, fast), p,
-                       out + j1, fast, full);
-    }
+    TE_GEMM_SHALLOW_PAIRS_DSP();
+    TE_GEMM_SHALLOW_OUT_DSP();
   }
 }
 
@@ -691,36 +696,17 @@ TE_INLINE void te_gemm_shallow_block_part_dsp(const uint32_t (*xp)[TE_GEMM_PIXEL
     const int8_t* w = block + j;
     const uint32_t* x = xp[0];
     const uint32_t* const x_end = x + half * TE_GEMM_PIXELS;
-    while (x != x_end) {
-      uint16_t lo, hi;
-      memcpy(&lo, w, 2);
-      memcpy(&hi, w + TE_GEMM_BLOCK, 2);
-      w += 2 * TE_GEMM_BLOCK;
-      const uint32_t v = (uint32_t)lo | (uint32_t)hi << 16;
-      const uint32_t wa = te_sxtb16_even(v), wb = te_sxtb16_odd(v);
-      uint32_t xv = x[0];
-      s00 = te_smlad(xv, wa, s00); s01 = te_smlad(xv, wb, s01);
-      xv = x[1];
-      s10 = te_smlad(xv, wa, s10); s11 = te_smlad(xv, wb, s11);
-      xv = x[2];
-      s20 = te_smlad(xv, wa, s20); s21 = te_smlad(xv, wb, s21);
-      xv = x[3];
-      s30 = te_smlad(xv, wa, s30); s31 = te_smlad(xv, wb, s31);
-      x += TE_GEMM_PIXELS;
-    }
+    TE_GEMM_SHALLOW_PAIRS_DSP();
     if (!last) {
       acc[0][j] = s00, acc[0][j + 1] = s01, acc[1][j] = s10, acc[1][j + 1] = s11;
       acc[2][j] = s20, acc[2][j + 1] = s21, acc[3][j] = s30, acc[3][j + 1] = s31;
       continue;
     }
-    te_gemm_out4_dsp(s00, s10, s20, s30, pixels, te_gemm_channel_dsp(multiplier[j], shift[j], p, fast), p, out + j,
-                     fast, full);
-    if (pair) {
-      te_gemm_out4_dsp(s01, s11, s21, s31, pixels, te_gemm_channel_dsp(multiplier[j1], shift[j1], p, fast), p,
-                       out + j1, fast, full);
-    }
+    TE_GEMM_SHALLOW_OUT_DSP();
   }
 }
+#undef TE_GEMM_SHALLOW_PAIRS_DSP
+#undef TE_GEMM_SHALLOW_OUT_DSP
 
 /* (x_k, x_k+1) of four int8 values at src as two int16 pairs: (x0, x1) and (x2, x3),
  * doubled where `twice`. */
