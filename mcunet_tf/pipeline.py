@@ -128,7 +128,7 @@ def check_data(options: PipelineOptions) -> None:
 def test_split(options: PipelineOptions, resolution: int) -> tuple[np.ndarray, np.ndarray]:
     """The held-out test split: toy's own test seed, or (file datasets) the validation split."""
     if options.task == "toy":
-        from mcunet_tf.toy_data import ToyDataSpec, toy_splits
+        from mcunet_tf.toy_data import toy_splits
 
         spec = _data_spec(options, resolution).toy()
         return toy_splits(dataclasses.replace(spec, test_examples=options.work.toy_test)).test

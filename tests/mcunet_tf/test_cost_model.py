@@ -166,7 +166,7 @@ def test_graph_matches_the_converter_and_costs_match_the_engine_report(converted
 
     model = CostModel(SPACE)
     assert len(converted) >= 20
-    for config, keras_model, flatbuffer in converted:
+    for config, _keras_model, flatbuffer in converted:
         real = read_model_bytes(flatbuffer)
         ours = build_subnet_graph(config, SPACE)
         assert _op_table(real) == _op_table(ours.graph), config.key()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.harness import compile_and_compare
-from tests.model_factory import convert_int8, keras, tf
+from tests.model_factory import convert_int8, full_int8, keras, tf
 from tinyengine_gen.errors import UnsupportedOperatorError
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.resize_nearest import nearest_source_indices, plan_resize_nearest
@@ -17,11 +17,7 @@ def _convert_function(fn, shape, *, int8=True):
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], concrete)
     if int8:
         rng = np.random.default_rng(0)
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([rng.uniform(-1, 1, shape).astype(np.float32)] for _ in range(8))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        full_int8(converter, lambda: ([rng.uniform(-1, 1, shape).astype(np.float32)] for _ in range(8)))
     return converter.convert()
 
 
