@@ -16,7 +16,7 @@ from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.memory.layout_cache import LayoutCache
 from tinyengine_gen.memory.lifetimes import layout_memory
 from tinyengine_gen.memory.planner import MemoryPlan
-from tinyengine_gen.ops.base import OpPlan, plan_operator
+from tinyengine_gen.ops.base import OpPlan, check_structure, plan_operator
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import PassStep, run_passes
 from tinyengine_gen.passes.pipeline import GRAPH_PASSES, PLAN_PASSES
@@ -85,6 +85,7 @@ def compile_graph(
 
 def _compile(graph: Graph, options: CompileOptions, plan_op: Callable[[Graph, Operator], OpPlan]) -> CompiledModel:
     source_graph = graph
+    check_structure(graph)
     trace: list[PassStep] = []
     graph, _ = run_passes(GRAPH_PASSES, graph, (), options, trace)
     plans = tuple(plan_op(graph, op) for op in graph.operators)

@@ -1,25 +1,26 @@
 """Turn a model into a C project folder: compile, emit, report, and write it atomically.
 
-The folder is written to a temporary sibling and renamed into place at the end, so an
-interrupted or failed run never leaves a half-written project behind.
+The folder is written to a staging sibling and swapped into place at the end
+(:mod:`tinyengine_gen.output_folder`), so an interrupted or failed run never leaves a
+half-written project behind, and a folder we did not write is never replaced.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
-import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from tinyengine_gen.compiler import CompiledModel, CompileOptions, compile_graph
 from tinyengine_gen.codegen.emitter import emit_project
 from tinyengine_gen.ir import Graph
+from tinyengine_gen.codegen.output_folder import staged_output, write_files
 from tinyengine_gen.frontend.reader import read_model
 from tinyengine_gen.codegen.report import build_report, report_json
 
-__all__ = ["GeneratedProject", "generate", "generate_from_file", "replace_dir", "write_project"]
+__all__ = ["GeneratedProject", "generate", "generate_from_file", "write_project"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -42,44 +43,14 @@ def generate_from_file(path: str | os.PathLike[str], options: CompileOptions | N
     return generate(read_model(path), options)
 
 
-def write_project(project: GeneratedProject, out_dir: str | os.PathLike[str]) -> Path:
-    """Write every file under ``out_dir``, replacing it whole; atomic at the folder level."""
-    target = Path(out_dir).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_staging(target)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        for relative, text in sorted(project.files.items()):
-            path = staging / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-        replace_dir(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
+def write_project(
+    project: GeneratedProject, out_dir: str | os.PathLike[str], protect: Iterable[str | os.PathLike[str]] = ()
+) -> Path:
+    """Write every file under ``out_dir``, replacing it whole once all are written.
 
-
-def _remove_stale_staging(target: Path) -> None:
-    """Delete staging folders a killed earlier run left beside ``target`` (never the target).
-
-    Two runs writing the same folder at the same time are not supported.
+    ``out_dir`` must be new, empty or an earlier output (see
+    :mod:`tinyengine_gen.output_folder`); ``protect`` names inputs it must not hold.
     """
-    for pattern in (f".{target.name}.tmp-*", f".{target.name}.old-*"):
-        for stale in target.parent.glob(pattern):
-            shutil.rmtree(stale, ignore_errors=True)
-
-
-def replace_dir(staging: Path, target: Path) -> None:
-    """Rename ``staging`` to ``target``; an existing ``target`` is moved aside, then removed."""
-    if not target.exists():
-        os.rename(staging, target)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    os.rmdir(retired)
-    os.rename(target, retired)
-    os.rename(staging, target)
-    shutil.rmtree(retired, ignore_errors=True)
+    with staged_output(out_dir, protect) as staging:
+        write_files(staging, project.files)
+    return Path(out_dir).resolve()

@@ -28,6 +28,7 @@ from flatbuffers.table import Table as _SchemaTable
 
 from tinyengine_gen.errors import MalformedModelError, QuantizationError, UnsupportedModelError
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
+from tinyengine_gen.printable import printable
 from tinyengine_gen.frontend.schema import BUILTIN_OPERATOR_NAMES, TENSOR_TYPE_NAMES, schema
 from tinyengine_gen.frontend.verifier import FlatBuffer, ReadLimits, Table
 
@@ -75,16 +76,18 @@ _UNPACK_ERRORS = (struct.error, ValueError, TypeError, OverflowError, IndexError
 def read_model(path: str | os.PathLike[str], limits: ReadLimits | None = None) -> Graph:
     """Read the file at ``path``; raises MalformedModelError naming it if it cannot."""
     path = os.fspath(path)
+    shown = printable(path)
     limits = limits or ReadLimits()
     try:
         size = os.path.getsize(path)
         if size > limits.max_file_bytes:
-            raise _too_big(path, size, limits)
+            raise _too_big(shown, size, limits)
         with open(path, "rb") as handle:
             data = handle.read(limits.max_file_bytes + 1)
     except OSError as exc:
-        raise MalformedModelError(f"{path}: cannot read the model file ({exc.strerror}).") from exc
-    return read_model_bytes(data, source=path, limits=limits)
+        raise MalformedModelError(f"{shown}: cannot read the model file ({exc.strerror}).") from exc
+    return read_model_bytes(data, source=shown, limits=limits)
+
 
 
 def read_model_bytes(data: bytes, source: str = "<memory>", limits: ReadLimits | None = None) -> Graph:
