@@ -10,16 +10,15 @@ and the comparison, not accuracy.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 import sys
 from pathlib import Path
 
 import numpy as np
 from absl import app, flags
+
+from mcunet_tf.tf_env import quiet_tensorflow_logs
+
+quiet_tensorflow_logs()  # before TensorFlow is first imported (inside the functions below)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", "out/quickstart", "Folder for the .tflite model, the C project and comparison.json.")

@@ -13,9 +13,6 @@ is reported in one line with exit status 2.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import sys
 from collections.abc import Sequence
