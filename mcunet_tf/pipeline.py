@@ -6,7 +6,7 @@
 
 Steps (each prints a line when it starts and when it ends, with elapsed time):
 
-1. **search-space optimisation** (:mod:`mcunet_tf.space_ranking`): sample sub-networks of every
+1. **search-space optimisation** (:mod:`mcunet_tf.space.ranking`): sample sub-networks of every
    (W, R) space of the task's grid, price them with the co-design cost model (the arena
    ``tinyengine_gen`` would plan), and pick the space whose fitting networks compute most;
 2. **supernet training** (:mod:`mcunet_tf.training`): the once-for-all supernet of that space,
@@ -167,9 +167,9 @@ class _Run:
 
     # 1. search-space optimisation
     def space(self, folder: Path) -> dict[str, Any]:
-        from mcunet_tf.cdf_plot import write_macs_cdf
+        from mcunet_tf.space.cdf_plot import write_macs_cdf
         from mcunet_tf.errors import BudgetError
-        from mcunet_tf.space_ranking import Budget, check_budget_reachable, rank_spaces, sample_spaces
+        from mcunet_tf.space.ranking import Budget, check_budget_reachable, rank_spaces, sample_spaces
         from tinyengine_gen.atomic_io import write_json_atomically
 
         o = self.options

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["keras", "tf", "convert_int8", "full_int8", "random_inputs"]
+__all__ = ["keras", "tf", "convert_int8", "convert_function", "full_int8", "random_inputs"]
 
 
 @functools.cache
@@ -64,6 +64,17 @@ def convert_int8(
     converter = full_int8(tf.lite.TFLiteConverter.from_keras_model(model), representative, int8_io=int8_io)
     if not per_channel:
         converter._experimental_disable_per_channel = True
+    return converter.convert()
+
+
+def convert_function(fn: Callable, shape: Sequence[int], *, int8: bool = True) -> bytes:
+    """A one-input tf.function -> TFLite flatbuffer: fully int8 (random representative data) or float."""
+    tf = _tf()
+    concrete = tf.function(fn, input_signature=[tf.TensorSpec(shape, tf.float32)]).get_concrete_function()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], concrete)
+    if int8:
+        rng = np.random.default_rng(0)
+        full_int8(converter, lambda: ([rng.uniform(-1, 1, shape).astype(np.float32)] for _ in range(8)))
     return converter.convert()
 
 

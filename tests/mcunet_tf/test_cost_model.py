@@ -13,7 +13,7 @@ from mcunet_tf.sampling import sample_arch
 from mcunet_tf.space import SearchSpace
 from mcunet_tf.subnet_graph import build_subnet_graph
 from mcunet_tf.supernet import largest_arch
-from mcunet_tf.space_ranking import smallest_arch
+from mcunet_tf.space.ranking import smallest_arch
 from tinyengine_gen.compiler import CompileOptions, compile_graph
 
 SPACE = SearchSpace(num_classes=10)
