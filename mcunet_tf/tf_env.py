@@ -10,11 +10,6 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["quiet_tensorflow_logs"]
+__all__: list[str] = []
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-
-def quiet_tensorflow_logs() -> None:
-    """Hide TensorFlow's C++ start-up messages (for commands whose output is a short table)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
