@@ -45,11 +45,8 @@ fits) is one line on stderr and exit status 2.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
 import dataclasses
+import os
 import json
 import shutil
 import sys
