@@ -28,8 +28,6 @@ import operator
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from mcunet_tf.arch import ArchConfig
 from mcunet_tf.code_size import CORTEX_M7_OS, CodeSizeModel
 from mcunet_tf.space import SearchSpace
@@ -37,6 +35,7 @@ from mcunet_tf.subnet_graph import BuiltSubnet, build_subnet_graph
 from tinyengine_gen.compiler import CompiledModel, CompileOptions, compile_graph
 from tinyengine_gen.codegen.emitter import ConstantCounter
 from tinyengine_gen.ir import Graph, Operator
+from tinyengine_gen.memory.layout_cache import LayoutCache
 from tinyengine_gen.ops.base import OpPlan, plan_operator, replace_plan
 
 __all__ = ["Cost", "CostModel", "Emitted", "emitted", "SRAM_NOT_PLANNED"]
@@ -182,7 +181,11 @@ class CostModel:
         self._current: BuiltSubnet | None = None
         #: whether every op of the last compile was planned on the builder's own graph
         self._planned_on_built = False
-        self._compile = functools.partial(compile_graph, plan_op=self._plan) if memoize else compile_graph
+        #: the memory layouts' memo, owned here and passed to every compile (entries die with their graph)
+        self._layouts = LayoutCache()
+        self._compile = (
+            functools.partial(compile_graph, plan_op=self._plan, layout_cache=self._layouts) if memoize else compile_graph
+        )
 
     def cost(self, config: ArchConfig, *, flash_limit: int | None = None) -> Cost:
         """What ``config`` costs.

@@ -49,19 +49,22 @@ def compile_and_compare(
     options: CompileOptions | None = None,
     inputs: list[list[np.ndarray]] | None = None,
     reference_trials: int = 2,
+    tflm_model: bytes | None = None,
 ) -> Comparison:
     """Compile, build and run ``model``; assert C, numpy reference and TFLM agree bit for bit.
 
     The C build is checked on every input; the (slower) numpy reference on the first
     ``reference_trials`` of them. The inputs run in sequence: a model with state (SVDF,
-    LSTM) carries it from one input to the next in all three.
+    LSTM) carries it from one input to the next in all three. ``tflm_model``: the file TFLM
+    runs instead of ``model`` (where ``model`` is a variant TFLM mishandles but that must
+    give the same outputs).
     """
     graph = read_model_bytes(model, source="test.tflite")
     project = generate(graph, options)
     out_dir = write_project(project, tmp_path / "project")
     build_host_library(out_dir, extra_flags=("-Wall", "-Wextra", "-Werror"))
     host = HostModel(out_dir)
-    tflm = TflmModel(model)
+    tflm = TflmModel(tflm_model if tflm_model is not None else model)
     rng = np.random.default_rng(seed)
     cases = inputs if inputs is not None else [random_inputs(host.input_details, rng) for _ in range(trials)]
     state: dict[int, np.ndarray] = {}  # variable tensors, carried from trial to trial as both runtimes carry them

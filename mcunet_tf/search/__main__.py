@@ -13,9 +13,6 @@ is reported in one line with exit status 2.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from pathlib import Path
 from typing import TYPE_CHECKING

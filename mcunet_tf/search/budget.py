@@ -15,7 +15,7 @@ from mcunet_tf.cost_model import SRAM_NOT_PLANNED, Cost, CostModel
 from mcunet_tf.errors import BudgetError
 from mcunet_tf.search.latency import CORTEX_M7_216MHZ, LatencyModel
 from mcunet_tf.space import SearchSpace
-from mcunet_tf.space_ranking import KIB
+from mcunet_tf.space.ranking import KIB
 
 __all__ = ["Price", "Pricer", "SearchBudget"]
 

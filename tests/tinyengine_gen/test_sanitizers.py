@@ -20,7 +20,7 @@ import flatbuffers
 import numpy as np
 import pytest
 
-from tests.model_factory import convert_int8, keras, random_inputs, tf
+from tests.model_factory import convert_int8, full_int8, keras, random_inputs, tf
 from tests.shared_assets import MODEL_NAMES, shared_model
 from tflm_backend.tflm_runner import TflmModel
 from tinyengine_gen.ops.base import supported_opcodes
@@ -143,11 +143,7 @@ def _function_model(fn: Callable, shape: tuple[int, ...]) -> Callable[[], bytes]
         concrete = tf.function(fn).get_concrete_function(tf.TensorSpec(shape, tf.float32))
         rng = np.random.default_rng(0)
         converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], tf.Module())
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([rng.uniform(-1, 1, shape).astype(np.float32)] for _ in range(16))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        full_int8(converter, lambda: ([rng.uniform(-1, 1, shape).astype(np.float32)] for _ in range(16)))
         return converter.convert()
 
     return convert
