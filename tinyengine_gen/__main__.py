@@ -24,9 +24,9 @@ from tinyengine_gen.firmware.boards import BOARDS, board_profile
 from tinyengine_gen.firmware.build import FIRMWARE_DIR, FirmwareOptions, build_firmware, check_planned_fit
 from tinyengine_gen.firmware.linker import qemu_layout_problem
 from tinyengine_gen.firmware.makefile import ELF_NAME
-from tinyengine_gen.host_build import build_host_library
-from tinyengine_gen.output_folder import check_output_folder, staged_output, write_files
-from tinyengine_gen.project import GeneratedProject, generate_from_file
+from tinyengine_gen.host.build import build_host_library
+from tinyengine_gen.codegen.output_folder import check_output_folder, staged_output, write_files
+from tinyengine_gen.codegen.project import GeneratedProject, generate_from_file
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("tflite", None, "Path of the int8 .tflite model to compile.")
@@ -108,7 +108,7 @@ def _run() -> None:
 
 def _plot_memory(project: GeneratedProject) -> None:
     from tinyengine_gen.compiler import compile_graph
-    from tinyengine_gen.memory_plot import write_memory_plot
+    from tinyengine_gen.memory.plot import write_memory_plot
 
     compiled = project.compiled
     layer_wise = compile_graph(compiled.source_graph, dataclasses.replace(compiled.options, patch="off"))

@@ -12,7 +12,7 @@ import stat
 import tempfile
 from typing import Any
 
-from tinyengine_gen.output_folder import current_umask
+from tinyengine_gen.codegen.output_folder import current_umask
 
 __all__ = ["write_bytes_atomically", "write_text_atomically", "write_json_atomically"]
 

@@ -65,8 +65,8 @@ def _check_accepted_under_ubsan(
     UBSan and run each once on a random input."""
     from tests.model_factory import random_inputs
     from tests.tinyengine_gen.test_sanitizers import build_and_run_sanitized
-    from tinyengine_gen.project import generate, write_project
-    from tinyengine_gen.reader import read_model_bytes
+    from tinyengine_gen.codegen.project import generate, write_project
+    from tinyengine_gen.frontend.reader import read_model_bytes
 
     if sample <= 0 or shutil.which("gcc") is None:
         return

@@ -18,7 +18,7 @@ from tests.shared_assets import PROJECT_ROOT
 from tests.tinyengine_gen.test_hostile_models import _softmax_tree
 from tflm_backend.tflm_probe import probe_tflm
 from tflm_backend.tflm_runner import TflmModel, TflmRefusedError
-from tinyengine_gen.schema import schema
+from tinyengine_gen.frontend.schema import schema
 
 
 def _bad_metadata() -> bytes:

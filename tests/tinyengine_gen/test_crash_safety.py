@@ -1,7 +1,7 @@
 """Killing ``python -m tinyengine_gen`` mid-write never leaves a half-written ``--out`` folder.
 
 The project is written to a hidden temporary sibling and renamed into place at the end
-(:func:`tinyengine_gen.project.write_project`). Here the process is SIGKILLed while
+(:func:`tinyengine_gen.codegen.project.write_project`). Here the process is SIGKILLed while
 files are being written (held there by a slowed-down ``fsync``) and at a spread of
 moments in a normal run: the target is then either absent, the previous complete
 output, or the new complete output, never a mixture.

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from tests.fuzz.tiny_model import _buffer, _tensor, pack, tiny_tree
 from tinyengine_gen.errors import QuantizationError, TinyEngineError, UnsupportedModelError, UnsupportedOperatorError
 from tinyengine_gen.fixedpoint import ScaleRangeError
-from tinyengine_gen.project import generate
-from tinyengine_gen.reader import read_model_bytes
-from tinyengine_gen.schema import schema
+from tinyengine_gen.codegen.project import generate
+from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.frontend.schema import schema
 
 
 def _compile(tree, name: str = "hostile.tflite"):

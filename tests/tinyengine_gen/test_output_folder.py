@@ -12,7 +12,7 @@ import pytest
 
 from tests.shared_assets import PROJECT_ROOT
 from tinyengine_gen.errors import OutputFolderError
-from tinyengine_gen.output_folder import MARKER_NAME, check_output_folder, remove_dead_staging, staged_output, write_files
+from tinyengine_gen.codegen.output_folder import MARKER_NAME, check_output_folder, remove_dead_staging, staged_output, write_files
 
 FILES = {"model.c": "int x;\n", "kernels/k.c": "int k;\n", "report.json": "{}\n"}
 
@@ -184,7 +184,7 @@ def test_atomic_file_writes_follow_the_umask(tmp_path):
 _SLOW_STAGER = """
 import sys, time
 from pathlib import Path
-from tinyengine_gen.output_folder import staged_output, write_files
+from tinyengine_gen.codegen.output_folder import staged_output, write_files
 with staged_output(sys.argv[1]) as staging:
     for i in range(40):
         write_files(staging, {f"f{i:02d}.c": sys.argv[2]})

@@ -14,7 +14,7 @@
    staging folder is removed, so nothing is left behind;
 4. the linker script is rewritten with that stack size and ``make`` links ``fw.elf``,
    which the script's ASSERTs check once more; report.json gains a ``firmware`` object;
-5. the staging folder replaces ``out_dir`` whole (:mod:`tinyengine_gen.output_folder`).
+5. the staging folder replaces ``out_dir`` whole (:mod:`tinyengine_gen.codegen.output_folder`).
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from tinyengine_gen.firmware.sources import emit_inputs, emit_main, emit_startup
 from tinyengine_gen.firmware.stack_usage import StackReport, analyse_stack
 from tinyengine_gen.firmware.toolchain import COMPILE_FLAGS, KERNEL_DEFINES, run_make
 from tinyengine_gen.ops.quantize import quantize_reference
-from tinyengine_gen.output_folder import staged_output, write_files
-from tinyengine_gen.project import GeneratedProject
-from tinyengine_gen.report import report_json
+from tinyengine_gen.codegen.output_folder import staged_output, write_files
+from tinyengine_gen.codegen.project import GeneratedProject
+from tinyengine_gen.codegen.report import report_json
 
 __all__ = [
     "FIRMWARE_DIR",
@@ -283,7 +283,7 @@ def write_firmware_project(
 ) -> FirmwareBuild:
     """The model's C project plus a built ``firmware/``, replacing ``out_dir`` whole.
 
-    Built in a staging folder beside ``out_dir`` (:mod:`tinyengine_gen.output_folder`):
+    Built in a staging folder beside ``out_dir`` (:mod:`tinyengine_gen.codegen.output_folder`):
     on any failure (a model that does not fit, a compiler error) that folder is removed
     and ``out_dir`` is left as it was.
     """

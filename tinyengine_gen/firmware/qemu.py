@@ -25,7 +25,7 @@ from tinyengine_gen.firmware.boards import QemuMachine
 from tinyengine_gen.firmware.build import FirmwareBuild
 from tinyengine_gen.firmware.linker import HEAP_BYTES, qemu_layout_problem
 from tinyengine_gen.firmware.toolchain import tool
-from tinyengine_gen.host_build import HostModel, build_host_library
+from tinyengine_gen.host.build import HostModel, build_host_library
 from tinyengine_gen.ops.quantize import dequantize_reference
 
 __all__ = [

@@ -18,8 +18,8 @@ from tinyengine_gen.firmware.build import FirmwareOptions, default_cases, firmwa
 from tinyengine_gen.firmware.elf_size import symbol_sizes
 from tinyengine_gen.firmware.linker import FLASH_ASSERT, SRAM_ASSERT
 from tinyengine_gen.firmware.toolchain import run_make
-from tinyengine_gen.project import generate, generate_from_file
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.codegen.project import generate, generate_from_file
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from tinyengine_gen.firmware.boards import BOARDS
 from tinyengine_gen.firmware.build import FirmwareOptions, write_firmware_project
 from tinyengine_gen.firmware.linker import HEAP_BYTES
 from tinyengine_gen.firmware.qemu import check_firmware, parse_output, run_firmware
-from tinyengine_gen.project import generate, generate_from_file
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.codegen.project import generate, generate_from_file
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 _SAMPLE = """\
 TE_FW begin 0000000000000002

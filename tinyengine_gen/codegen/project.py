@@ -1,7 +1,7 @@
 """Turn a model into a C project folder: compile, emit, report, and write it atomically.
 
 The folder is written to a staging sibling and swapped into place at the end
-(:mod:`tinyengine_gen.output_folder`), so an interrupted or failed run never leaves a
+(:mod:`tinyengine_gen.codegen.output_folder`), so an interrupted or failed run never leaves a
 half-written project behind, and a folder we did not write is never replaced.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from tinyengine_gen.compiler import CompiledModel, CompileOptions, compile_graph
-from tinyengine_gen.emitter import emit_project
+from tinyengine_gen.codegen.emitter import emit_project
 from tinyengine_gen.ir import Graph
-from tinyengine_gen.output_folder import staged_output, write_files
-from tinyengine_gen.reader import read_model
-from tinyengine_gen.report import build_report, report_json
+from tinyengine_gen.codegen.output_folder import staged_output, write_files
+from tinyengine_gen.frontend.reader import read_model
+from tinyengine_gen.codegen.report import build_report, report_json
 
 __all__ = ["GeneratedProject", "generate", "generate_from_file", "write_project"]
 
@@ -49,7 +49,7 @@ def write_project(
     """Write every file under ``out_dir``, replacing it whole once all are written.
 
     ``out_dir`` must be new, empty or an earlier output (see
-    :mod:`tinyengine_gen.output_folder`); ``protect`` names inputs it must not hold.
+    :mod:`tinyengine_gen.codegen.output_folder`); ``protect`` names inputs it must not hold.
     """
     with staged_output(out_dir, protect) as staging:
         write_files(staging, project.files)
