@@ -13,6 +13,7 @@ from absl import app, flags
 
 from tflm_backend.side_by_side import compare_model, format_table
 from tinyengine_gen.atomic_io import write_json_atomically
+from tinyengine_gen import cli
 from tinyengine_gen.cli import check_file_destination, report_user_errors
 
 FLAGS = flags.FLAGS
@@ -57,4 +58,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, program="tflm_backend.compare", tensorflow=True)

@@ -402,5 +402,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    from tinyengine_gen import cli
+
     _define_flags()
-    app.run(main)
+    cli.run(main, program="tflm_backend.diff", tensorflow=True)
