@@ -164,7 +164,8 @@ def test_failing_host_compiler_keeps_previous_output(conv_model, tmp_path):
     out = tmp_path / "out"
     before = _previous_output(conv_model, out)
     result = _run_cli(f"--tflite={conv_model}", f"--out={out}", "--host_build", env={**os.environ, "CC": "false"})
-    _one_line_exit_2(result, "could not build the generated project")
+    _one_line_exit_2(result, f"{out.resolve()}: false could not build the generated project")
+    assert ".out.tmp-" not in result.stderr  # names --out, not the staging folder that is gone
     assert _tree(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
