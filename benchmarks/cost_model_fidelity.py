@@ -32,7 +32,12 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from mcunet_tf.firmware_cost import firmware_cost_model  # noqa: E402
-from mcunet_tf.firmware_measure import measure_configs, sample_configs  # noqa: E402
+from mcunet_tf.firmware_measure import (  # noqa: E402
+    load_measurements,
+    measure_configs,
+    sample_configs,
+    save_measurements,
+)
 from mcunet_tf.sampling import sample_arch  # noqa: E402
 from mcunet_tf.search.budget import Price, Pricer, SearchBudget  # noqa: E402
 from mcunet_tf.space import SearchSpace  # noqa: E402
@@ -46,6 +51,10 @@ flags.DEFINE_string("spaces", "0.3:96,0.5:128,0.7:144", "(W, R) spaces, as W:R s
 flags.DEFINE_integer("seed", 0, "Seed of the sampled sub-networks (calibration uses another).")
 flags.DEFINE_string("json", None, "Also write the rows and summary to this JSON file.")
 flags.DEFINE_integer("speed_configs", 400, "Configs priced for the speed comparison (0 skips it).")
+flags.DEFINE_string(
+    "measurements", None, "JSON of the builds' measurements: read where it exists (same sub-networks), else written."
+)
+flags.DEFINE_boolean("measure_only", False, "Build and run (writing --measurements), print nothing else.")
 
 
 def _spearman(a: list[float], b: list[float]) -> float:
@@ -96,14 +105,27 @@ def main(argv: list[str]) -> None:
         sys.exit(2)
     spaces = [(float(w), int(r)) for w, r in (item.split(":") for item in FLAGS.spaces.split(","))]
     space = SearchSpace(num_classes=1000)
-    model = firmware_cost_model(FLAGS.board)
     per_space = -(-FLAGS.subnets // len(spaces))
     configs = sample_configs(space, spaces, per_space, FLAGS.seed)
     configs = [configs[i * per_space + j] for j in range(per_space) for i in range(len(spaces))][: FLAGS.subnets]
+    cache = Path(FLAGS.measurements) if FLAGS.measurements else None
+    if cache is not None and cache.is_file():
+        measured = load_measurements(cache)
+        if [m.config for m in measured] != configs:
+            print(f"cost_model_fidelity: {cache} holds other sub-networks; remove it or change --measurements",
+                  file=sys.stderr)
+            sys.exit(2)
+    else:
+        print(f"building and running {len(configs)} sub-networks for {FLAGS.board} ...", flush=True)
+        measured = measure_configs(space, configs, FLAGS.board, seed=FLAGS.seed)
+        if cache is not None:
+            save_measurements(cache, measured)
+    if FLAGS.measure_only:
+        return
+    model = firmware_cost_model(FLAGS.board)
     pricer = Pricer(space, firmware=model)
     prices = [pricer.price(config).firmware for config in configs]
-    print(f"{model.describe()}\nbuilding and running {len(configs)} sub-networks for {FLAGS.board} ...", flush=True)
-    measured = measure_configs(space, configs, FLAGS.board, seed=FLAGS.seed)
+    print(model.describe(), flush=True)
     rows = []
     for index, (config, price, m) in enumerate(zip(configs, prices, measured)):
         assert price is not None

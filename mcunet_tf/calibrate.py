@@ -28,16 +28,16 @@ writes ``mcunet_tf/calibration/<board>.json`` (package data, read by
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 import numpy as np
 
@@ -48,6 +48,7 @@ from mcunet_tf.firmware_cost import (
     OpFirmware,
     calibration_path,
     op_firmware,
+    plan_kind,
 )
 from mcunet_tf.firmware_measure import Measurement
 
@@ -143,24 +144,46 @@ def _ops(measurement: Measurement) -> list[OpFirmware]:
     return [op_firmware(graph, plan) for plan in measurement.compiled.plans]
 
 
+def _specialisations(measurements: Sequence[Measurement], ops: Sequence[Sequence[OpFirmware]]):
+    """Per specialisation: shared helpers, per-call-site clone, and the whole where one op calls it.
+
+    In model.o a specialisation ``N`` called from several operators appears as clones
+    ``N.constprop.k`` (one per call site) beside helpers ``N_...`` they share; called from one
+    operator, GCC may fold it all into fewer, smaller bodies. The largest seen of each is kept.
+    """
+    shared: dict[str, int] = {}
+    site: dict[str, int] = {}
+    single: dict[str, int] = {}
+    for measurement, row in zip(measurements, ops):
+        symbols = dict(measurement.model_symbols)
+        calls = Counter(d for op in row for d in op.definitions)
+        for name, count in calls.items():
+            clones = [size for symbol, size in symbols.items() if symbol.startswith(name + ".")]
+            helpers = sum(size for symbol, size in symbols.items() if symbol.startswith(name + "_") or symbol == name)
+            if count == 1:
+                single[name] = max(single.get(name, 0), helpers + sum(clones))
+            else:
+                shared[name] = max(shared.get(name, 0), helpers)
+                site[name] = max([site.get(name, 0), *clones])
+    for name, total in single.items():  # met only with one call site: price more sites as that many wholes
+        shared.setdefault(name, 0)
+        site.setdefault(name, total)
+    return shared, site, single
+
+
 def _fit_flash(
-    measurements: Sequence[Measurement], ops: Sequence[Sequence[OpFirmware]], kernel_bytes, definition_bytes
+    measurements: Sequence[Measurement], ops: Sequence[Sequence[OpFirmware]], partial: FirmwareCostModel
 ) -> tuple[dict[str, int], int, int]:
-    """op_bytes per variant, runtime bytes, margin."""
-    variants = sorted({op.variant for row in ops for op in row})
+    """op_bytes per plan type, runtime bytes, margin (``partial`` prices everything else)."""
+    kinds = sorted({plan_kind(op) for row in ops for op in row})
     rows, targets = [], []
     for measurement, row in zip(measurements, ops):
-        known = (
-            sum(op.aligned_constant_bytes for op in row)
-            + sum(kernel_bytes[k] for k in set().union(*(op.kernel_files for op in row)))
-            + sum(definition_bytes[d] for d in set().union(*(op.definitions for op in row)))
-            + measurement.input_bytes
-        )
-        counts = [sum(1 for op in row if op.variant == v) for v in variants]
+        known = partial.flash_bytes(row, measurement.input_bytes)
+        counts = [sum(1 for op in row if plan_kind(op) == kind) for kind in kinds]
         rows.append([*counts, 1.0])
         targets.append(measurement.elf_flash_bytes - known)
     solution = _nnls(np.array(rows, dtype=float), np.array(targets, dtype=float))
-    op_bytes = {v: int(np.ceil(b)) for v, b in zip(variants, solution[:-1])}
+    op_bytes = {kind: int(np.ceil(b)) for kind, b in zip(kinds, solution[:-1])}
     runtime = int(np.ceil(solution[-1]))
     predicted = np.array(rows) @ np.array([*op_bytes.values(), runtime], dtype=float)
     margin = max(0, int(np.ceil((np.array(targets) - predicted).max()))) + FLASH_SAFETY_BYTES
@@ -189,27 +212,23 @@ def fit_cost_model(
 ) -> FirmwareCostModel:
     """The board's cost model fitted to ``measurements`` (each with per-operator counts)."""
     ops = [_ops(m) for m in measurements]
-    definition_bytes: dict[str, int] = {}
-    for measurement, row in zip(measurements, ops):
-        symbols = dict(measurement.model_symbols)
-        for name in set().union(*(op.definitions for op in row)):
-            definition_bytes[name] = max(definition_bytes.get(name, 0), symbols.get(name, 0))
-    op_bytes, runtime, margin = _fit_flash(measurements, ops, kernel_bytes, definition_bytes)
+    shared, site, single = _specialisations(measurements, ops)
     instruction_model, default_model, invoke = _fit_instructions(measurements, ops)
-    fixed_sram = max(m.elf_sram_bytes - m.arena_bytes for m in measurements)
-    return FirmwareCostModel(
+    model = FirmwareCostModel(
         board=board,
         cflags=firmware_cflags(board),
         clock_hz=clock_hz or BOARD_CLOCK_HZ[board],
         cycles_per_instruction=CYCLES_PER_INSTRUCTION,
         kernel_bytes=MappingProxyType(kernel_bytes),
-        definition_bytes=MappingProxyType(definition_bytes),
-        default_definition_bytes=max(definition_bytes.values(), default=0),
-        op_bytes=MappingProxyType(op_bytes),
-        default_op_bytes=max(op_bytes.values(), default=0),
-        runtime_bytes=runtime,
-        flash_margin_bytes=margin,
-        fixed_sram_bytes=int(fixed_sram),
+        definition_bytes=MappingProxyType(shared),
+        definition_site_bytes=MappingProxyType(site),
+        definition_single_bytes=MappingProxyType(single),
+        default_definition_bytes=max([*single.values(), *(shared[n] + site[n] for n in shared)], default=0),
+        op_bytes=MappingProxyType({}),
+        default_op_bytes=0,
+        runtime_bytes=0,
+        flash_margin_bytes=0,
+        fixed_sram_bytes=int(max(m.elf_sram_bytes - m.arena_bytes for m in measurements)),
         instruction_model=MappingProxyType(instruction_model),
         default_instruction_model=default_model,
         invoke_instructions=invoke,
@@ -221,6 +240,14 @@ def fit_cost_model(
                 "operators_measured": sum(len(m.op_instructions) for m in measurements),
             }
         ),
+    )
+    op_bytes, runtime, margin = _fit_flash(measurements, ops, model)
+    return dataclasses.replace(
+        model,
+        op_bytes=MappingProxyType(op_bytes),
+        default_op_bytes=max(op_bytes.values(), default=0),
+        runtime_bytes=runtime,
+        flash_margin_bytes=margin,
     )
 
 
@@ -235,7 +262,7 @@ def _parse_spaces(text: str) -> tuple[tuple[float, int], ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
-    from mcunet_tf.firmware_measure import measure_configs, sample_configs
+    from mcunet_tf.firmware_measure import load_measurements, measure_configs, sample_configs, save_measurements
     from mcunet_tf.space import SearchSpace
     from tinyengine_gen.firmware.boards import BOARDS
     from tinyengine_gen.firmware.toolchain import qemu_available, toolchain_available
@@ -246,6 +273,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--spaces", default=",".join(f"{w:g}:{r}" for w, r in DEFAULT_SPACES), help="W:R,W:R,...")
     parser.add_argument("--seed", type=int, default=1, help="seed of the sampled sub-networks (the benchmark uses 0)")
     parser.add_argument("--out", default=None, help="JSON to write (default: the package's calibration file)")
+    parser.add_argument(
+        "--measurements",
+        default=None,
+        help="JSON of the builds' measurements: read instead of building again where it exists, else written",
+    )
     args = parser.parse_args(argv)
     try:
         spaces = _parse_spaces(args.spaces)
@@ -258,19 +290,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"compiling the kernels with the {args.board} firmware flags ...", flush=True)
     kernel_bytes = kernel_object_bytes(args.board)
     space = SearchSpace(num_classes=1000)
-    configs = sample_configs(space, spaces, args.per_space, args.seed)
-    print(f"building and running {len(configs)} sub-networks under QEMU ...", flush=True)
-    measurements = measure_configs(space, configs, args.board, seed=args.seed, per_op=True)
+    cache = Path(args.measurements) if args.measurements else None
+    if cache is not None and cache.is_file():
+        measurements = load_measurements(cache)
+        print(f"read {len(measurements)} measurements from {cache}", flush=True)
+    else:
+        configs = sample_configs(space, spaces, args.per_space, args.seed)
+        print(f"building and running {len(configs)} sub-networks under QEMU ...", flush=True)
+        measurements = measure_configs(space, configs, args.board, seed=args.seed, per_op=True)
+        if cache is not None:
+            save_measurements(cache, measurements)
     model = fit_cost_model(args.board, measurements, kernel_bytes)
     out = Path(args.out) if args.out else calibration_path(args.board)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(model.to_json(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {out} (calibration version {CALIBRATION_VERSION}); {model.describe()}")
     return 0
-
-
-def _json_default(value: Any) -> Any:  # pragma: no cover - json.dumps hook
-    return list(value)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import dataclasses
 import functools
 import json
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -55,6 +56,7 @@ __all__ = [
     "firmware_cost_model",
     "op_firmware",
     "op_firmware_of",
+    "plan_kind",
     "variant_of",
 ]
 
@@ -146,8 +148,13 @@ class FirmwareCostModel:
     clock_hz: float
     cycles_per_instruction: float
     kernel_bytes: Mapping[str, int]
-    definition_bytes: Mapping[str, int]
+    #: a kernel specialisation in model.c: GCC clones it per call site (constant propagation)
+    #: beside helpers the clones share, or folds everything into one body where one op calls it
+    definition_bytes: Mapping[str, int]  # the shared helpers
+    definition_site_bytes: Mapping[str, int]  # each call site's clone
+    definition_single_bytes: Mapping[str, int]  # all of it, where one operator calls it
     default_definition_bytes: int
+    #: call site and parameter structs in te_invoke, per plan type (Conv2DPlan, ...)
     op_bytes: Mapping[str, int]
     default_op_bytes: int
     runtime_bytes: int
@@ -164,19 +171,27 @@ class FirmwareCostModel:
 
     def flash_bytes(self, ops: Sequence[OpFirmware], input_bytes: int) -> int:
         kernels = set().union(*(op.kernel_files for op in ops)) if ops else set()
-        definitions = set().union(*(op.definitions for op in ops)) if ops else set()
+        sites = Counter(d for op in ops for d in op.definitions)
         missing = sorted(k for k in kernels if k not in self.kernel_bytes)
         if missing:
             raise KeyError(f"{self.board} calibration has no size for kernel {', '.join(missing)}; rerun calibrate")
         return int(
             sum(op.aligned_constant_bytes for op in ops)
             + sum(self.kernel_bytes[k] for k in kernels)
-            + sum(self.definition_bytes.get(d, self.default_definition_bytes) for d in definitions)
-            + sum(self.op_bytes.get(op.variant, self.default_op_bytes) for op in ops)
+            + sum(self.specialisation_bytes(name, count) for name, count in sites.items())
+            + sum(self.op_bytes.get(plan_kind(op), self.default_op_bytes) for op in ops)
             + self.runtime_bytes
             + input_bytes
             + self.flash_margin_bytes
         )
+
+    def specialisation_bytes(self, name: str, call_sites: int) -> int:
+        """Code of specialisation ``name`` called from ``call_sites`` operators."""
+        if name not in self.definition_bytes:
+            return self.default_definition_bytes * call_sites
+        if call_sites == 1 and name in self.definition_single_bytes:
+            return self.definition_single_bytes[name]
+        return self.definition_bytes[name] + self.definition_site_bytes.get(name, 0) * call_sites
 
     def sram_bytes(self, arena_bytes: int) -> int:
         return int(arena_bytes) + self.fixed_sram_bytes
@@ -221,10 +236,10 @@ class FirmwareCostModel:
     # --- data ----------------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["version"] = CALIBRATION_VERSION
         data["cflags"] = list(self.cflags)
-        for key in ("kernel_bytes", "definition_bytes", "op_bytes", "calibration"):
+        for key in _MAPPINGS:
             data[key] = dict(sorted(dict(getattr(self, key)).items()))
         data["instruction_model"] = {k: list(v) for k, v in sorted(self.instruction_model.items())}
         data["default_instruction_model"] = list(self.default_instruction_model)
@@ -236,7 +251,7 @@ class FirmwareCostModel:
             raise ValueError(f"calibration version {data.get('version')} is not {CALIBRATION_VERSION}; rerun calibrate")
         fields = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in fields}
-        for key in ("kernel_bytes", "definition_bytes", "op_bytes", "calibration"):
+        for key in _MAPPINGS:
             values[key] = MappingProxyType(dict(values.get(key, {})))
         values["cflags"] = tuple(values["cflags"])
         values["instruction_model"] = MappingProxyType(
@@ -244,6 +259,21 @@ class FirmwareCostModel:
         )
         values["default_instruction_model"] = tuple(float(x) for x in values["default_instruction_model"])
         return cls(**values)
+
+
+_MAPPINGS = (
+    "kernel_bytes",
+    "definition_bytes",
+    "definition_site_bytes",
+    "definition_single_bytes",
+    "op_bytes",
+    "calibration",
+)
+
+
+def plan_kind(op: OpFirmware) -> str:
+    """The plan type of an operator's variant (what its call site in te_invoke looks like)."""
+    return op.variant.split(":", 1)[0]
 
 
 def calibration_path(board: str) -> Path:

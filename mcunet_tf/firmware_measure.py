@@ -15,7 +15,9 @@ for the calibration command and the benchmark, never for the search itself.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -28,7 +30,7 @@ from mcunet_tf.sampling import sample_arch
 from mcunet_tf.space import SearchSpace
 from tinyengine_gen.compiler import CompiledModel
 
-__all__ = ["Measurement", "measure_configs", "sample_configs"]
+__all__ = ["Measurement", "load_measurements", "measure_configs", "sample_configs", "save_measurements"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +51,34 @@ class Measurement:
     op_instructions: tuple[int, ...] = ()
     #: model.o's symbols and their sizes (what calibration reads specialisations from)
     model_symbols: tuple[tuple[str, int], ...] = ()
+    tflite: bytes = b""
+
+    def to_json(self) -> dict:
+        """Everything but the compiled model (made again from the TFLite bytes on loading)."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("compiled", "config")}
+        data["config"] = self.config.to_json()
+        data["tflite"] = base64.b64encode(self.tflite).decode("ascii")
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Measurement":
+        from tinyengine_gen.project import generate
+        from tinyengine_gen.reader import read_model_bytes
+
+        tflite = base64.b64decode(data["tflite"])
+        values = dict(data, config=ArchConfig.from_json(data["config"]), tflite=tflite)
+        values["op_instructions"] = tuple(values.get("op_instructions", ()))
+        values["model_symbols"] = tuple(tuple(pair) for pair in values.get("model_symbols", ()))
+        values["compiled"] = generate(read_model_bytes(tflite, source="subnet.tflite")).compiled
+        return cls(**values)
+
+
+def save_measurements(path: Path, measurements: Sequence[Measurement]) -> None:
+    path.write_text(json.dumps([m.to_json() for m in measurements]) + "\n", encoding="utf-8")
+
+
+def load_measurements(path: Path) -> list[Measurement]:
+    return [Measurement.from_json(item) for item in json.loads(path.read_text(encoding="utf-8"))]
 
 
 def sample_configs(space: SearchSpace, spaces: Sequence[tuple[float, int]], per_space: int, seed: int) -> list[ArchConfig]:
@@ -120,6 +150,7 @@ def measure_tflite(
         instructions=run.instructions[0],
         op_instructions=op_counts,
         model_symbols=symbols,
+        tflite=tflite,
     )
 
 

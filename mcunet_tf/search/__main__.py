@@ -35,6 +35,12 @@ flags.DEFINE_string("supernet", None, "Folder written by python -m mcunet_tf.tra
 flags.DEFINE_float("sram_kb", 320, "Peak SRAM budget in kB (1 kB = 1024 B).")
 flags.DEFINE_float("flash_kb", 1024, "Flash budget in kB (weights, quantisation parameters, code).")
 flags.DEFINE_float("latency_ms", None, "Estimated latency budget in ms (see mcunet_tf.search.latency).")
+flags.DEFINE_string(
+    "board",
+    None,
+    "Board whose firmware calibration prices candidates (mcunet_tf/calibration/<board>.json, made by "
+    "python -m mcunet_tf.calibrate): Flash and SRAM as the firmware build measures them, latency in ms.",
+)
 flags.DEFINE_integer("trials", 64, "Trials (evaluated sub-networks) in all, whatever the algorithm.")
 flags.DEFINE_string("project_dir", "out/search", "Folder of the search state and results (resumed if present).")
 flags.DEFINE_enum("algorithm", "evolution", list(ALGORITHMS), "Search algorithm.")
@@ -66,6 +72,7 @@ def job_from_flags() -> SearchJob:
         mutation_share=FLAGS.mutation_share,
         evaluation=EvaluationOptions(FLAGS.batch_size, FLAGS.calibration_batches, FLAGS.eval_examples),
         overwrite=FLAGS.overwrite,
+        board=FLAGS.board,
     )
 
 
