@@ -194,6 +194,8 @@ class CostModel:
         #: signature), and plans are immutable, so graphs share them too
         self._bound: dict[int, tuple[Operator, OpPlan]] = {}
         self._emitted: dict[Hashable, Emitted] = {}
+        #: per signature: its constants and its code estimate alone (see _flash_upper_bound)
+        self._flash_bounds: dict[Hashable, int] = {}
         #: the same, by plan identity, for plans that recur (bounded like ``_bound``)
         self._emitted_of_plan: dict[int, tuple[OpPlan, Emitted]] = {}
         self._current: BuiltSubnet | None = None
@@ -226,20 +228,22 @@ class CostModel:
     def _cost(self, config: ArchConfig, flash_limit: int | None) -> Priced:
         if flash_limit is not None and self.memoize:
             sketch = build_subnet_graph(config, self.space, materialize=False)
-            early = self._price_from_signatures(sketch)
             # After planning the engine may fuse an ADD into its convolution (dropping the ADD's
             # constants) and pick leaner kernels: only a config well over the limit even
             # without the ADDs' constants is surely over it; the rest are compiled in full.
             surely_over = flash_limit * (1 + EARLY_EXIT_MARGIN)
-            if early is not None and early.flash_bytes - self._fusable_bytes(sketch) > surely_over:
-                return Priced(early, None)
+            bound = self._flash_upper_bound(sketch)  # cheap: most configs are decided by it alone
+            if bound is not None and bound > surely_over:
+                early = self._price_from_signatures(sketch)
+                if early is not None and early.flash_bytes - self._fusable_bytes(sketch) > surely_over:
+                    return Priced(early, None)
         built = build_subnet_graph(config, self.space)
         compiled = self._compile_memoized(built)
         parts = self._parts(built, compiled.graph, compiled.plans)
         return Priced(self._price(built, compiled.graph, parts, compiled.peak_sram_bytes), compiled, tuple(parts))
 
     def _price(self, built: BuiltSubnet, graph: Graph, parts: Sequence[Emitted], peak: int) -> Cost:
-        kernels = [k for p in parts for k in p.kernel_sources]
+        kernels = set().union(*(p.kernel_sources for p in parts))  # (the estimate counts each file once)
         definitions = set().union(*(p.definitions for p in parts))
         return Cost(
             macs=sum(p.macs for p in parts),
@@ -256,7 +260,7 @@ class CostModel:
             return None
         parts = [t.emitted for t in templates]  # type: ignore[union-attr]
         code = self.code_size.estimate(
-            [k for p in parts for k in p.kernel_sources],
+            set().union(*(p.kernel_sources for p in parts)),
             [str(key[0]) for key in sketch.signatures],  # type: ignore[index]
             set().union(*(p.definitions for p in parts)),
         )
@@ -267,6 +271,23 @@ class CostModel:
             code_bytes=code,
             peak_sram_bytes=SRAM_NOT_PLANNED,
         )
+
+    def _flash_upper_bound(self, sketch: BuiltSubnet) -> int | None:
+        """At least ``_price_from_signatures(sketch).flash_bytes`` (None where that is None):
+        constants plus the code estimate of each operator alone, which counts the kernels
+        and specialisations that operators share once per operator. Memoised per signature."""
+        bounds, total = self._flash_bounds, self.code_size.runtime_bytes
+        for key in sketch.signatures:
+            bound = bounds.get(key)
+            if bound is None:
+                template = self._templates.get(key)
+                if template is None:
+                    return None
+                part = template.emitted
+                code = self.code_size.estimate(part.kernel_sources, [str(key[0])], part.definitions)  # type: ignore[index]
+                bound = bounds[key] = part.constant_bytes + code - self.code_size.runtime_bytes
+            total += bound
+        return total
 
     def _fusable_bytes(self, sketch: BuiltSubnet) -> int:
         """Constant bytes of the ADDs of ``sketch`` (what residual fusion can remove from Flash)."""

@@ -63,6 +63,8 @@ __all__ = [
 CALIBRATION_VERSION = 1
 #: model.c declares every constant array ``__attribute__((aligned(16)))``
 ALIGNMENT = 16
+#: operators whose own Flash and instructions a model remembers (by identity)
+_MEMO_MAX = 32768
 #: per-operator latency features, in the order of each variant's coefficients
 LATENCY_FEATURES = ("macs", "output_elements", "output_pixels", "ops")
 
@@ -166,24 +168,47 @@ class FirmwareCostModel:
     default_instruction_model: tuple[float, ...]
     invoke_instructions: float
     calibration: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    _memo: dict[int, tuple[OpFirmware, tuple[int, float]]] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     # --- the figures ---------------------------------------------------------------------
 
     def flash_bytes(self, ops: Sequence[OpFirmware], input_bytes: int) -> int:
-        kernels = set().union(*(op.kernel_files for op in ops)) if ops else set()
-        sites = Counter(d for op in ops for d in op.definitions)
+        kernels: set[str] = set()
+        sites: Counter[str] = Counter()
+        own = 0
+        for op in ops:
+            own += self._per_op(op)[0]
+            kernels.update(op.kernel_files)
+            if op.definitions:
+                sites.update(op.definitions)
         missing = sorted(k for k in kernels if k not in self.kernel_bytes)
         if missing:
             raise KeyError(f"{self.board} calibration has no size for kernel {', '.join(missing)}; rerun calibrate")
         return int(
-            sum(op.aligned_constant_bytes for op in ops)
+            own
             + sum(self.kernel_bytes[k] for k in kernels)
             + sum(self.specialisation_bytes(name, count) for name, count in sites.items())
-            + sum(self.op_bytes.get(plan_kind(op), self.default_op_bytes) for op in ops)
             + self.runtime_bytes
             + input_bytes
             + self.flash_margin_bytes
         )
+
+    def _per_op(self, op: OpFirmware) -> tuple[int, float]:
+        """An operator's own Flash (aligned constants, call site) and instructions, memoised by
+        identity: the cost model hands the same OpFirmware objects for recurring operators."""
+        entry = self._memo.get(id(op))
+        if entry is not None and entry[0] is op:
+            return entry[1]
+        value = (
+            op.aligned_constant_bytes + self.op_bytes.get(plan_kind(op), self.default_op_bytes),
+            self.op_instructions(op),
+        )
+        if len(self._memo) >= _MEMO_MAX:
+            self._memo.clear()
+        self._memo[id(op)] = (op, value)  # (holding the op keeps its id unique)
+        return value
 
     def specialisation_bytes(self, name: str, call_sites: int) -> int:
         """Code of specialisation ``name`` called from ``call_sites`` operators."""
@@ -198,10 +223,11 @@ class FirmwareCostModel:
 
     def op_instructions(self, op: OpFirmware) -> float:
         coefficients = self.instruction_model.get(op.variant, self.default_instruction_model)
-        return float(np.dot(coefficients, op.features))
+        (a, b, c, d), (macs, elements, pixels, ops) = coefficients, op.features  # LATENCY_FEATURES
+        return a * macs + b * elements + c * pixels + d * ops
 
     def instructions(self, ops: Sequence[OpFirmware]) -> int:
-        return int(round(self.invoke_instructions + sum(self.op_instructions(op) for op in ops)))
+        return int(round(self.invoke_instructions + sum(self._per_op(op)[1] for op in ops)))
 
     def milliseconds(self, instructions: float) -> float:
         return 1000.0 * instructions * self.cycles_per_instruction / self.clock_hz
@@ -236,7 +262,7 @@ class FirmwareCostModel:
     # --- data ----------------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
         data["version"] = CALIBRATION_VERSION
         data["cflags"] = list(self.cflags)
         for key in _MAPPINGS:
@@ -249,7 +275,7 @@ class FirmwareCostModel:
     def from_json(cls, data: Mapping[str, Any]) -> FirmwareCostModel:
         if data.get("version") != CALIBRATION_VERSION:
             raise ValueError(f"calibration version {data.get('version')} is not {CALIBRATION_VERSION}; rerun calibrate")
-        fields = {f.name for f in dataclasses.fields(cls)}
+        fields = {f.name for f in dataclasses.fields(cls) if f.init}
         values = {k: v for k, v in data.items() if k in fields}
         for key in _MAPPINGS:
             values[key] = MappingProxyType(dict(values.get(key, {})))
