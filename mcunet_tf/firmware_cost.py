@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from tinyengine_gen.compiler import CompiledModel
-from tinyengine_gen.emitter import ConstantCounter
+from tinyengine_gen.codegen.emitter import ConstantCounter
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
 

@@ -62,8 +62,8 @@ class Measurement:
 
     @classmethod
     def from_json(cls, data: dict) -> "Measurement":
-        from tinyengine_gen.project import generate
-        from tinyengine_gen.reader import read_model_bytes
+        from tinyengine_gen.codegen.project import generate
+        from tinyengine_gen.frontend.reader import read_model_bytes
 
         tflite = base64.b64decode(data["tflite"])
         values = dict(data, config=ArchConfig.from_json(data["config"]), tflite=tflite)
@@ -128,8 +128,8 @@ def measure_tflite(
     from tinyengine_gen.firmware.build import FirmwareOptions, write_firmware_project
     from tinyengine_gen.firmware.elf_size import symbol_sizes
     from tinyengine_gen.firmware.qemu import run_firmware
-    from tinyengine_gen.project import generate
-    from tinyengine_gen.reader import read_model_bytes
+    from tinyengine_gen.codegen.project import generate
+    from tinyengine_gen.frontend.reader import read_model_bytes
 
     project = generate(read_model_bytes(tflite, source="subnet.tflite"))
     options = FirmwareOptions(board=board, layout="qemu", kernels=kernels, jobs=1)

@@ -97,7 +97,7 @@ def test_calibration_round_trips_through_json():
 
 
 def test_constants_are_counted_as_model_c_aligns_each_array():
-    from tinyengine_gen.emitter import ConstantCounter
+    from tinyengine_gen.codegen.emitter import ConstantCounter
 
     class Sizes(ConstantCounter):
         def __init__(self, graph):
