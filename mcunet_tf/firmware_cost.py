@@ -10,7 +10,7 @@ is obtained):
   it, + the code of every kernel source file the plan links (its object, compiled with the
   firmware's own flags for the board: an upper bound of what ``--gc-sections`` keeps) + the
   kernel specialisations model.c instantiates (measured in model.o) + per operator the call
-  site and parameter structs in model.c (fitted per kernel variant) + the runtime (startup,
+  site and parameter structs in model.c (fitted per plan type) + the runtime (startup,
   main, newlib, libgcc: the fitted intercept) + the one input case the firmware bakes in +
   a margin, the largest under-prediction seen in calibration, so that the prediction is
   never below what the linker places.
