@@ -91,6 +91,8 @@ class Tensor:
     dtype: DType
     quant: Quantization | None = None
     data: np.ndarray | None = None
+    #: a variable tensor (LSTM / SVDF state): kept from one invoke to the next, cleared by te_reset()
+    is_variable: bool = False
 
     @property
     def is_constant(self) -> bool:
