@@ -202,7 +202,7 @@ def main(argv: list[str]) -> None:
         summary.update(pricer_configs_per_s=now, previous_configs_per_s=before, pricer_speedup=now / before)
         print(
             f"search pricing: {now:.0f} configs/s (one compile, firmware model) vs {before:.0f} configs/s "
-            f"(cost, then compile again for the latency table): x{now / before:.2f}"
+            f"(before: sketch priced in full, two compiles): x{now / before:.2f}"
         )
     if FLAGS.json:
         write_json_atomically(Path(FLAGS.json), {"rows": rows, "summary": summary})
