@@ -16,7 +16,14 @@ from tinyengine_gen.errors import UnsupportedModelError
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.memory_passes import apply_memory_passes
 from tinyengine_gen.ops.base import OpPlan, plan_operator
-from tinyengine_gen.patching.schedule import PatchDecision, decide_patch_schedule, parse_grid, with_stage
+from tinyengine_gen.patching.schedule import (
+    PatchDecision,
+    StageBuilder,
+    decide_patch_schedule,
+    parse_grid,
+    with_stage,
+)
+from tinyengine_gen.patching.stage import build_outlined_stage
 from tinyengine_gen.patching.stage import StageError
 from tinyengine_gen.planner import MemoryPlan
 from tinyengine_gen.storage import layout_memory
@@ -105,12 +112,14 @@ def compile_graph(
     options: CompileOptions | None = None,
     *,
     plan_op: Callable[[Graph, Operator], OpPlan] = plan_operator,
+    build_stage: StageBuilder = build_outlined_stage,
 ) -> CompiledModel:
     """Passes, op planning, patch schedule, residual fusion, in-place kernels, lean scratch
     and the arena layout.
 
     ``plan_op`` lets a caller that compiles thousands of similar graphs (the NAS cost
-    model) reuse op plans; it must behave exactly like :func:`plan_operator`.
+    model) reuse op plans; it must behave exactly like :func:`plan_operator`, and
+    ``build_stage`` likewise reuses patch stages (exactly like ``build_outlined_stage``).
     """
     options = options or CompileOptions()
     source_graph = graph
@@ -119,7 +128,7 @@ def compile_graph(
     _check_graph_io(graph)
     decision = None
     if options.patch != "off":
-        decision = _decide_patching(graph, plans, options)
+        decision = _decide_patching(graph, plans, options, build_stage)
         if decision.stage is not None:
             graph, plans = with_stage(graph, plans, decision.stage)
     # after the patch stage: fusion and the lean kernels touch only the ops outside it
@@ -128,7 +137,9 @@ def compile_graph(
     return CompiledModel(graph, plans, memory, tensor_offsets, scratch_offsets, options, source_graph, decision)
 
 
-def _decide_patching(graph: Graph, plans: tuple[OpPlan, ...], options: CompileOptions) -> PatchDecision:
+def _decide_patching(
+    graph: Graph, plans: tuple[OpPlan, ...], options: CompileOptions, build_stage: StageBuilder
+) -> PatchDecision:
     grid = None
     if options.patch != "auto":
         try:
@@ -142,6 +153,7 @@ def _decide_patching(graph: Graph, plans: tuple[OpPlan, ...], options: CompileOp
             grid=grid,
             split_op=options.patch_split,
             max_overhead=options.patch_max_overhead,
+            build_stage=build_stage,
             **_memory_pass_options(options),
         )
     except StageError as exc:
