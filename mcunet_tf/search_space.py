@@ -1,6 +1,6 @@
 """python -m mcunet_tf.search_space: rank the 108 (W, R) spaces of TinyNAS under a memory budget.
 
-    python -m mcunet_tf.search_space --sram_kb=320 --flash_kb=1024 [--samples=1000] [--out=DIR]
+    python -m mcunet_tf.search_space --sram_kb=320 --flash_kb=1024 [--samples=1000] [--patch=auto|off] [--out=DIR]
     python -m mcunet_tf.search_space --grid      # the paper's table: best (W, R) per SRAM x Flash
 
 Prints the best spaces with their fitting fraction and MACs statistics, and writes
@@ -24,6 +24,7 @@ from typing import Any
 from absl import app, flags
 
 from mcunet_tf.cdf_plot import write_macs_cdf
+from mcunet_tf.cost_model import patch_options
 from mcunet_tf.errors import BudgetError, McunetError
 from mcunet_tf.space import SearchSpace
 from mcunet_tf.space_ranking import (
@@ -36,6 +37,7 @@ from mcunet_tf.space_ranking import (
     sample_spaces,
 )
 from tinyengine_gen.atomic_io import write_json_atomically
+from tinyengine_gen.compiler import CompileOptions
 
 __all__ = ["SearchSpaceJob", "GRID_SRAM_KB", "GRID_FLASH_KB", "run_single", "run_grid", "format_ranking", "format_grid"]
 
@@ -58,6 +60,12 @@ flags.DEFINE_integer("processes", 0, "Worker processes (0: one per core).")
 flags.DEFINE_integer("classes", 1000, "Classifier outputs (1000 for ImageNet; the classifier is part of Flash).")
 flags.DEFINE_string("out", "out/search_space", "Folder for the JSON report and the CDF plot.")
 flags.DEFINE_boolean("grid", False, "Fill the table of the best (W, R) over the paper's SRAM x Flash budgets.")
+flags.DEFINE_enum(
+    "patch", "auto", ["auto", "off"],
+    "auto: price peak SRAM with the patch schedule tinyengine_gen --patch=auto picks (MCUNetV2), MACs with its "
+    "recomputed halos; off: layer-wise memory only.",
+)
+flags.DEFINE_float("patch_max_overhead", 0.2, "With --patch=auto: the most extra MACs (fraction) a schedule may add.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +83,15 @@ class SearchSpaceJob:
     processes: int
     space: SearchSpace
     out: Path
+    #: "auto" (patch-based memory, as tinyengine_gen --patch=auto compiles) or "off" (layer-wise)
+    patch: str = "auto"
+    patch_max_overhead: float = 0.2
 
     def __post_init__(self) -> None:
+        if self.patch not in ("auto", "off"):
+            raise BudgetError(f"--patch must be auto or off, got {self.patch!r}.")
+        if self.patch_max_overhead < 0:
+            raise BudgetError(f"--patch_max_overhead must be at least 0, got {self.patch_max_overhead}.")
         if self.samples < 1:
             raise BudgetError(f"--samples must be at least 1, got {self.samples}.")
         if not 0 <= self.percentile <= 100:
@@ -99,12 +114,23 @@ class SearchSpaceJob:
         """Every space's priced samples for budgets of at most ``flash_limit`` B of Flash, and the seconds taken."""
         started = time.perf_counter()
         samples = sample_spaces(
-            self.space, self.samples, self.seed, processes=self.processes or None, flash_limit=flash_limit
+            self.space,
+            self.samples,
+            self.seed,
+            processes=self.processes or None,
+            flash_limit=flash_limit,
+            options=self.compile_options,
         )
         return samples, time.perf_counter() - started
 
+    @property
+    def compile_options(self) -> CompileOptions:
+        return patch_options(self.patch, self.patch_max_overhead)
+
     def describe(self) -> dict[str, Any]:
         return {
+            "patch": self.patch,
+            "patch_max_overhead": self.patch_max_overhead,
             "samples_per_space": self.samples,
             "seed": self.seed,
             "percentile": self.percentile,
@@ -127,7 +153,7 @@ def format_ranking(scores: Sequence[SpaceScore], top: int) -> str:
 
 def run_single(job: SearchSpaceJob) -> dict[str, Any]:
     """Rank every space under ``job.budget``; print, write JSON and the CDF plot; return the report."""
-    check_budget_reachable(job.space, job.budget)
+    check_budget_reachable(job.space, job.budget, options=job.compile_options)
     samples, seconds = job.sample(job.budget.flash_bytes)
     ranked = job.rank(samples, job.budget)
     if not ranked:
@@ -135,7 +161,8 @@ def run_single(job: SearchSpaceJob) -> dict[str, Any]:
             f"budget: in no (W, R) space do at least {job.min_fitting_fraction:.1%} of the samples fit "
             f"{job.budget.describe()}; raise the budget or lower --min_fitting_fraction."
         )
-    print(f"{len(samples)} spaces x {job.samples} samples priced in {seconds:.1f} s; {job.budget.describe()}")
+    memory = "patch-based memory (--patch=auto)" if job.patch == "auto" else "layer-wise memory (--patch=off)"
+    print(f"{len(samples)} spaces x {job.samples} samples priced in {seconds:.1f} s; {job.budget.describe()}; {memory}")
     print(format_ranking(ranked, job.top))
     stem = f"search_space_sram{job.budget.sram_bytes // KIB}_flash{job.budget.flash_bytes // KIB}"
     report = {
@@ -205,6 +232,8 @@ def _job_from_flags() -> SearchSpaceJob:
         processes=FLAGS.processes,
         space=SearchSpace(num_classes=FLAGS.classes),
         out=Path(os.path.abspath(FLAGS.out)),
+        patch=FLAGS.patch,
+        patch_max_overhead=FLAGS.patch_max_overhead,
     )
 
 
