@@ -47,6 +47,11 @@ flags.DEFINE_integer("calibration_batches", 4, "Training batches BN statistics a
 flags.DEFINE_integer("eval_examples", None, "Held-out examples scored per trial (default: the whole split).")
 flags.DEFINE_integer("batch_size", 128, "Batch size of BN recalibration and evaluation.")
 flags.DEFINE_boolean("overwrite", False, "Start over instead of resuming an existing --project_dir.")
+flags.DEFINE_enum(
+    "patch", "auto", ["auto", "off"],
+    "auto: price peak SRAM and MACs with the patch schedule tinyengine_gen --patch=auto picks; off: layer-wise.",
+)
+flags.DEFINE_float("patch_max_overhead", 0.2, "With --patch=auto: the most extra MACs (fraction) a schedule may add.")
 flags.DEFINE_boolean("deterministic", True, "tf.config.experimental.enable_op_determinism() (reproducible scores).")
 
 
@@ -66,6 +71,8 @@ def job_from_flags() -> SearchJob:
         mutation_share=FLAGS.mutation_share,
         evaluation=EvaluationOptions(FLAGS.batch_size, FLAGS.calibration_batches, FLAGS.eval_examples),
         overwrite=FLAGS.overwrite,
+        patch=FLAGS.patch,
+        patch_max_overhead=FLAGS.patch_max_overhead,
     )
 
 

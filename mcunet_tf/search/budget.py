@@ -12,6 +12,7 @@ import dataclasses
 
 from mcunet_tf.arch import ArchConfig
 from mcunet_tf.cost_model import SRAM_NOT_PLANNED, Cost, CostModel
+from tinyengine_gen.compiler import CompileOptions
 from mcunet_tf.errors import BudgetError
 from mcunet_tf.search.latency import CORTEX_M7_216MHZ, LatencyModel
 from mcunet_tf.space import SearchSpace
@@ -70,6 +71,11 @@ class Price:
     cost: Cost
     #: None when the config was not planned (its Flash alone exceeds the budget)
     latency_ms: float | None
+    #: the patch schedule the engine compiles it with: (rows, columns) grid, the op whose
+    #: output ends the patch stage, extra MACs / network MACs; None when layer-wise
+    patch_grid: tuple[int, int] | None = None
+    patch_split_op: int | None = None
+    patch_mac_overhead: float = 0.0
 
     def metrics(self) -> dict[str, float]:
         """Trial metrics (numbers only; keras-tuner keeps them with each trial)."""
@@ -79,16 +85,21 @@ class Price:
             "peak_sram_kb": self.cost.peak_sram_bytes / KIB,
             "flash_kb": self.cost.flash_bytes / KIB,
             "latency_ms": float("nan") if self.latency_ms is None else float(self.latency_ms),
+            "patch_grid": float(self.patch_grid[0]) if self.patch_grid else 0.0,
+            "patch_split_op": float(self.patch_split_op) if self.patch_split_op is not None else -1.0,
+            "patch_mac_overhead": float(self.patch_mac_overhead),
         }
 
 
 class Pricer:
     """Prices configs of one search space; keeps the cost model's per-process memo."""
 
-    def __init__(self, space: SearchSpace, latency: LatencyModel = CORTEX_M7_216MHZ) -> None:
+    def __init__(
+        self, space: SearchSpace, latency: LatencyModel = CORTEX_M7_216MHZ, options: CompileOptions | None = None
+    ) -> None:
         self.space = space
         self.latency = latency
-        self.cost_model = CostModel(space)
+        self.cost_model = CostModel(space, options=options)
 
     def price(self, config: ArchConfig, budget: SearchBudget | None = None) -> Price:
         """Cost and latency of ``config``; with a budget, a config over its memory is not priced further."""
@@ -98,4 +109,11 @@ class Pricer:
             budget is not None and cost.peak_sram_bytes > budget.sram_bytes
         ):
             return Price(cost, None)  # over budget already: the latency estimate would not change that
-        return Price(cost, self.latency.estimate_ms(self.cost_model.compile(config)))
+        compiled = self.cost_model.compile(config)
+        decision = compiled.patch_decision
+        if decision is None or decision.stage is None:
+            return Price(cost, self.latency.estimate_ms(compiled))
+        stage = decision.stage
+        return Price(
+            cost, self.latency.estimate_ms(compiled), stage.grid, stage.stage_plans[-1].op_index, decision.mac_overhead
+        )

@@ -16,12 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mcunet_tf.search.budget import SearchBudget
+from mcunet_tf.cost_model import patch_options
+from mcunet_tf.search.budget import Pricer, SearchBudget
 from mcunet_tf.search.latency import CORTEX_M7_216MHZ, LatencyModel
 from mcunet_tf.search.oracle import ArchOracle, EvolutionOracle, RandomSearchOracle
 from mcunet_tf.search.results import TrialRow, best_row, trial_rows, write_results
 from mcunet_tf.search.tuner import EvaluationOptions, SubnetTuner
 from mcunet_tf.training.checkpointing import SupernetManifest
+from tinyengine_gen.compiler import CompileOptions
 
 __all__ = ["ALGORITHMS", "SearchJob", "SearchOutcome", "is_distributed_worker", "make_oracle", "run_search"]
 
@@ -43,12 +45,24 @@ class SearchJob:
     evaluation: EvaluationOptions = dataclasses.field(default_factory=EvaluationOptions)
     latency: LatencyModel = CORTEX_M7_216MHZ
     overwrite: bool = False
+    #: "auto": price and compile with the patch schedule tinyengine_gen --patch=auto picks; "off": layer-wise
+    patch: str = "auto"
+    patch_max_overhead: float = 0.2
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"search: algorithm {self.algorithm!r} is not one of {list(ALGORITHMS)}.")
         if self.trials < 1:
             raise ValueError(f"search: --trials must be at least 1, got {self.trials}.")
+        if self.patch not in ("auto", "off") or self.patch_max_overhead < 0:
+            raise ValueError(
+                f"search: --patch must be auto or off and --patch_max_overhead at least 0, got "
+                f"{self.patch!r} and {self.patch_max_overhead}."
+            )
+
+    @property
+    def compile_options(self) -> CompileOptions:
+        return patch_options(self.patch, self.patch_max_overhead)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -66,7 +80,11 @@ def is_distributed_worker() -> bool:
 
 
 def make_oracle(job: SearchJob, manifest: SupernetManifest) -> ArchOracle:
-    common: dict[str, Any] = {"max_trials": job.trials, "seed": job.seed}
+    common: dict[str, Any] = {
+        "max_trials": job.trials,
+        "seed": job.seed,
+        "pricer": Pricer(manifest.space, job.latency, job.compile_options),
+    }
     args = (manifest.space, manifest.width, manifest.resolution, job.budget)
     if job.algorithm == "random":
         return RandomSearchOracle(*args, **common)
@@ -90,6 +108,7 @@ def run_search(job: SearchJob, log: Callable[[str], None] = print) -> SearchOutc
         evaluation=job.evaluation,
         latency=job.latency,
         overwrite=job.overwrite,
+        compile_options=job.compile_options,
     )
     tuner.search(verbose=0)
     if is_distributed_worker():
@@ -101,6 +120,7 @@ def run_search(job: SearchJob, log: Callable[[str], None] = print) -> SearchOutc
         "seed": job.seed,
         "budget": job.budget.to_dict(),
         "latency_model": job.latency.describe(),
+        "patch": {"mode": job.patch, "max_overhead": job.patch_max_overhead},
         "supernet": {"width": manifest.width, "resolution": manifest.resolution, "dataset": manifest.data.name},
         "counters": stats,
         "title": f"{job.algorithm} search, W={manifest.width:g} R={manifest.resolution}, {job.budget.describe()}",

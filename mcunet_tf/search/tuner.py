@@ -33,6 +33,7 @@ from keras_tuner.engine.base_tuner import BaseTuner
 from mcunet_tf.errors import InvalidArchitectureError
 from mcunet_tf.search.budget import Pricer
 from mcunet_tf.search.latency import CORTEX_M7_216MHZ, LatencyModel
+from tinyengine_gen.compiler import CompileOptions
 from mcunet_tf.search.oracle import OBJECTIVE, arch_of
 from mcunet_tf.training.checkpointing import load_supernet
 from mcunet_tf.training.data import load_split
@@ -63,12 +64,15 @@ class SubnetTuner(BaseTuner):
         evaluation: EvaluationOptions = EvaluationOptions(),
         latency: LatencyModel = CORTEX_M7_216MHZ,
         overwrite: bool = False,
+        compile_options: CompileOptions | None = None,
     ) -> None:
         project = Path(project_dir).resolve()
         super().__init__(oracle, None, directory=str(project.parent), project_name=project.name, overwrite=overwrite)
         self.supernet_dir = Path(supernet_dir)
         self.evaluation_options = evaluation
         self.latency = latency
+        #: the engine options trials are priced with (the patch schedule of ``--patch``)
+        self.compile_options = compile_options
         self._loaded: tuple[Any, Any, list, list] | None = None
         if not self._is_worker():
             self.save()  # from now on a restart finds and reloads this project
@@ -94,7 +98,7 @@ class SubnetTuner(BaseTuner):
             if options.eval_examples is not None:
                 batches = batches.unbatch().take(options.eval_examples).batch(options.batch_size)
             evaluation = [(x.numpy(), y.numpy()) for x, y in batches]
-            self._loaded = (supernet, Pricer(manifest.space, self.latency), calibration, evaluation)
+            self._loaded = (supernet, Pricer(manifest.space, self.latency, self.compile_options), calibration, evaluation)
         return self._loaded
 
     def _log_evaluation(self, trial_id: str, key: str) -> None:
