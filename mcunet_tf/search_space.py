@@ -26,7 +26,7 @@ from absl import app, flags
 from mcunet_tf.cdf_plot import write_macs_cdf
 from mcunet_tf.cost_model import patch_options
 from mcunet_tf.errors import BudgetError, McunetError
-from mcunet_tf.space import SearchSpace
+from mcunet_tf.space import SearchSpace, redistribute_receptive_field
 from mcunet_tf.space_ranking import (
     KIB,
     Budget,
@@ -66,6 +66,11 @@ flags.DEFINE_enum(
     "recomputed halos; off: layer-wise memory only.",
 )
 flags.DEFINE_float("patch_max_overhead", 0.2, "With --patch=auto: the most extra MACs (fraction) a schedule may add.")
+flags.DEFINE_integer(
+    "redistribute_rf", 0,
+    "Receptive-field redistribution (MCUNetV2): the first N stages choose only kernel 3 and the smaller expand "
+    "ratios, the stage after them only its deeper depths (0: off).",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,6 +222,13 @@ def run_grid(job: SearchSpaceJob) -> dict[str, Any]:
     return report
 
 
+def _space_from_flags() -> SearchSpace:
+    space = SearchSpace(num_classes=FLAGS.classes)
+    if FLAGS.redistribute_rf < 0 or FLAGS.redistribute_rf >= len(space.stages):
+        raise BudgetError(f"--redistribute_rf must lie in 0..{len(space.stages) - 1}, got {FLAGS.redistribute_rf}.")
+    return redistribute_receptive_field(space, FLAGS.redistribute_rf) if FLAGS.redistribute_rf else space
+
+
 def _job_from_flags() -> SearchSpaceJob:
     if FLAGS.classes < 1:
         raise BudgetError(f"--classes must be at least 1, got {FLAGS.classes}.")
@@ -230,7 +242,7 @@ def _job_from_flags() -> SearchSpaceJob:
         top=FLAGS.top,
         plot_top=FLAGS.plot_top,
         processes=FLAGS.processes,
-        space=SearchSpace(num_classes=FLAGS.classes),
+        space=_space_from_flags(),
         out=Path(os.path.abspath(FLAGS.out)),
         patch=FLAGS.patch,
         patch_max_overhead=FLAGS.patch_max_overhead,

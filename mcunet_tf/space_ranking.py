@@ -125,9 +125,12 @@ class SpaceScore:
 
 def smallest_arch(space: SearchSpace) -> ArchConfig:
     """The cheapest sub-network of the whole search space (every choice at its minimum)."""
-    block = BlockChoice(min(space.kernel_sizes), min(space.expand_ratios))
-    depth = min(space.depths)
-    return ArchConfig(space.widths[0], space.resolutions[0], tuple((block,) * depth for _ in space.stages))
+    stages = []
+    for index in range(len(space.stages)):
+        choices = space.stage_choices(index)
+        block = BlockChoice(min(choices.kernel_sizes), min(choices.expand_ratios))
+        stages.append((block,) * min(choices.depths))
+    return ArchConfig(space.widths[0], space.resolutions[0], tuple(stages))
 
 
 def check_budget_reachable(
