@@ -18,7 +18,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from absl import app, flags
+from absl import flags
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -29,7 +29,7 @@ from tinyengine_gen.firmware.boards import BOARDS  # noqa: E402
 from tinyengine_gen.firmware.build import FirmwareOptions, write_firmware_project  # noqa: E402
 from tinyengine_gen.firmware.qemu import check_firmware  # noqa: E402
 from tinyengine_gen.firmware.toolchain import qemu_available, toolchain_available  # noqa: E402
-from tinyengine_gen.project import generate_from_file  # noqa: E402
+from tinyengine_gen.codegen.project import generate_from_file  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string(
@@ -175,4 +175,6 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    from tinyengine_gen import cli
+
+    cli.run(main, program="benchmarks/cortex_m.py", tensorflow=True)

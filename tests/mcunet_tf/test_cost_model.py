@@ -161,8 +161,8 @@ def _reference_flash(project, model: CostModel) -> int:
 
 
 def test_graph_matches_the_converter_and_costs_match_the_engine_report(converted):
-    from tinyengine_gen.project import generate
-    from tinyengine_gen.reader import read_model_bytes
+    from tinyengine_gen.codegen.project import generate
+    from tinyengine_gen.frontend.reader import read_model_bytes
 
     model = CostModel(SPACE)
     assert len(converted) >= 20
@@ -219,8 +219,8 @@ def test_patch_pricing_is_never_above_layer_wise_and_counts_the_recomputed_halos
 
 def test_patch_priced_costs_match_the_engine_compiling_the_converted_model(converted):
     """The joint cost model equals ``tinyengine_gen --patch=auto`` on the exported int8 file."""
-    from tinyengine_gen.project import generate
-    from tinyengine_gen.reader import read_model_bytes
+    from tinyengine_gen.codegen.project import generate
+    from tinyengine_gen.frontend.reader import read_model_bytes
 
     model = CostModel(SPACE, options=PATCH)
     patched = 0

@@ -15,6 +15,10 @@ from collections.abc import Callable, Sequence
 
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
+from tinyengine_gen.memory.lifetimes import memory_plan
+from tinyengine_gen.options import CompileOptions
+from tinyengine_gen.passes.base import run_passes
+from tinyengine_gen.passes.pipeline import PLAN_PASSES
 from tinyengine_gen.patching.candidates import auto_candidates
 from tinyengine_gen.patching.stage import (
     PatchStagePlan,
@@ -25,8 +29,6 @@ from tinyengine_gen.patching.stage import (
     stage_macs,
     stage_operator,
 )
-from tinyengine_gen.memory_passes import apply_memory_passes
-from tinyengine_gen.storage import memory_plan
 
 __all__ = [
     "PatchDecision",
@@ -87,44 +89,38 @@ def with_stage(graph: Graph, plans: Sequence[OpPlan], stage: PatchStagePlan) -> 
     return graph.replace(operators=operators), (stage,) + tuple(plans[count:])
 
 
-def _peak(graph: Graph, plans: Sequence[OpPlan], passes: dict) -> int:
-    """The arena the compiler will plan: after the same memory passes it applies."""
-    graph, plans = apply_memory_passes(graph, tuple(plans), **passes)
-    return memory_plan(graph, plans, passes["alignment"]).arena_bytes
+def _peak(graph: Graph, plans: Sequence[OpPlan], options: CompileOptions) -> int:
+    """The arena the compiler will plan: after the same plan passes it runs, with the same options."""
+    graph, plans = run_passes(PLAN_PASSES, graph, tuple(plans), options)
+    return memory_plan(graph, plans, options.alignment).arena_bytes
 
 
 def decide_patch_schedule(
     graph: Graph,
     plans: Sequence[OpPlan],
+    options: CompileOptions,
     *,
     grid: tuple[int, int] | None,
-    split_op: int | None,
-    max_overhead: float,
-    in_place: bool = True,
-    alignment: int = 16,
-    fuse_residual_add: bool = False,
-    lean_scratch: bool = False,
     build_stage: StageBuilder = build_outlined_stage,
 ) -> PatchDecision:
-    """``grid``/``split_op`` None means search; a given pair is built as asked (or refused), even
-    where layer-wise would need less (the message says so); a search never returns such a one.
-    Peaks are priced after the memory passes the flags ask for, as the compiler applies them.
-    A search prices each candidate's extra MACs first (no build) and builds and plans only
-    those within the bound that can still beat the best peak: the same decision as building
-    and planning every candidate, at a fraction of the cost."""
-    passes = dict(
-        fuse_residual_add=fuse_residual_add, in_place=in_place, lean_scratch=lean_scratch, alignment=alignment
-    )
-    layer_wise = _peak(graph, plans, passes)
+    """``grid`` (parsed from ``options.patch``) / ``options.patch_split`` None means search; a
+    given pair is built as asked (or refused), even where layer-wise would need less (the
+    message says so); a search never returns such a one. Peaks are priced after the plan
+    passes ``options`` asks for, run by the compiler's own runner. A search prices each
+    candidate's extra MACs first (no build) and builds and plans only those within the bound
+    that can still beat the best peak: the same decision as building and planning every
+    candidate, at a fraction of the cost."""
+    split_op, max_overhead = options.patch_split, options.patch_max_overhead
+    layer_wise = _peak(graph, plans, options)
     total_macs = max(sum(p.macs for p in plans), 1)
     positions = {op.index: position for position, op in enumerate(graph.operators)}
     if split_op is not None and split_op not in positions:
         raise StageError(f"--patch_split={split_op} names no operator of the compiled graph")
     if grid is None and split_op is None:
-        best, evaluated, why = _search(graph, plans, max_overhead, total_macs, layer_wise, passes, build_stage)
+        best, evaluated, why = _search(graph, plans, max_overhead, total_macs, layer_wise, options, build_stage)
     else:
         best, evaluated, why = _given(graph, plans, grid, positions[split_op] + 1 if split_op is not None else None,
-                                      max_overhead, total_macs, layer_wise, passes, build_stage)
+                                      max_overhead, total_macs, layer_wise, options, build_stage)
     if best is None:
         why = why or f"no schedule within {max_overhead:.0%} extra MACs"
         return PatchDecision(None, layer_wise, layer_wise, 0.0, f"kept layer-wise: {why}", evaluated)
@@ -150,9 +146,9 @@ def decide_patch_schedule(
     return dataclasses.replace(best, message=message, candidates=evaluated)
 
 
-def _given(graph, plans, grid, given_split, max_overhead, total_macs, layer_wise, passes, build_stage):
+def _given(graph, plans, grid, given_split, max_overhead, total_macs, layer_wise, options, build_stage):
     """A grid, a split or both given: build each candidate in order (or refuse the given pair)."""
-    alignment = passes["alignment"]
+    alignment = options.alignment
     splits = [given_split] if given_split is not None else range(1, len(plans))
     grids = [grid] if grid is not None else AUTO_GRIDS
     best: PatchDecision | None = None
@@ -177,13 +173,13 @@ def _given(graph, plans, grid, given_split, max_overhead, total_macs, layer_wise
             evaluated += 1
             overhead = (stage.macs - stage.layer_wise_macs) / total_macs
             staged_graph, staged_plans = with_stage(graph, plans, stage)
-            peak = _peak(staged_graph, staged_plans, passes)
+            peak = _peak(staged_graph, staged_plans, options)
             if best is None or (peak, overhead) < (best.peak_bytes, best.mac_overhead):
                 best = PatchDecision(stage, layer_wise, peak, overhead, "", evaluated)
     return best, evaluated, reasons[-1] if reasons else ""
 
 
-def _search(graph, plans, max_overhead, total_macs, layer_wise, passes, build_stage):
+def _search(graph, plans, max_overhead, total_macs, layer_wise, options, build_stage):
     """``auto``: the lowest (peak, extra MACs) over every split and grid within the MAC bound.
 
     Candidates are priced by MACs without building (:mod:`.candidates`); those within the
@@ -207,12 +203,12 @@ def _search(graph, plans, max_overhead, total_macs, layer_wise, passes, build_st
     for rough_bound, order, candidate in sorted(within, key=lambda item: item[:2]):
         if best is not None and rough_bound > best.peak_bytes:
             break
-        stage = build_stage(graph, plans, candidate.outline, candidate.grid, passes["alignment"])
+        stage = build_stage(graph, plans, candidate.outline, candidate.grid, options.alignment)
         if best is not None and stage_peak_lower_bound(graph, stage) > best.peak_bytes:
             continue
         overhead = (stage.macs - stage.layer_wise_macs) / total_macs
         staged_graph, staged_plans = with_stage(graph, plans, stage)
-        peak = _peak(staged_graph, staged_plans, passes)
+        peak = _peak(staged_graph, staged_plans, options)
         if best_key is None or (peak, overhead, order) < best_key:
             best, best_key = PatchDecision(stage, layer_wise, peak, overhead, ""), (peak, overhead, order)
     return best, len(found.candidates), found.last_reason(graph, plans) if best is None else ""

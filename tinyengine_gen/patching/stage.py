@@ -22,8 +22,8 @@ import numpy as np
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpPlan
 from tinyengine_gen.patching.adapters import adapter_for
+from tinyengine_gen.memory.planner import BufferRequest, MemoryPlan, plan_memory
 from tinyengine_gen.patching.regions import Region, cuts as _cuts, grid_regions
-from tinyengine_gen.planner import BufferRequest, MemoryPlan, plan_memory
 
 __all__ = [
     "PatchStagePlan",

@@ -6,15 +6,22 @@ import pytest
 
 from tests.model_factory import convert_int8, keras
 from tests.shared_assets import shared_model
-from tinyengine_gen.compiler import CompileOptions, apply_passes, compile_graph
+from tinyengine_gen.compiler import CompileOptions, compile_graph
+from tinyengine_gen.passes.base import run_passes
+from tinyengine_gen.passes.pipeline import GRAPH_PASSES
 from tinyengine_gen.ops.base import plan_operator
 from tinyengine_gen.patching import schedule
 from tinyengine_gen.patching.candidates import auto_candidates
 from tinyengine_gen.patching.schedule import AUTO_GRIDS, decide_patch_schedule, stage_peak_lower_bound, with_stage
 from tinyengine_gen.patching.stage import StageError, build_patch_stage, outline_patch_stage, stage_macs
-from tinyengine_gen.reader import read_model, read_model_bytes
+from tinyengine_gen.frontend.reader import read_model, read_model_bytes
 
-PASSES = dict(fuse_residual_add=True, in_place=True, lean_scratch=True, alignment=16)
+AUTO = CompileOptions(patch="auto")
+
+
+def apply_passes(graph, options):
+    """The graph passes the compiler runs before planning."""
+    return run_passes(GRAPH_PASSES, graph, (), options)[0]
 
 
 def _residual_network():
@@ -60,7 +67,7 @@ def test_candidates_are_the_buildable_stages_with_their_macs_and_buffers(planned
         assert candidate.macs == stage.macs == stage_macs(graph, candidate.outline, candidate.grid)
         assert candidate.largest_buffer <= stage.scratch_bytes
         staged = with_stage(graph, plans, stage)
-        assert stage_peak_lower_bound(graph, stage) <= schedule._peak(*staged, PASSES)
+        assert stage_peak_lower_bound(graph, stage) <= schedule._peak(*staged, AUTO)
     assert found.last_reason(graph, plans)  # the deepest splits are refused (the MEAN cannot run on patches)
 
 
@@ -77,9 +84,10 @@ def test_stage_macs_matches_the_build_on_non_square_grids(planned):
 def test_auto_decides_as_building_every_candidate(planned, max_overhead):
     graph, plans = planned
     total = sum(p.macs for p in plans)
-    layer_wise = schedule._peak(graph, plans, PASSES)
-    fast = decide_patch_schedule(graph, plans, grid=None, split_op=None, max_overhead=max_overhead, **PASSES)
-    best, evaluated, why = schedule._given(graph, plans, None, None, max_overhead, total, layer_wise, PASSES,
+    options = CompileOptions(patch="auto", patch_max_overhead=max_overhead)
+    layer_wise = schedule._peak(graph, plans, options)
+    fast = decide_patch_schedule(graph, plans, options, grid=None)
+    best, evaluated, why = schedule._given(graph, plans, None, None, max_overhead, total, layer_wise, options,
                                            schedule.build_outlined_stage)
     assert fast.candidates == evaluated
     if best is None or best.peak_bytes >= layer_wise:
@@ -95,9 +103,10 @@ def test_auto_decides_as_building_every_candidate(planned, max_overhead):
 def test_auto_on_shared_models_decides_as_building_every_candidate(name):
     graph = apply_passes(read_model(shared_model(name)), CompileOptions(int8_input=True, patch="auto"))
     plans = tuple(plan_operator(graph, op) for op in graph.operators)
-    total, layer_wise = sum(p.macs for p in plans), schedule._peak(graph, plans, PASSES)
-    fast = decide_patch_schedule(graph, plans, grid=None, split_op=None, max_overhead=0.2, **PASSES)
-    best, evaluated, _ = schedule._given(graph, plans, None, None, 0.2, total, layer_wise, PASSES,
+    options = CompileOptions(int8_input=True, patch="auto")
+    total, layer_wise = sum(p.macs for p in plans), schedule._peak(graph, plans, options)
+    fast = decide_patch_schedule(graph, plans, options, grid=None)
+    best, evaluated, _ = schedule._given(graph, plans, None, None, 0.2, total, layer_wise, options,
                                          schedule.build_outlined_stage)
     assert (fast.peak_bytes, fast.mac_overhead, fast.candidates) == (best.peak_bytes, best.mac_overhead, evaluated)
     assert fast.stage.grid == best.stage.grid and fast.stage.op_index == best.stage.op_index
