@@ -120,18 +120,19 @@ def check_arch(config: ArchConfig, space: SearchSpace) -> ArchConfig:
 
 
 def _check_stage(index: int, stage: Sequence[BlockChoice], space: SearchSpace) -> None:
-    if len(stage) not in space.depths:
+    choices = space.stage_choices(index)
+    if len(stage) not in choices.depths:
         raise InvalidArchitectureError(
-            f"architecture: stage {index} has depth {len(stage)}; allowed depths are {list(space.depths)}."
+            f"architecture: stage {index} has depth {len(stage)}; allowed depths are {list(choices.depths)}."
         )
     for position, block in enumerate(stage):
-        if block.kernel_size not in space.kernel_sizes:
+        if block.kernel_size not in choices.kernel_sizes:
             raise InvalidArchitectureError(
                 f"architecture: stage {index} block {position} has kernel size {block.kernel_size}; "
-                f"allowed are {list(space.kernel_sizes)}."
+                f"allowed are {list(choices.kernel_sizes)}."
             )
-        if block.expand_ratio not in space.expand_ratios:
+        if block.expand_ratio not in choices.expand_ratios:
             raise InvalidArchitectureError(
                 f"architecture: stage {index} block {position} has expand ratio {block.expand_ratio}; "
-                f"allowed are {list(space.expand_ratios)}."
+                f"allowed are {list(choices.expand_ratios)}."
             )

@@ -37,8 +37,9 @@ from tinyengine_gen.compiler import CompiledModel, CompileOptions, compile_graph
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.memory.layout_cache import LayoutCache
 from tinyengine_gen.ops.base import OpPlan, plan_operator, replace_plan
+from tinyengine_gen.patching.stage import PATCH_STAGE_OPCODE, PatchStagePlan, StageOutline, build_outlined_stage
 
-__all__ = ["Cost", "CostModel", "Emitted", "Priced", "emitted", "SRAM_NOT_PLANNED"]
+__all__ = ["Cost", "CostModel", "Emitted", "Priced", "emitted", "patch_options", "SRAM_NOT_PLANNED"]
 
 
 #: ``Cost.peak_sram_bytes`` of a config whose memory was not planned because its Flash
@@ -80,6 +81,9 @@ class Emitted:
     kernel_sources: tuple[str, ...] = ()
     macs: int = 0
     firmware: OpFirmware | None = None
+    #: the opcodes of the kernel calls it makes, where not its own one (a patch stage: one
+    #: call per op per patch)
+    calls: tuple[str, ...] | None = None
 
 
 def emitted(graph: Graph, plan: OpPlan) -> Emitted:
@@ -102,6 +106,25 @@ class Priced:
 
     def firmware_ops(self) -> list[OpFirmware]:
         return [part.firmware for part in self.parts if part.firmware is not None]
+
+
+def patch_options(patch: str = "off", max_overhead: float = 0.2) -> CompileOptions:
+    """Compile options of a search with patch-based inference ``"auto"`` (MCUNetV2's joint
+    schedule: what ``tinyengine_gen --patch=auto --patch_max_overhead=X`` compiles) or ``"off"``."""
+    return CompileOptions(patch=patch, patch_max_overhead=max_overhead)
+
+
+def _stage_emitted(parts: Sequence[Emitted], stage: PatchStagePlan, opcodes: Sequence[str]) -> Emitted:
+    """What a patch stage puts into Flash: its ops' constants once (every patch reads the same
+    arrays), the kernels of its per-patch plans, one call per op per patch; and its MACs,
+    recomputed halos included."""
+    return Emitted(
+        constant_bytes=sum(p.constant_bytes for p in parts),
+        definitions=frozenset().union(*(p.definitions for p in parts)),
+        kernel_sources=stage.kernel_sources,
+        macs=int(stage.macs),
+        calls=tuple(opcodes) * len(stage.patches),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,11 +186,13 @@ def _picker(positions: tuple[int, ...]) -> Callable[[tuple[int, ...]], tuple[int
 #: Bound plans (and their Flash) a cost model keeps: a search over one (W, R) space meets
 #: a few thousand.
 _BOUND_PLANS_MAX = 32768
+#: Patch stages a cost model keeps: a (W, R) space has a few hundred distinct first blocks.
+_STAGES_MAX = 4096
 
 
-def _remember(memo: dict, key: Hashable, value: object) -> None:
-    """Put ``value`` in ``memo``, dropping the oldest entry when it holds ``_BOUND_PLANS_MAX``."""
-    if len(memo) >= _BOUND_PLANS_MAX:
+def _remember(memo: dict, key: Hashable, value: object, limit: int = _BOUND_PLANS_MAX) -> None:
+    """Put ``value`` in ``memo``, dropping the oldest entry when it holds ``limit``."""
+    if len(memo) >= limit:
         del memo[next(iter(memo))]
     memo[key] = value
 
@@ -197,13 +222,20 @@ class CostModel:
         self._flash_bounds: dict[Hashable, int] = {}
         #: the same, by plan identity, for plans that recur (bounded like ``_bound``)
         self._emitted_of_plan: dict[int, tuple[OpPlan, Emitted]] = {}
+        #: patch stages by (identities of the operators they run, grid, alignment): a stage
+        #: depends only on those operators' plans and tensors, which configs share
+        self._stages: dict[Hashable, tuple[tuple[Operator, ...], PatchStagePlan]] = {}
         self._current: BuiltSubnet | None = None
         #: whether every op of the last compile was planned on the builder's own graph
         self._planned_on_built = False
         #: the memory layouts' memo, owned here and passed to every compile (entries die with their graph)
         self._layouts = LayoutCache()
         self._compile = (
-            functools.partial(compile_graph, plan_op=self._plan, layout_cache=self._layouts) if memoize else compile_graph
+            functools.partial(
+                compile_graph, plan_op=self._plan, layout_cache=self._layouts, build_stage=self._build_stage
+            )
+            if memoize
+            else compile_graph
         )
 
     def cost(self, config: ArchConfig, *, flash_limit: int | None = None) -> Cost:
@@ -248,11 +280,14 @@ class CostModel:
     def _price(self, built: BuiltSubnet, graph: Graph, parts: Sequence[Emitted], peak: int) -> Cost:
         kernels = set().union(*(p.kernel_sources for p in parts))  # (the estimate counts each file once)
         definitions = set().union(*(p.definitions for p in parts))
+        opcodes = [op.opcode for op in graph.operators]
+        if opcodes[0] == PATCH_STAGE_OPCODE:
+            opcodes[:1] = parts[0].calls or ()
         return Cost(
             macs=sum(p.macs for p in parts),
             params=built.params,
             weights_bytes=sum(p.constant_bytes for p in parts),
-            code_bytes=self.code_size.estimate(kernels, [op.opcode for op in graph.operators], definitions),
+            code_bytes=self.code_size.estimate(kernels, opcodes, definitions),
             peak_sram_bytes=int(peak),
         )
 
@@ -315,11 +350,48 @@ class CostModel:
             if entry is not None and entry[0] is plan:
                 parts.append(entry[1])
                 continue
+            if isinstance(plan, PatchStagePlan):
+                part = self._stage_part(built, graph, plan)
+                parts.append(part)
+                if self.memoize:
+                    _remember(by_plan, id(plan), (plan, part))
+                continue
             part = self._emitted_by(graph, plan, self._key(built, graph, step, plan))
             parts.append(part)
             if self.memoize and getattr(plan, "fused_op_indices", None) is None:
                 _remember(by_plan, id(plan), (plan, part))  # (holding the plan keeps its id unique)
         return parts
+
+    def _stage_part(self, built: BuiltSubnet, graph: Graph, stage: PatchStagePlan) -> Emitted:
+        """The Flash and MACs of a patch stage, from its ops' layer-wise parts (the stage ran
+        on ``compiled.source_graph``'s operators, which are the builder's where no pass ran)."""
+        opcodes = {op.index: op.opcode for op in built.graph.operators}
+        parts = []
+        for plan in stage.stage_plans:
+            key = (
+                built.signatures[plan.op_index]
+                if self._planned_on_built
+                else _generic_signature(built.graph, built.graph.operators[plan.op_index])
+            )
+            parts.append(self._emitted_by(graph, plan, key))
+        return _stage_emitted(parts, stage, [opcodes[p.op_index] for p in stage.stage_plans])
+
+    def _build_stage(
+        self, graph: Graph, plans: Sequence[OpPlan], outline: StageOutline, grid: tuple[int, int], alignment: int
+    ) -> PatchStagePlan:
+        """Stands in for ``build_outlined_stage`` inside :attr:`_compile`: a stage over the
+        builder's shared operators is built once (its plans are bound per operator identity)."""
+        built = self._current
+        if built is None or graph is not built.graph or not self._planned_on_built:
+            return build_outlined_stage(graph, plans, outline, grid, alignment)
+        operators = graph.operators[: outline.split]
+        key = (tuple(map(id, operators)), grid, alignment)
+        entry = self._stages.get(key)
+        if entry is not None and all(a is b for a, b in zip(entry[0], operators)):
+            return entry[1]
+        stage = build_outlined_stage(graph, plans, outline, grid, alignment)
+        _remember(self._stages, key, (tuple(operators), stage), _STAGES_MAX)  # (holding them keeps the ids unique)
+        return stage
 
     def _key(self, built: BuiltSubnet, graph: Graph, step: int, plan: OpPlan) -> Hashable:
         """The signature of the compiled op at ``step``. Where every op was planned on the

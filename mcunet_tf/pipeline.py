@@ -177,10 +177,10 @@ class _Run:
         budget = Budget.from_kb(o.sram_kb, o.flash_kb)
         space = dataclasses.replace(self.layout_space(o.widths[0], o.resolutions[0]), widths=o.widths,
                                     resolutions=o.resolutions)
-        check_budget_reachable(space, budget)
+        check_budget_reachable(space, budget, options=o.compile_options)
         processes = 1 if o.work.space_samples * len(o.widths) * len(o.resolutions) <= 2000 else None
         samples = sample_spaces(space, o.work.space_samples, o.seed, processes=processes,
-                                flash_limit=budget.flash_bytes)
+                                flash_limit=budget.flash_bytes, options=o.compile_options)
         ranked = rank_spaces(samples, budget)
         if not ranked:
             raise BudgetError(f"budget: in no (W, R) space do 10 % of the samples fit {budget.describe()}.")
@@ -190,6 +190,7 @@ class _Run:
         return {
             "width": best.width, "resolution": best.resolution, "fitting_fraction": best.fitting_fraction,
             "mean_macs": best.mean_macs, "spaces": len(samples), "samples": o.work.space_samples,
+            "patch": o.patch, "patch_max_overhead": o.patch_max_overhead,
             "ranking": [s.to_dict() for s in ranked[:5]],
             "summary": f"best space W={best.width:g} R={best.resolution} ({best.fitting_fraction:.0%} fit, "
                        f"mean {best.mean_macs / 1e6:.2f} M MACs) of {len(samples)}",
@@ -228,6 +229,7 @@ class _Run:
             supernet=self.out / "supernet", budget=SearchBudget.from_kb(o.sram_kb, o.flash_kb), trials=w.trials,
             project_dir=folder, seed=o.seed, population_size=w.population,
             evaluation=EvaluationOptions(eval_examples=w.eval_examples),
+            patch=o.patch, patch_max_overhead=o.patch_max_overhead,
         )
         outcome = run_search(job, log=lambda line: None)
         if outcome.best is None:
@@ -239,6 +241,7 @@ class _Run:
             "duplicates_skipped": outcome.stats.get("duplicates_skipped", 0),
             "best": {"trial_id": best.trial_id, "val_accuracy": best.accuracy, **dict(best.metrics),
                      "arch_json": best.arch},
+            "patch_based_trials": sum(1 for r in outcome.rows if r.metrics.get("patch_grid", 0.0) > 0),
             "summary": f"best of {len(outcome.rows)} trials: val accuracy {best.accuracy:.3f}, "
                        f"peak SRAM {best.metrics['peak_sram_kb']:.1f} kB, Flash {best.metrics['flash_kb']:.1f} kB",
         }
@@ -299,13 +302,13 @@ class _Run:
         from mcunet_tf.pipeline_steps.report import write_memory_per_op
 
         model = self._int8_model()
-        project, project_dir = build_c_project(model, folder / "model")
+        project, project_dir = build_c_project(model, folder / "model", self.options.compile_options)
         agreement = check_predictions(model, project_dir, self._int8_inputs(), self.test()[1])
         report = project.report
         write_memory_per_op(report, folder / "memory_per_op.png")
-        keys = ("macs", "weights_bytes", "arena_bytes", "peak_sram_bytes")
+        keys = ("macs", "executed_macs", "weights_bytes", "arena_bytes", "peak_sram_bytes", "patch")
         return {
-            "project": str(project_dir), "report": {k: report[k] for k in keys}, "agreement": agreement.to_dict(),
+            "project": str(project_dir), "report": {k: report.get(k) for k in keys}, "agreement": agreement.to_dict(),
             "summary": f"TFLite {agreement.tflite_accuracy:.4f} = C {agreement.c_accuracy:.4f} on "
                        f"{agreement.examples} test examples (same label on all; C = TFLM bytes on all, "
                        f"= TFLite bytes on {agreement.same_bytes_tflite})",
@@ -317,7 +320,8 @@ class _Run:
         from tinyengine_gen.codegen.project import generate
         from tinyengine_gen.frontend.reader import read_model_bytes
 
-        project = generate(read_model_bytes(self._int8_model(), source="model_int8.tflite"))
+        project = generate(read_model_bytes(self._int8_model(), source="model_int8.tflite"),
+                           self.options.compile_options)
         result = build_firmware(project, folder / "model", self.options.board, self._int8_inputs()[0])
         if result["built"]:
             summary = (f"{result['board']}: Flash {result['flash_bytes']:,} / {result['flash_limit_bytes']:,} B, "
@@ -332,7 +336,8 @@ class _Run:
         from tinyengine_gen.atomic_io import write_text_atomically
 
         cases = [[x] for x in self._int8_inputs()[:100]]  # step 5 already checked every test example
-        result = compare_model(self.out / "qat" / "model_int8.tflite", cases=cases, work_dir=folder)
+        result = compare_model(self.out / "qat" / "model_int8.tflite", cases=cases, work_dir=folder,
+                               patch=self.options.patch)
         write_text_atomically(folder / "table.txt", format_table(result) + "\n")
         if not result.bit_exact:
             raise PipelineError("the generated C differs from TFLite Micro on the test inputs; see side_by_side/table.txt")
@@ -417,6 +422,10 @@ def _flags():
         flags.DEFINE_integer("epochs", None, "Override: supernet epochs.", lower_bound=1)
         flags.DEFINE_integer("trials", None, "Override: search trials.", lower_bound=1)
         flags.DEFINE_integer("samples", None, "Override: sub-networks sampled per (W, R) space.", lower_bound=1)
+        flags.DEFINE_enum("patch", "auto", ["auto", "off"],
+                          "auto: price, search and compile with the patch schedule tinyengine_gen --patch=auto "
+                          "picks (MCUNetV2 patch-based memory); off: layer-wise memory only.")
+        flags.DEFINE_float("patch_max_overhead", 0.2, "With --patch=auto: the most extra MACs a schedule may add.")
     return f
 
 
@@ -435,6 +444,7 @@ def main(argv: Sequence[str]) -> int:
         options = make_options(
             f.task, budget=f.budget, data_dir=f.data_dir, sram_kb=f.sram_kb, flash_kb=f.flash_kb, board=f.board,
             seed=f.seed, epochs=f.epochs, trials=f.trials, space_samples=f.samples,
+            patch=f.patch, patch_max_overhead=f.patch_max_overhead,
         )
         run_pipeline(options, Path(f.out))
     except McunetError as exc:

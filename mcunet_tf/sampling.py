@@ -21,8 +21,9 @@ def _pick(rng: np.random.Generator, choices: tuple) -> object:
     return choices[int(rng.integers(len(choices)))]
 
 
-def _random_block(space: SearchSpace, rng: np.random.Generator) -> BlockChoice:
-    return BlockChoice(int(_pick(rng, space.kernel_sizes)), int(_pick(rng, space.expand_ratios)))
+def _random_block(space: SearchSpace, rng: np.random.Generator, stage: int) -> BlockChoice:
+    choices = space.stage_choices(stage)
+    return BlockChoice(int(_pick(rng, choices.kernel_sizes)), int(_pick(rng, choices.expand_ratios)))
 
 
 def sample_arch(
@@ -35,6 +36,8 @@ def sample_arch(
     """A uniformly random sub-network; ``width`` / ``resolution`` fix W and R (a space of TinyNAS)."""
     chosen_width = float(_pick(rng, space.widths)) if width is None else float(width)
     chosen_resolution = int(_pick(rng, space.resolutions)) if resolution is None else int(resolution)
+    if space.patch_stages:
+        return check_arch(ArchConfig(chosen_width, chosen_resolution, _stages_by_choices(space, rng)), space)
     # Three vectorised draws instead of one per choice: sampling drives the 108-space analysis.
     count, max_depth = len(space.stages), space.max_depth
     depths = rng.integers(len(space.depths), size=count)
@@ -50,6 +53,15 @@ def sample_arch(
     return check_arch(ArchConfig(chosen_width, chosen_resolution, stages), space)
 
 
+def _stages_by_choices(space: SearchSpace, rng: np.random.Generator) -> tuple:
+    """Uniform stages where stages choose among different sets (receptive-field redistribution)."""
+    stages = []
+    for index in range(len(space.stages)):
+        depth = int(_pick(rng, space.stage_choices(index).depths))
+        stages.append(tuple(_random_block(space, rng, index) for _ in range(depth)))
+    return tuple(stages)
+
+
 def mutate_arch(
     config: ArchConfig, space: SearchSpace, rng: np.random.Generator, probability: float = 0.1
 ) -> ArchConfig:
@@ -62,18 +74,21 @@ def mutate_arch(
         raise InvalidArchitectureError(f"mutation probability {probability} must lie in [0, 1].")
     check_arch(config, space)
     stages = []
-    for stage in config.stages:
-        blocks = [_mutate_block(block, space, rng, probability) for block in stage]
+    for index, stage in enumerate(config.stages):
+        blocks = [_mutate_block(block, space, rng, probability, index) for block in stage]
         if rng.random() < probability:
-            depth = int(_pick(rng, space.depths))
-            blocks = blocks[:depth] + [_random_block(space, rng) for _ in range(depth - len(blocks))]
+            depth = int(_pick(rng, space.stage_choices(index).depths))
+            blocks = blocks[:depth] + [_random_block(space, rng, index) for _ in range(depth - len(blocks))]
         stages.append(tuple(blocks))
     return check_arch(ArchConfig(config.width, config.resolution, tuple(stages)), space)
 
 
-def _mutate_block(block: BlockChoice, space: SearchSpace, rng: np.random.Generator, probability: float) -> BlockChoice:
-    kernel = int(_pick(rng, space.kernel_sizes)) if rng.random() < probability else block.kernel_size
-    expand = int(_pick(rng, space.expand_ratios)) if rng.random() < probability else block.expand_ratio
+def _mutate_block(
+    block: BlockChoice, space: SearchSpace, rng: np.random.Generator, probability: float, stage: int
+) -> BlockChoice:
+    choices = space.stage_choices(stage)
+    kernel = int(_pick(rng, choices.kernel_sizes)) if rng.random() < probability else block.kernel_size
+    expand = int(_pick(rng, choices.expand_ratios)) if rng.random() < probability else block.expand_ratio
     return BlockChoice(kernel, expand)
 
 

@@ -1,6 +1,6 @@
 """python -m mcunet_tf.search_space: rank the 108 (W, R) spaces of TinyNAS under a memory budget.
 
-    python -m mcunet_tf.search_space --sram_kb=320 --flash_kb=1024 [--samples=1000] [--out=DIR]
+    python -m mcunet_tf.search_space --sram_kb=320 --flash_kb=1024 [--samples=1000] [--patch=auto|off] [--out=DIR]
     python -m mcunet_tf.search_space --grid      # the paper's table: best (W, R) per SRAM x Flash
 
 Prints the best spaces with their fitting fraction and MACs statistics, and writes
@@ -22,9 +22,10 @@ from typing import Any
 
 from absl import flags
 
-from mcunet_tf.space.cdf_plot import write_macs_cdf
+from mcunet_tf.cost_model import patch_options
 from mcunet_tf.errors import BudgetError, McunetError
-from mcunet_tf.space import SearchSpace
+from mcunet_tf.space import SearchSpace, redistribute_receptive_field
+from mcunet_tf.space.cdf_plot import write_macs_cdf
 from mcunet_tf.space.ranking import (
     KIB,
     Budget,
@@ -36,6 +37,7 @@ from mcunet_tf.space.ranking import (
 )
 from tinyengine_gen import cli, flag_rules
 from tinyengine_gen.atomic_io import write_json_atomically
+from tinyengine_gen.compiler import CompileOptions
 
 __all__ = ["SearchSpaceJob", "GRID_SRAM_KB", "GRID_FLASH_KB", "run_single", "run_grid", "format_ranking", "format_grid"]
 
@@ -68,6 +70,17 @@ flag_rules.at_least("plot_top", 0)
 flag_rules.at_least("processes", 0)
 flag_rules.at_least("classes", 1)
 flag_rules.folder_path("out")
+flags.DEFINE_enum(
+    "patch", "auto", ["auto", "off"],
+    "auto: price peak SRAM with the patch schedule tinyengine_gen --patch=auto picks (MCUNetV2), MACs with its "
+    "recomputed halos; off: layer-wise memory only.",
+)
+flags.DEFINE_float("patch_max_overhead", 0.2, "With --patch=auto: the most extra MACs (fraction) a schedule may add.")
+flags.DEFINE_integer(
+    "redistribute_rf", 0,
+    "Receptive-field redistribution (MCUNetV2): the first N stages choose only kernel 3 and the smaller expand "
+    "ratios, the stage after them only its deeper depths (0: off).",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,8 +98,15 @@ class SearchSpaceJob:
     processes: int
     space: SearchSpace
     out: Path
+    #: "auto" (patch-based memory, as tinyengine_gen --patch=auto compiles) or "off" (layer-wise)
+    patch: str = "auto"
+    patch_max_overhead: float = 0.2
 
     def __post_init__(self) -> None:
+        if self.patch not in ("auto", "off"):
+            raise BudgetError(f"--patch must be auto or off, got {self.patch!r}.")
+        if self.patch_max_overhead < 0:
+            raise BudgetError(f"--patch_max_overhead must be at least 0, got {self.patch_max_overhead}.")
         if self.samples < 1:
             raise BudgetError(f"--samples must be at least 1, got {self.samples}.")
         if not 0 <= self.percentile <= 100:
@@ -109,12 +129,23 @@ class SearchSpaceJob:
         """Every space's priced samples for budgets of at most ``flash_limit`` B of Flash, and the seconds taken."""
         started = time.perf_counter()
         samples = sample_spaces(
-            self.space, self.samples, self.seed, processes=self.processes or None, flash_limit=flash_limit
+            self.space,
+            self.samples,
+            self.seed,
+            processes=self.processes or None,
+            flash_limit=flash_limit,
+            options=self.compile_options,
         )
         return samples, time.perf_counter() - started
 
+    @property
+    def compile_options(self) -> CompileOptions:
+        return patch_options(self.patch, self.patch_max_overhead)
+
     def describe(self) -> dict[str, Any]:
         return {
+            "patch": self.patch,
+            "patch_max_overhead": self.patch_max_overhead,
             "samples_per_space": self.samples,
             "seed": self.seed,
             "percentile": self.percentile,
@@ -137,7 +168,7 @@ def format_ranking(scores: Sequence[SpaceScore], top: int) -> str:
 
 def run_single(job: SearchSpaceJob) -> dict[str, Any]:
     """Rank every space under ``job.budget``; print, write JSON and the CDF plot; return the report."""
-    check_budget_reachable(job.space, job.budget)
+    check_budget_reachable(job.space, job.budget, options=job.compile_options)
     samples, seconds = job.sample(job.budget.flash_bytes)
     ranked = job.rank(samples, job.budget)
     if not ranked:
@@ -145,7 +176,8 @@ def run_single(job: SearchSpaceJob) -> dict[str, Any]:
             f"budget: in no (W, R) space do at least {job.min_fitting_fraction:.1%} of the samples fit "
             f"{job.budget.describe()}; raise the budget or lower --min_fitting_fraction."
         )
-    print(f"{len(samples)} spaces x {job.samples} samples priced in {seconds:.1f} s; {job.budget.describe()}")
+    memory = "patch-based memory (--patch=auto)" if job.patch == "auto" else "layer-wise memory (--patch=off)"
+    print(f"{len(samples)} spaces x {job.samples} samples priced in {seconds:.1f} s; {job.budget.describe()}; {memory}")
     print(format_ranking(ranked, job.top))
     stem = f"search_space_sram{job.budget.sram_bytes // KIB}_flash{job.budget.flash_bytes // KIB}"
     report = {
@@ -200,6 +232,13 @@ def run_grid(job: SearchSpaceJob) -> dict[str, Any]:
     return report
 
 
+def _space_from_flags() -> SearchSpace:
+    space = SearchSpace(num_classes=FLAGS.classes)
+    if FLAGS.redistribute_rf < 0 or FLAGS.redistribute_rf >= len(space.stages):
+        raise BudgetError(f"--redistribute_rf must lie in 0..{len(space.stages) - 1}, got {FLAGS.redistribute_rf}.")
+    return redistribute_receptive_field(space, FLAGS.redistribute_rf) if FLAGS.redistribute_rf else space
+
+
 def _job_from_flags() -> SearchSpaceJob:
     if FLAGS.classes < 1:
         raise BudgetError(f"--classes must be at least 1, got {FLAGS.classes}.")
@@ -213,8 +252,10 @@ def _job_from_flags() -> SearchSpaceJob:
         top=FLAGS.top,
         plot_top=FLAGS.plot_top,
         processes=FLAGS.processes,
-        space=SearchSpace(num_classes=FLAGS.classes),
+        space=_space_from_flags(),
         out=Path(os.path.abspath(FLAGS.out)),
+        patch=FLAGS.patch,
+        patch_max_overhead=FLAGS.patch_max_overhead,
     )
 
 

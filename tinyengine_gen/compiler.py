@@ -20,7 +20,14 @@ from tinyengine_gen.ops.base import OpPlan, check_structure, check_supported, pl
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import PassStep, run_passes
 from tinyengine_gen.passes.pipeline import GRAPH_PASSES, PLAN_PASSES
-from tinyengine_gen.patching.schedule import PatchDecision, decide_patch_schedule, parse_grid, with_stage
+from tinyengine_gen.patching.schedule import (
+    PatchDecision,
+    StageBuilder,
+    decide_patch_schedule,
+    parse_grid,
+    with_stage,
+)
+from tinyengine_gen.patching.stage import build_outlined_stage
 from tinyengine_gen.patching.stage import StageError
 
 __all__ = ["CompileOptions", "CompiledModel", "compile_graph"]
@@ -69,21 +76,28 @@ def compile_graph(
     *,
     plan_op: Callable[[Graph, Operator], OpPlan] = plan_operator,
     layout_cache: LayoutCache | None = None,
+    build_stage: StageBuilder = build_outlined_stage,
 ) -> CompiledModel:
     """Graph passes, op planning, patch schedule, plan passes (residual fusion, in-place
     kernels, lean scratch) and the arena layout.
 
     ``plan_op`` lets a caller that compiles thousands of similar graphs (the NAS cost
-    model) reuse op plans; it must behave exactly like :func:`plan_operator`. Such a caller
-    may also pass the ``layout_cache`` it owns; by default each compile memoises its
-    layouts in a cache of its own, so nothing is kept from one call to the next.
+    model) reuse op plans; it must behave exactly like :func:`plan_operator`, and
+    ``build_stage`` likewise reuses patch stages (exactly like ``build_outlined_stage``).
+    Such a caller may also pass the ``layout_cache`` it owns; by default each compile
+    memoises its layouts in a cache of its own, so nothing is kept from one call to the next.
     """
     options = options or CompileOptions()
     with (layout_cache if layout_cache is not None else LayoutCache()).active():
-        return _compile(graph, options, plan_op)
+        return _compile(graph, options, plan_op, build_stage)
 
 
-def _compile(graph: Graph, options: CompileOptions, plan_op: Callable[[Graph, Operator], OpPlan]) -> CompiledModel:
+def _compile(
+    graph: Graph,
+    options: CompileOptions,
+    plan_op: Callable[[Graph, Operator], OpPlan],
+    build_stage: StageBuilder,
+) -> CompiledModel:
     source_graph = graph
     check_supported(graph)
     check_structure(graph)
@@ -93,7 +107,7 @@ def _compile(graph: Graph, options: CompileOptions, plan_op: Callable[[Graph, Op
     _check_graph_io(graph)
     decision = None
     if options.patch != "off":
-        decision = _decide_patching(graph, plans, options)
+        decision = _decide_patching(graph, plans, options, build_stage)
         if decision.stage is not None:
             graph, plans = with_stage(graph, plans, decision.stage)
     # after the patch stage: fusion and the lean kernels touch only the ops outside it
@@ -104,7 +118,9 @@ def _compile(graph: Graph, options: CompileOptions, plan_op: Callable[[Graph, Op
     )
 
 
-def _decide_patching(graph: Graph, plans: tuple[OpPlan, ...], options: CompileOptions) -> PatchDecision:
+def _decide_patching(
+    graph: Graph, plans: tuple[OpPlan, ...], options: CompileOptions, build_stage: StageBuilder
+) -> PatchDecision:
     grid = None
     if options.patch != "auto":
         try:
@@ -112,7 +128,7 @@ def _decide_patching(graph: Graph, plans: tuple[OpPlan, ...], options: CompileOp
         except ValueError as exc:
             raise UnsupportedModelError(f"{graph.source}: {exc}; use --patch=auto, off or NxN.") from None
     try:
-        return decide_patch_schedule(graph, plans, options, grid=grid)
+        return decide_patch_schedule(graph, plans, options, grid=grid, build_stage=build_stage)
     except StageError as exc:
         raise UnsupportedModelError(f"{graph.source}: cannot run that patch schedule: {exc}.") from None
 

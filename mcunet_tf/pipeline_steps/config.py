@@ -97,8 +97,16 @@ class PipelineOptions:
     work: WorkPreset
     seed: int = 0
     toy_classes: int = 4
+    #: "auto": search-space optimisation, search and compilation use the patch schedule
+    #: ``tinyengine_gen --patch=auto`` picks (MCUNetV2's patch-based memory); "off": layer-wise
+    patch: str = "auto"
+    patch_max_overhead: float = 0.2
 
     def __post_init__(self) -> None:
+        if self.patch not in ("auto", "off"):
+            raise PipelineError(f"--patch={self.patch!r} is not auto or off.")
+        if self.patch_max_overhead < 0:
+            raise PipelineError(f"--patch_max_overhead ({self.patch_max_overhead}) must be at least 0.")
         if self.sram_kb <= 0 or self.flash_kb <= 0:
             raise PipelineError(f"--sram_kb ({self.sram_kb}) and --flash_kb ({self.flash_kb}) must be positive.")
         if self.task == "toy" and self.data_dir:
@@ -107,6 +115,13 @@ class PipelineOptions:
     @property
     def dataset(self) -> str:
         return TASKS[self.task].dataset
+
+    @property
+    def compile_options(self) -> Any:
+        """The engine options of the search's pricing and of the final compilation (one schedule)."""
+        from mcunet_tf.cost_model import patch_options
+
+        return patch_options(self.patch, self.patch_max_overhead)
 
     def to_dict(self) -> dict[str, Any]:
         result = dataclasses.asdict(self)
@@ -123,6 +138,8 @@ def make_options(
     flash_kb: float | None = None,
     board: str = "stm32f746",
     seed: int = 0,
+    patch: str = "auto",
+    patch_max_overhead: float = 0.2,
     **work_overrides: Any,
 ) -> PipelineOptions:
     """Options of a run from the presets; ``work_overrides`` replace fields of the work preset."""
@@ -149,4 +166,6 @@ def make_options(
         resolutions=tuple(resolutions),
         work=work,
         seed=seed,
+        patch=patch,
+        patch_max_overhead=patch_max_overhead,
     )

@@ -62,6 +62,11 @@ flags.DEFINE_integer(
 )
 flags.DEFINE_integer("batch_size", 128, "Batch size of BN recalibration and evaluation.", lower_bound=1)
 flags.DEFINE_boolean("overwrite", False, "Start over instead of resuming an existing --project_dir.")
+flags.DEFINE_enum(
+    "patch", "auto", ["auto", "off"],
+    "auto: price peak SRAM and MACs with the patch schedule tinyengine_gen --patch=auto picks; off: layer-wise.",
+)
+flags.DEFINE_float("patch_max_overhead", 0.2, "With --patch=auto: the most extra MACs (fraction) a schedule may add.")
 flags.DEFINE_boolean("deterministic", True, "tf.config.experimental.enable_op_determinism() (reproducible scores).")
 
 
@@ -85,6 +90,8 @@ def job_from_flags() -> SearchJob:
         evaluation=EvaluationOptions(FLAGS.batch_size, FLAGS.calibration_batches, FLAGS.eval_examples),
         overwrite=FLAGS.overwrite,
         board=FLAGS.board,
+        patch=FLAGS.patch,
+        patch_max_overhead=FLAGS.patch_max_overhead,
     )
 
 

@@ -15,6 +15,7 @@ import dataclasses
 
 from mcunet_tf.arch import ArchConfig
 from mcunet_tf.cost_model import SRAM_NOT_PLANNED, Cost, CostModel
+from tinyengine_gen.compiler import CompileOptions
 from mcunet_tf.errors import BudgetError
 from mcunet_tf.firmware_cost import FirmwareCostModel, FirmwarePrice
 from mcunet_tf.search.latency import CORTEX_M7_216MHZ, LatencyModel
@@ -70,6 +71,11 @@ class Price:
     cost: Cost
     #: None when the config was not planned (its Flash alone exceeds the budget)
     latency_ms: float | None
+    #: the patch schedule the engine compiles it with: (rows, columns) grid, the op whose
+    #: output ends the patch stage, extra MACs / network MACs; None when layer-wise
+    patch_grid: tuple[int, int] | None = None
+    patch_split_op: int | None = None
+    patch_mac_overhead: float = 0.0
     #: the board's firmware figures, where the pricer has a board's calibration
     firmware: FirmwarePrice | None = None
 
@@ -91,6 +97,9 @@ class Price:
             "peak_sram_kb": self.cost.peak_sram_bytes / KIB,
             "flash_kb": self.cost.flash_bytes / KIB,
             "latency_ms": float("nan") if self.latency_ms is None else float(self.latency_ms),
+            "patch_grid": float(self.patch_grid[0]) if self.patch_grid else 0.0,
+            "patch_split_op": float(self.patch_split_op) if self.patch_split_op is not None else -1.0,
+            "patch_mac_overhead": float(self.patch_mac_overhead),
         }
         if self.firmware is not None:
             metrics["firmware_flash_kb"] = self.firmware.flash_bytes / KIB
@@ -105,6 +114,7 @@ class Pricer:
     With ``firmware`` (a board's calibration, see :func:`mcunet_tf.firmware_cost.firmware_cost_model`)
     the budget is checked against the firmware's Flash and SRAM and latency is the board's
     calibrated estimate; ``latency`` (a per-operator table) serves only without one.
+    ``options`` are the engine options configs are compiled with (the patch schedule).
     """
 
     def __init__(
@@ -112,11 +122,12 @@ class Pricer:
         space: SearchSpace,
         latency: LatencyModel = CORTEX_M7_216MHZ,
         firmware: FirmwareCostModel | None = None,
+        options: CompileOptions | None = None,
     ) -> None:
         self.space = space
         self.latency = latency
         self.firmware = firmware
-        self.cost_model = CostModel(space)
+        self.cost_model = CostModel(space, options=options)
 
     def price(self, config: ArchConfig, budget: SearchBudget | None = None) -> Price:
         """Cost and latency of ``config`` from one compile; with a budget, a config over its
@@ -126,7 +137,16 @@ class Pricer:
         cost, compiled = priced.cost, priced.compiled
         if compiled is None or (budget is not None and cost.peak_sram_bytes > budget.sram_bytes):
             return Price(cost, None)  # over budget already: the latency estimate would not change that
+        decision = compiled.patch_decision
+        schedule: dict = {}
+        if decision is not None and decision.stage is not None:
+            stage = decision.stage
+            schedule = dict(
+                patch_grid=stage.grid,
+                patch_split_op=stage.stage_plans[-1].op_index,
+                patch_mac_overhead=decision.mac_overhead,
+            )
         if self.firmware is None:
-            return Price(cost, self.latency.estimate_ms(compiled))
+            return Price(cost, self.latency.estimate_ms(compiled), **schedule)
         firmware = self.firmware.price(compiled, priced.firmware_ops())
-        return Price(cost, firmware.latency_ms, firmware)
+        return Price(cost, firmware.latency_ms, firmware=firmware, **schedule)

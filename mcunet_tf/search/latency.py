@@ -22,6 +22,8 @@ gcc, so a table can be checked against a real run.
 
 from __future__ import annotations
 
+from typing import Any
+
 import dataclasses
 import math
 from collections.abc import Mapping
@@ -64,8 +66,23 @@ class LatencyModel:
 
     def estimate_ms(self, compiled: CompiledModel) -> float:
         graph = compiled.graph
-        cycles = sum(self.operator_cycles(graph, op, plan) for op, plan in zip(graph.operators, compiled.plans))
+        cycles = sum(
+            self._stage_cycles(compiled, plan) if hasattr(plan, "stage_plans") else self.operator_cycles(graph, op, plan)
+            for op, plan in zip(graph.operators, compiled.plans)
+        )
         return 1000.0 * cycles / self.clock_hz
+
+    def _stage_cycles(self, compiled: CompiledModel, stage: Any) -> float:
+        """A patch stage: its ops' layer-wise cycles, the MAC part scaled by the recomputed halos."""
+        source = {op.index: op for op in compiled.source_graph.operators}
+        layer_wise = [(source[p.op_index], p) for p in stage.stage_plans]
+        cycles = sum(self.operator_cycles(compiled.source_graph, op, p) for op, p in layer_wise)
+        extra_macs = stage.macs - stage.layer_wise_macs
+        mean_cycles_per_mac = sum(
+            float(p.macs) * self.cycles_per_mac.get(operator_kind(compiled.source_graph, op), 0.0) for op, p in layer_wise
+        ) / max(stage.layer_wise_macs, 1)
+        calls = len(stage.patches) - 1  # every patch calls each kernel again
+        return cycles + extra_macs * mean_cycles_per_mac + calls * len(layer_wise) * self.cycles_per_op
 
     def scaled_to(self, compiled: CompiledModel, measured_ms: float, name: str | None = None) -> LatencyModel:
         """This table, every entry scaled so that ``compiled`` is estimated at ``measured_ms``."""

@@ -27,6 +27,8 @@ class Point:
     peak_sram_kb: float
     latency_ms: float
     arch: str = ""
+    #: compiled with a patch schedule (MCUNetV2) rather than layer-wise
+    patch_based: bool = False
 
 
 def dominates(a: Point, b: Point) -> bool:
@@ -47,7 +49,7 @@ def write_points_csv(path: str | os.PathLike[str], points: Sequence[Point]) -> N
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([f.name for f in dataclasses.fields(Point)])
     for p in points:
-        writer.writerow([p.trial_id, f"{p.accuracy:.6f}", f"{p.peak_sram_kb:.3f}", f"{p.latency_ms:.4f}", p.arch])
+        writer.writerow([p.trial_id, f"{p.accuracy:.6f}", f"{p.peak_sram_kb:.3f}", f"{p.latency_ms:.4f}", p.arch, int(p.patch_based)])
     write_text_atomically(path, buffer.getvalue())
 
 
@@ -78,6 +80,18 @@ def plot_front(path: str | os.PathLike[str], points: Sequence[Point], front: Seq
         ms=9,
         label="Pareto front (acc, SRAM, latency)",
     )
+    patched = [p for p in points if p.patch_based]
+    if patched:
+        axes.scatter(
+            [p.peak_sram_kb for p in patched],
+            [p.accuracy for p in patched],
+            marker="s",
+            s=60,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=0.8,
+            label="patch-based schedule",
+        )
     figure.colorbar(scatter, ax=axes, label="estimated latency (ms)")
     axes.set_xlabel("peak SRAM (kB)")
     axes.set_ylabel("validation accuracy")

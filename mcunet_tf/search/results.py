@@ -29,7 +29,16 @@ from tinyengine_gen.atomic_io import write_json_atomically, write_text_atomicall
 
 __all__ = ["METRICS", "TrialRow", "best_row", "trial_rows", "write_results"]
 
-METRICS = ("macs", "params", "peak_sram_kb", "flash_kb", "latency_ms")
+METRICS = (
+    "macs",
+    "params",
+    "peak_sram_kb",
+    "flash_kb",
+    "latency_ms",
+    "patch_grid",
+    "patch_split_op",
+    "patch_mac_overhead",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +55,10 @@ class TrialRow:
         return self.status == "COMPLETED" and math.isfinite(self.accuracy)
 
     def point(self) -> Point:
-        return Point(self.trial_id, self.accuracy, self.metrics["peak_sram_kb"], self.metrics["latency_ms"], self.arch)
+        patch_based = self.metrics.get("patch_grid", 0.0) > 0  # NaN (not recorded) compares False
+        return Point(
+            self.trial_id, self.accuracy, self.metrics["peak_sram_kb"], self.metrics["latency_ms"], self.arch, patch_based
+        )
 
 
 def _metric(trial: Any, name: str) -> float:

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from mcunet_tf.firmware_cost import FirmwareCostModel, firmware_cost_model
+from mcunet_tf.cost_model import patch_options
 from mcunet_tf.search.budget import Pricer, SearchBudget
 from mcunet_tf.search.latency import CORTEX_M7_216MHZ, LatencyModel
 from mcunet_tf.search.oracle import ArchOracle, EvolutionOracle, RandomSearchOracle
 from mcunet_tf.search.results import TrialRow, best_row, trial_rows, write_results
 from mcunet_tf.search.tuner import EvaluationOptions, SubnetTuner
 from mcunet_tf.training.checkpointing import SupernetManifest, check_checkpoint
+from tinyengine_gen.compiler import CompileOptions
 
 __all__ = ["ALGORITHMS", "SearchJob", "SearchOutcome", "is_distributed_worker", "make_oracle", "run_search"]
 
@@ -47,12 +49,24 @@ class SearchJob:
     #: a board with a firmware calibration (mcunet_tf/calibration/<board>.json): the budget
     #: is then checked against the firmware's Flash and SRAM and latency is its estimate
     board: str | None = None
+    #: "auto": price and compile with the patch schedule tinyengine_gen --patch=auto picks; "off": layer-wise
+    patch: str = "auto"
+    patch_max_overhead: float = 0.2
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"search: algorithm {self.algorithm!r} is not one of {list(ALGORITHMS)}.")
         if self.trials < 1:
             raise ValueError(f"search: --trials must be at least 1, got {self.trials}.")
+        if self.patch not in ("auto", "off") or self.patch_max_overhead < 0:
+            raise ValueError(
+                f"search: --patch must be auto or off and --patch_max_overhead at least 0, got "
+                f"{self.patch!r} and {self.patch_max_overhead}."
+            )
+
+    @property
+    def compile_options(self) -> CompileOptions:
+        return patch_options(self.patch, self.patch_max_overhead)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -74,7 +88,7 @@ def _firmware(job: SearchJob) -> FirmwareCostModel | None:
 
 
 def make_oracle(job: SearchJob, manifest: SupernetManifest) -> ArchOracle:
-    pricer = Pricer(manifest.space, job.latency, _firmware(job))
+    pricer = Pricer(manifest.space, job.latency, _firmware(job), job.compile_options)
     common: dict[str, Any] = {"max_trials": job.trials, "seed": job.seed, "pricer": pricer}
     args = (manifest.space, manifest.width, manifest.resolution, job.budget)
     if job.algorithm == "random":
@@ -108,6 +122,7 @@ def run_search(job: SearchJob, log: Callable[[str], None] = print) -> SearchOutc
         latency=job.latency,
         firmware=_firmware(job),
         overwrite=job.overwrite,
+        compile_options=job.compile_options,
     )
     tuner.search(verbose=0)
     if is_distributed_worker():
@@ -119,6 +134,7 @@ def run_search(job: SearchJob, log: Callable[[str], None] = print) -> SearchOutc
         "seed": job.seed,
         "budget": job.budget.to_dict(),
         "latency_model": (_firmware(job) or job.latency).describe(),
+        "patch": {"mode": job.patch, "max_overhead": job.patch_max_overhead},
         "supernet": {"width": manifest.width, "resolution": manifest.resolution, "dataset": manifest.data.name},
         "counters": stats,
         "title": f"{job.algorithm} search, W={manifest.width:g} R={manifest.resolution}, {job.budget.describe()}",

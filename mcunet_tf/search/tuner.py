@@ -34,6 +34,7 @@ from mcunet_tf.errors import InvalidArchitectureError, McunetError
 from mcunet_tf.firmware_cost import FirmwareCostModel
 from mcunet_tf.search.budget import Pricer
 from mcunet_tf.search.latency import CORTEX_M7_216MHZ, LatencyModel
+from tinyengine_gen.compiler import CompileOptions
 from mcunet_tf.search.oracle import OBJECTIVE, arch_of
 from mcunet_tf.training.checkpointing import load_supernet
 from mcunet_tf.training.data import load_split
@@ -84,6 +85,7 @@ class SubnetTuner(BaseTuner):
         latency: LatencyModel = CORTEX_M7_216MHZ,
         firmware: FirmwareCostModel | None = None,
         overwrite: bool = False,
+        compile_options: CompileOptions | None = None,
     ) -> None:
         project = Path(project_dir).resolve()
         super().__init__(oracle, None, directory=str(project.parent), project_name=project.name, overwrite=overwrite)
@@ -91,6 +93,8 @@ class SubnetTuner(BaseTuner):
         self.evaluation_options = evaluation
         self.latency = latency
         self.firmware = firmware
+        #: the engine options trials are priced with (the patch schedule of ``--patch``)
+        self.compile_options = compile_options
         self._loaded: tuple[Any, Any, list, list] | None = None
         if not self._is_worker():
             self.save()  # from now on a restart finds and reloads this project
@@ -128,7 +132,12 @@ class SubnetTuner(BaseTuner):
         if options.eval_examples is not None:
             batches = batches.unbatch().take(options.eval_examples).batch(options.batch_size)
         evaluation = [(x.numpy(), y.numpy()) for x, y in batches]
-        return supernet, Pricer(manifest.space, self.latency, self.firmware), calibration, evaluation
+        return (
+            supernet,
+            Pricer(manifest.space, self.latency, self.firmware, self.compile_options),
+            calibration,
+            evaluation,
+        )
 
     def _log_evaluation(self, trial_id: str, key: str) -> None:
         folder = Path(self.project_dir) / EVALUATIONS

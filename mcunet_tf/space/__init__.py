@@ -23,6 +23,8 @@ __all__ = [
     "MCUNET_WIDTHS",
     "MCUNET_RESOLUTIONS",
     "make_divisible",
+    "StageChoices",
+    "redistribute_receptive_field",
 ]
 
 
@@ -71,6 +73,15 @@ class NetworkChannels:
 
 
 @dataclasses.dataclass(frozen=True)
+class StageChoices:
+    """What the blocks of one stage may choose."""
+
+    kernel_sizes: tuple[int, ...]
+    expand_ratios: tuple[int, ...]
+    depths: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class SearchSpace:
     """The supernet layout and every choice a sub-network can make.
 
@@ -90,8 +101,42 @@ class SearchSpace:
     widths: tuple[float, ...] = MCUNET_WIDTHS
     resolutions: tuple[int, ...] = MCUNET_RESOLUTIONS
     divisor: int = 8
+    #: MCUNetV2's receptive-field redistribution: the first ``patch_stages`` stages (the
+    #: high-resolution ones a patch schedule runs patch by patch) choose only among
+    #: ``patch_kernel_sizes`` and ``patch_expand_ratios``, so the halo each patch recomputes
+    #: stays small, and the stage after them only among ``after_patch_depths`` (its deeper
+    #: depths), which gives back the receptive field and capacity. 0 turns it off.
+    patch_stages: int = 0
+    patch_kernel_sizes: tuple[int, ...] = (3,)
+    patch_expand_ratios: tuple[int, ...] = (3, 4)
+    after_patch_depths: tuple[int, ...] = (3, 4)
 
     def __post_init__(self) -> None:
+        self._check_choices()
+        if not 0 <= self.patch_stages < len(self.stages):
+            raise InvalidSearchSpaceError(
+                f"search space: patch_stages {self.patch_stages} must lie in 0..{len(self.stages) - 1}."
+            )
+        for name, subset, whole in (
+            ("patch_kernel_sizes", self.patch_kernel_sizes, self.kernel_sizes),
+            ("patch_expand_ratios", self.patch_expand_ratios, self.expand_ratios),
+            ("after_patch_depths", self.after_patch_depths, self.depths),
+        ):
+            if self.patch_stages and (not subset or not set(subset) <= set(whole)):
+                raise InvalidSearchSpaceError(
+                    f"search space: '{name}' {list(subset)} must be a non-empty subset of {list(whole)} "
+                    "(the supernet holds the whole space)."
+                )
+
+    def stage_choices(self, index: int) -> StageChoices:
+        """The choices of stage ``index`` (restricted around the patch stage when redistributing)."""
+        if index < self.patch_stages:
+            return StageChoices(self.patch_kernel_sizes, self.patch_expand_ratios, self.depths)
+        if self.patch_stages and index == self.patch_stages:
+            return StageChoices(self.kernel_sizes, self.expand_ratios, self.after_patch_depths)
+        return StageChoices(self.kernel_sizes, self.expand_ratios, self.depths)
+
+    def _check_choices(self) -> None:
         for name in ("kernel_sizes", "expand_ratios", "depths", "widths", "resolutions", "stages"):
             values = getattr(self, name)
             if not values:
@@ -158,3 +203,15 @@ class SearchSpace:
             else:
                 values[key] = value
         return cls(**values)
+
+
+def redistribute_receptive_field(space: SearchSpace, patch_stages: int = 1) -> SearchSpace:
+    """``space`` with MCUNetV2's receptive-field redistribution around the first ``patch_stages``
+    stages: small kernels and expand ratios inside the patch stage, a deeper stage after it."""
+    deeper = tuple(d for d in space.depths if d >= sorted(space.depths)[len(space.depths) // 2])
+    kernels = tuple(k for k in space.kernel_sizes if k == min(space.kernel_sizes))
+    expands = tuple(space.expand_ratios[: max(1, len(space.expand_ratios) - 1)])
+    return dataclasses.replace(
+        space, patch_stages=patch_stages, patch_kernel_sizes=kernels, patch_expand_ratios=expands,
+        after_patch_depths=deeper,
+    )

@@ -24,6 +24,7 @@ import numpy as np
 
 from mcunet_tf.arch import ArchConfig, BlockChoice
 from mcunet_tf.cost_model import Cost, CostModel
+from tinyengine_gen.compiler import CompileOptions
 from mcunet_tf.errors import BudgetError
 from mcunet_tf.sampling import sample_arch
 from mcunet_tf.space import SearchSpace
@@ -124,14 +125,19 @@ class SpaceScore:
 
 def smallest_arch(space: SearchSpace) -> ArchConfig:
     """The cheapest sub-network of the whole search space (every choice at its minimum)."""
-    block = BlockChoice(min(space.kernel_sizes), min(space.expand_ratios))
-    depth = min(space.depths)
-    return ArchConfig(space.widths[0], space.resolutions[0], tuple((block,) * depth for _ in space.stages))
+    stages = []
+    for index in range(len(space.stages)):
+        choices = space.stage_choices(index)
+        block = BlockChoice(min(choices.kernel_sizes), min(choices.expand_ratios))
+        stages.append((block,) * min(choices.depths))
+    return ArchConfig(space.widths[0], space.resolutions[0], tuple(stages))
 
 
-def check_budget_reachable(space: SearchSpace, budget: Budget, cost_model: CostModel | None = None) -> Cost:
+def check_budget_reachable(
+    space: SearchSpace, budget: Budget, cost_model: CostModel | None = None, options: CompileOptions | None = None
+) -> Cost:
     """Fail fast, before any sampling, when not even the smallest sub-network fits ``budget``."""
-    cost = (cost_model or CostModel(space)).cost(smallest_arch(space))
+    cost = (cost_model or CostModel(space, options=options)).cost(smallest_arch(space))
     if not budget.fits(cost):
         raise BudgetError(
             f"budget: nothing in the search space fits {budget.describe()}: the smallest sub-network needs "
@@ -174,9 +180,9 @@ def sample_space(
 _WORKER_MODEL: CostModel | None = None
 
 
-def _init_worker(space: SearchSpace) -> None:
+def _init_worker(space: SearchSpace, options: CompileOptions | None = None) -> None:
     global _WORKER_MODEL
-    _WORKER_MODEL = CostModel(space)
+    _WORKER_MODEL = CostModel(space, options=options)
 
 
 def _sample_task(args: tuple[SearchSpace, float, int, int, int, int | None]) -> SpaceSample:
@@ -193,11 +199,15 @@ def sample_spaces(
     widths: Sequence[float] | None = None,
     resolutions: Sequence[int] | None = None,
     flash_limit: int | None = None,
+    options: CompileOptions | None = None,
 ) -> list[SpaceSample]:
     """Sample every (W, R) space, in parallel over ``processes`` (default: all cores), in (W, R) order.
 
     ``flash_limit`` is the largest Flash budget the samples will be scored against (see
-    :func:`sample_space`); leave it None to plan the memory of every sample.
+    :func:`sample_space`); leave it None to plan the memory of every sample. ``options`` are
+    the engine's compile options the cost model prices with (``patch_options("auto")``: peak
+    SRAM with the patch schedule ``tinyengine_gen --patch=auto`` would pick, MACs with its
+    recomputed halos).
     """
     tasks = [
         (space, float(w), int(r), samples, seed, flash_limit)
@@ -206,12 +216,12 @@ def sample_spaces(
     ]
     processes = max(1, min(processes or os.cpu_count() or 1, len(tasks)))
     if processes == 1:
-        _init_worker(space)
+        _init_worker(space, options)
         results = [_sample_task(t) for t in tasks]
     else:
         # spawn, not fork: the caller may have started TensorFlow's threads, which fork would copy mid-lock.
         context = multiprocessing.get_context("spawn")
-        with context.Pool(processes, initializer=_init_worker, initargs=(space,)) as pool:
+        with context.Pool(processes, initializer=_init_worker, initargs=(space, options)) as pool:
             results = pool.map(_sample_task, tasks, chunksize=1)
     return results
 

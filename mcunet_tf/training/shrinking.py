@@ -57,6 +57,9 @@ class SubnetSampler:
             expand_ratios=space.expand_ratios if level >= 3 else (space.max_expand_ratio,),
             widths=(self.width,),
             resolutions=(self.resolution,),
+            # receptive-field redistribution narrows the full space only (the earlier phases'
+            # single choices need not be among its restricted ones)
+            patch_stages=space.patch_stages if level >= 3 else 0,
         )
 
     def largest(self) -> ArchConfig:
@@ -65,6 +68,13 @@ class SubnetSampler:
     def smallest(self) -> ArchConfig:
         """The smallest sub-network of this phase (the sandwich rule's lower bound)."""
         sub = self.phase_space
+        if sub.patch_stages:
+            stages = []
+            for index in range(len(sub.stages)):
+                choices = sub.stage_choices(index)
+                block = BlockChoice(min(choices.kernel_sizes), min(choices.expand_ratios))
+                stages.append((block,) * min(choices.depths))
+            return ArchConfig(self.width, self.resolution, tuple(stages))
         return self._uniform(min(sub.depths), min(sub.kernel_sizes), min(sub.expand_ratios))
 
     def sample(self, rng: np.random.Generator) -> ArchConfig:

@@ -8,7 +8,7 @@ import gc
 import numpy as np
 import pytest
 
-from mcunet_tf.cost_model import SRAM_NOT_PLANNED, Cost, CostModel, emitted
+from mcunet_tf.cost_model import SRAM_NOT_PLANNED, Cost, CostModel, emitted, patch_options
 from mcunet_tf.sampling import sample_arch
 from mcunet_tf.space import SearchSpace
 from mcunet_tf.subnet_graph import build_subnet_graph
@@ -184,3 +184,50 @@ def test_params_are_the_keras_weights_with_batch_norm_folded(converted):
         kernels = sum(int(np.prod(w.shape)) for w in keras_model.trainable_weights if "kernel" in w.name)
         biases = sum(int(w.shape[0]) for w in keras_model.trainable_weights if "gamma" in w.name or "/bias" in w.name)
         assert build_subnet_graph(config, SPACE).params == kernels + biases
+
+
+# --- patch-based memory (MCUNetV2) -------------------------------------------------------------
+
+PATCH = patch_options("auto", max_overhead=0.2)
+
+
+def test_patch_priced_memoized_compile_matches_compile_graph():
+    memoized, plain = CostModel(SPACE, options=PATCH), CostModel(SPACE, options=PATCH, memoize=False)
+    rng = np.random.default_rng(11)
+    one_space = [sample_arch(SPACE, rng, width=0.3, resolution=128) for _ in range(10)]  # shared stages
+    patched = 0
+    for config in (_random_configs(6, seed=12) + one_space) * 2:
+        cost = memoized.cost(config)
+        assert cost == plain.cost(config)
+        compiled = compile_graph(build_subnet_graph(config, SPACE).graph, PATCH)
+        assert (cost.peak_sram_bytes, cost.macs) == (compiled.peak_sram_bytes, compiled.macs)
+        patched += compiled.patch_decision.stage is not None
+    assert patched >= 10
+
+
+def test_patch_pricing_is_never_above_layer_wise_and_counts_the_recomputed_halos():
+    layer_wise, patched = CostModel(SPACE), CostModel(SPACE, options=PATCH)
+    for config in _random_configs(10, seed=13):
+        flat, joint = layer_wise.cost(config), patched.cost(config)
+        decision = patched.compile(config).patch_decision
+        assert joint.peak_sram_bytes <= flat.peak_sram_bytes
+        assert joint.macs == flat.macs + round(decision.mac_overhead * flat.macs) or abs(
+            joint.macs - flat.macs * (1 + decision.mac_overhead)
+        ) <= 1
+        assert joint.macs >= flat.macs
+
+
+def test_patch_priced_costs_match_the_engine_compiling_the_converted_model(converted):
+    """The joint cost model equals ``tinyengine_gen --patch=auto`` on the exported int8 file."""
+    from tinyengine_gen.codegen.project import generate
+    from tinyengine_gen.frontend.reader import read_model_bytes
+
+    model = CostModel(SPACE, options=PATCH)
+    patched = 0
+    for config, _, flatbuffer in converted:
+        report = generate(read_model_bytes(flatbuffer), PATCH).report
+        cost = model.cost(config)
+        assert cost.peak_sram_bytes == report["peak_sram_bytes"], config.key()
+        assert cost.macs == report["executed_macs"], config.key()  # recomputed halos included
+        patched += report["patch"]["schedule"] == "patch-based"
+    assert patched >= 10, patched

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-__all__ = ["Region", "Window", "grid_regions"]
+__all__ = ["Region", "Window", "cuts", "grid_regions"]
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -58,6 +58,10 @@ class Window:
         start_row = min(max(0, first), self.input_size[axis])
         return start_row, max(start_row, min(self.input_size[axis], last))  # empty if only pad taps
 
+    def input_interval(self, axis: int, start: int, stop: int) -> tuple[int, int]:
+        """The input rows (axis 0) or columns (axis 1) that output rows/columns [start, stop) read."""
+        return self._axis(axis, start, stop)
+
     def input_region(self, out: Region) -> Region:
         y0, y1 = self._axis(0, out.y0, out.y1)
         x0, x1 = self._axis(1, out.x0, out.x1)
@@ -73,11 +77,12 @@ class Window:
         )
 
 
-def _cuts(size: int, parts: int) -> list[int]:
+def cuts(size: int, parts: int) -> list[int]:
+    """Boundaries of an even split of ``size`` rows into ``parts`` bands (``parts + 1`` values)."""
     return [round(i * size / parts) for i in range(parts + 1)]
 
 
 def grid_regions(height: int, width: int, rows: int, columns: int) -> list[Region]:
     """An even rows x columns grid over a height x width map, row-major."""
-    ys, xs = _cuts(height, rows), _cuts(width, columns)
+    ys, xs = cuts(height, rows), cuts(width, columns)
     return [Region(ys[i], ys[i + 1], xs[j], xs[j + 1]) for i in range(rows) for j in range(columns)]

@@ -10,7 +10,8 @@ execution; it says so instead.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Sequence
 
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
@@ -18,9 +19,29 @@ from tinyengine_gen.memory.lifetimes import memory_plan
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import run_passes
 from tinyengine_gen.passes.pipeline import PLAN_PASSES
-from tinyengine_gen.patching.stage import PatchStagePlan, StageError, build_patch_stage, stage_operator
+from tinyengine_gen.patching.candidates import auto_candidates
+from tinyengine_gen.patching.stage import (
+    PatchStagePlan,
+    StageError,
+    StageOutline,
+    build_outlined_stage,
+    outline_patch_stage,
+    stage_macs,
+    stage_operator,
+)
 
-__all__ = ["PatchDecision", "parse_grid", "decide_patch_schedule", "with_stage"]
+__all__ = [
+    "PatchDecision",
+    "StageBuilder",
+    "parse_grid",
+    "decide_patch_schedule",
+    "stage_peak_lower_bound",
+    "with_stage",
+]
+
+#: Builds the stage of a checked outline; a caller pricing thousands of similar graphs (the NAS
+#: cost model) may pass one that reuses stages, as long as it returns what ``build_outlined_stage`` would.
+StageBuilder = Callable[[Graph, Sequence[OpPlan], StageOutline, tuple[int, int], int], PatchStagePlan]
 
 AUTO_GRIDS = tuple((n, n) for n in range(2, 9))
 
@@ -80,41 +101,28 @@ def decide_patch_schedule(
     options: CompileOptions,
     *,
     grid: tuple[int, int] | None,
+    build_stage: StageBuilder = build_outlined_stage,
 ) -> PatchDecision:
     """``grid`` (parsed from ``options.patch``) / ``options.patch_split`` None means search; a
     given pair is built as asked (or refused), even where layer-wise would need less (the
     message says so); a search never returns such a one. Peaks are priced after the plan
-    passes ``options`` asks for, run by the compiler's own runner."""
-    split_op, max_overhead, alignment = options.patch_split, options.patch_max_overhead, options.alignment
+    passes ``options`` asks for, run by the compiler's own runner. A search prices each
+    candidate's extra MACs first (no build) and builds and plans only those within the bound
+    that can still beat the best peak: the same decision as building and planning every
+    candidate, at a fraction of the cost."""
+    split_op, max_overhead = options.patch_split, options.patch_max_overhead
     layer_wise = _peak(graph, plans, options)
     total_macs = max(sum(p.macs for p in plans), 1)
     positions = {op.index: position for position, op in enumerate(graph.operators)}
     if split_op is not None and split_op not in positions:
         raise StageError(f"--patch_split={split_op} names no operator of the compiled graph")
-    splits = [positions[split_op] + 1] if split_op is not None else range(1, len(plans))
-    grids = [grid] if grid is not None else AUTO_GRIDS
-    best: PatchDecision | None = None
-    evaluated = 0
-    reasons: list[str] = []
-    for split in splits:
-        for candidate_grid in grids:
-            try:
-                stage = build_patch_stage(graph, plans, split, candidate_grid, alignment)
-            except StageError as exc:
-                reasons.append(str(exc))
-                if split_op is not None and grid is not None:
-                    raise
-                break  # a split that cannot be patched fails for every grid
-            evaluated += 1
-            overhead = (stage.macs - stage.layer_wise_macs) / total_macs
-            if grid is None and overhead > max_overhead:
-                continue
-            staged_graph, staged_plans = with_stage(graph, plans, stage)
-            peak = _peak(staged_graph, staged_plans, options)
-            if best is None or (peak, overhead) < (best.peak_bytes, best.mac_overhead):
-                best = PatchDecision(stage, layer_wise, peak, overhead, "", evaluated)
+    if grid is None and split_op is None:
+        best, evaluated, why = _search(graph, plans, max_overhead, total_macs, layer_wise, options, build_stage)
+    else:
+        best, evaluated, why = _given(graph, plans, grid, positions[split_op] + 1 if split_op is not None else None,
+                                      max_overhead, total_macs, layer_wise, options, build_stage)
     if best is None:
-        why = reasons[-1] if reasons else f"no schedule within {max_overhead:.0%} extra MACs"
+        why = why or f"no schedule within {max_overhead:.0%} extra MACs"
         return PatchDecision(None, layer_wise, layer_wise, 0.0, f"kept layer-wise: {why}", evaluated)
     explicit = grid is not None and split_op is not None
     if best.peak_bytes >= layer_wise and not explicit:
@@ -136,3 +144,76 @@ def decide_patch_schedule(
     if best.peak_bytes >= layer_wise:
         message += " (as asked; layer-wise would need less)"
     return dataclasses.replace(best, message=message, candidates=evaluated)
+
+
+def _given(graph, plans, grid, given_split, max_overhead, total_macs, layer_wise, options, build_stage):
+    """A grid, a split or both given: build each candidate in order (or refuse the given pair)."""
+    alignment = options.alignment
+    splits = [given_split] if given_split is not None else range(1, len(plans))
+    grids = [grid] if grid is not None else AUTO_GRIDS
+    best: PatchDecision | None = None
+    evaluated = 0
+    reasons: list[str] = []
+    for split in splits:
+        layer_wise_macs = sum(p.macs for p in plans[:split])
+        for candidate_grid in grids:
+            try:
+                outline = outline_patch_stage(graph, plans, split, candidate_grid)
+                if grid is None:
+                    overhead = (stage_macs(graph, outline, candidate_grid) - layer_wise_macs) / total_macs
+                    if overhead > max_overhead:
+                        evaluated += 1
+                        continue
+                stage = build_stage(graph, plans, outline, candidate_grid, alignment)
+            except StageError as exc:
+                reasons.append(str(exc))
+                if given_split is not None and grid is not None:
+                    raise
+                break  # a split that cannot be patched fails for every grid
+            evaluated += 1
+            overhead = (stage.macs - stage.layer_wise_macs) / total_macs
+            staged_graph, staged_plans = with_stage(graph, plans, stage)
+            peak = _peak(staged_graph, staged_plans, options)
+            if best is None or (peak, overhead) < (best.peak_bytes, best.mac_overhead):
+                best = PatchDecision(stage, layer_wise, peak, overhead, "", evaluated)
+    return best, evaluated, reasons[-1] if reasons else ""
+
+
+def _search(graph, plans, max_overhead, total_macs, layer_wise, options, build_stage):
+    """``auto``: the lowest (peak, extra MACs) over every split and grid within the MAC bound.
+
+    Candidates are priced by MACs without building (:mod:`.candidates`); those within the
+    bound are built and planned in order of a lower bound on their peak (the model input,
+    the split map and the stage's own arena, which holds at least its largest patch buffer,
+    are live together while the stage runs) until the bound exceeds the best peak found:
+    later ones cannot beat it. Ties go to the first
+    in split-major, grid-minor order, as a plain loop over every candidate would decide.
+    """
+    found = auto_candidates(graph, plans, AUTO_GRIDS)
+    prefix_macs = list(itertools.accumulate((p.macs for p in plans), initial=0))
+    ends = graph.tensor(found.candidates[0].outline.source).nbytes if found.candidates else 0
+    within = []
+    for candidate in found.candidates:
+        if (candidate.macs - prefix_macs[candidate.outline.split]) / total_macs > max_overhead:
+            continue
+        split_bytes = graph.tensor(candidate.outline.split_tensor).nbytes
+        within.append((ends + split_bytes + candidate.largest_buffer, candidate.order, candidate))
+    best: PatchDecision | None = None
+    best_key = None
+    for rough_bound, order, candidate in sorted(within, key=lambda item: item[:2]):
+        if best is not None and rough_bound > best.peak_bytes:
+            break
+        stage = build_stage(graph, plans, candidate.outline, candidate.grid, options.alignment)
+        if best is not None and stage_peak_lower_bound(graph, stage) > best.peak_bytes:
+            continue
+        overhead = (stage.macs - stage.layer_wise_macs) / total_macs
+        staged_graph, staged_plans = with_stage(graph, plans, stage)
+        peak = _peak(staged_graph, staged_plans, options)
+        if best_key is None or (peak, overhead, order) < best_key:
+            best, best_key = PatchDecision(stage, layer_wise, peak, overhead, ""), (peak, overhead, order)
+    return best, len(found.candidates), found.last_reason(graph, plans) if best is None else ""
+
+
+def stage_peak_lower_bound(graph: Graph, stage: PatchStagePlan) -> int:
+    """Bytes the arena needs at least while ``stage`` runs: its input, its split map and its own arena."""
+    return graph.tensor(stage.inputs[0]).nbytes + graph.tensor(stage.outputs[0]).nbytes + stage.scratch_bytes

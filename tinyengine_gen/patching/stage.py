@@ -22,10 +22,20 @@ import numpy as np
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpPlan
 from tinyengine_gen.patching.adapters import adapter_for
-from tinyengine_gen.patching.regions import Region, grid_regions
 from tinyengine_gen.memory.planner import BufferRequest, MemoryPlan, plan_memory
+from tinyengine_gen.patching.regions import Region, cuts as _cuts, grid_regions
 
-__all__ = ["PatchStagePlan", "StageError", "build_patch_stage", "PATCH_STAGE_OPCODE"]
+__all__ = [
+    "PatchStagePlan",
+    "StageError",
+    "StageOutline",
+    "build_patch_stage",
+    "build_outlined_stage",
+    "outline_patch_stage",
+    "stage_entry",
+    "stage_macs",
+    "PATCH_STAGE_OPCODE",
+]
 
 PATCH_STAGE_OPCODE = "PATCH_STAGE"
 _NCHW_TO_NHWC = (0, 2, 3, 1)
@@ -190,7 +200,7 @@ def _activation_inputs(graph: Graph, plan: OpPlan) -> list[int]:
     return [t for t in plan.inputs if not graph.tensor(t).is_constant]
 
 
-def _entry(graph: Graph, plans: Sequence[OpPlan]) -> tuple[int, int, bool, int]:
+def stage_entry(graph: Graph, plans: Sequence[OpPlan]) -> tuple[int, int, bool, int]:
     """(model input, NHWC entry tensor, input is NCHW, index of the first spatial op)."""
     first = plans[0]
     if type(first).__name__ == "TransposePlan":
@@ -239,12 +249,25 @@ def _itemsize_and_type(graph: Graph, tensor: int) -> tuple[int, str]:
     return t.dtype.itemsize, t.dtype.c_type
 
 
-def build_patch_stage(graph: Graph, plans: Sequence[OpPlan], split: int, grid: tuple[int, int], alignment: int = 16) -> PatchStagePlan:
-    """The stage running ``plans[:split]`` over a ``grid`` of patches; StageError if it cannot."""
+@dataclasses.dataclass(frozen=True, eq=False)
+class StageOutline:
+    """What a split point fixes before any patch is cut: the stage's ops and its end tensors."""
+
+    source: int  # the model input
+    entry: int  # the NHWC map the first spatial op reads
+    nchw: bool
+    stage: tuple[OpPlan, ...]  # the spatial ops that run per patch
+    split: int
+    split_tensor: int
+
+
+def outline_patch_stage(graph: Graph, plans: Sequence[OpPlan], split: int, grid: tuple[int, int]) -> StageOutline:
+    """Check that ``plans[:split]`` can run over a ``grid`` of patches (StageError if not), cheaply:
+    no region is computed. :func:`build_patch_stage` runs the same checks first."""
     if not 1 <= split <= len(plans):
         raise StageError(f"split {split} is outside 1..{len(plans)}")
-    source, entry, nchw, first_spatial = _entry(graph, plans)
-    stage = list(plans[first_spatial:split])
+    source, entry, nchw, first_spatial = stage_entry(graph, plans)
+    stage = tuple(plans[first_spatial:split])
     if not stage:
         raise StageError("the stage has no spatial op")
     opcodes = {op.index: op.opcode for op in graph.operators}
@@ -257,10 +280,71 @@ def build_patch_stage(graph: Graph, plans: Sequence[OpPlan], split: int, grid: t
     produced = {plan.outputs[0] for plan in plans[:split]}
     split_tensor = plans[split - 1].outputs[0]
     _check_closed(graph, plans, split, produced, split_tensor)
-    _, split_h, split_w, split_c = graph.tensor(split_tensor).shape
+    _, split_h, split_w, _ = graph.tensor(split_tensor).shape
     rows, columns = grid
     if rows < 1 or columns < 1 or rows > split_h or columns > split_w:
         raise StageError(f"grid {rows}x{columns} does not fit the {split_h}x{split_w} split map")
+    return StageOutline(source, entry, nchw, stage, split, split_tensor)
+
+
+def _band_needs(graph: Graph, outline: StageOutline, axis: int, cuts: list[int]) -> dict[int, list[tuple[int, int]]]:
+    """:func:`_required_regions` along one axis, for every band of the grid at once. Windows act
+    on rows and columns independently and a union is a bounding box, so the region a patch
+    needs of a tensor is (its row band's interval) x (its column band's interval)."""
+    required = {outline.split_tensor: [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1)]}
+    for plan in reversed(outline.stage):
+        out = required.get(plan.outputs[0])
+        if out is None:
+            raise StageError(f"op {plan.op_index} inside the stage feeds nothing")
+        window = adapter_for(plan).window(plan)
+        need = out if window is None else [window.input_interval(axis, start, stop) for start, stop in out]
+        for tensor in _activation_inputs(graph, plan):
+            held = required.get(tensor)
+            required[tensor] = need if held is None else [
+                (min(a, c), max(b, d)) for (a, b), (c, d) in zip(need, held)
+            ]
+    return required
+
+
+def stage_macs(graph: Graph, outline: StageOutline, grid: tuple[int, int]) -> int:
+    """The ``macs`` of :func:`build_patch_stage` for this outline and grid, without building it.
+
+    Every stage op's MACs are proportional to its output area (a fixed count per output
+    pixel), and a patch's region of a tensor is a row interval times a column interval, so
+    the sum over patches factors into (sum of row heights) x (sum of column widths). That
+    makes pricing a candidate's extra MACs cost O(rows + columns) per op instead of a full
+    build; ``decide_patch_schedule`` uses it to drop candidates over the MAC bound first.
+    """
+    _, split_h, split_w, _ = graph.tensor(outline.split_tensor).shape
+    rows = _band_needs(graph, outline, 0, _cuts(split_h, grid[0]))
+    columns = _band_needs(graph, outline, 1, _cuts(split_w, grid[1]))
+    total = 0
+    for plan in outline.stage:
+        out = plan.outputs[0]
+        _, height, width, _ = graph.tensor(out).shape
+        per_pixel = plan.macs // (height * width)
+        total += (
+            per_pixel
+            * sum(max(b - a, 0) for a, b in rows[out])
+            * sum(max(b - a, 0) for a, b in columns[out])
+        )
+    return total
+
+
+def build_patch_stage(graph: Graph, plans: Sequence[OpPlan], split: int, grid: tuple[int, int], alignment: int = 16) -> PatchStagePlan:
+    """The stage running ``plans[:split]`` over a ``grid`` of patches; StageError if it cannot."""
+    return build_outlined_stage(graph, plans, outline_patch_stage(graph, plans, split, grid), grid, alignment)
+
+
+def build_outlined_stage(
+    graph: Graph, plans: Sequence[OpPlan], outline: StageOutline, grid: tuple[int, int], alignment: int = 16
+) -> PatchStagePlan:
+    """The stage of a checked outline: every patch's regions, per-patch plans and the stage arena."""
+    split = outline.split
+    source, entry, nchw, split_tensor = outline.source, outline.entry, outline.nchw, outline.split_tensor
+    stage = list(outline.stage)
+    _, split_h, split_w, split_c = graph.tensor(split_tensor).shape
+    rows, columns = grid
     entry_shape = graph.tensor(entry).shape
     sizes: dict[int, int] = {}
     patches = []

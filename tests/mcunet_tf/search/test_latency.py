@@ -56,3 +56,21 @@ def test_scaling_to_a_measurement_reproduces_it_and_keeps_the_ranking():
 def test_a_bad_table_is_refused():
     with pytest.raises(ValueError, match="clock must be positive"):
         LatencyModel("bad", 0.0, {}, {})
+
+
+def test_a_patch_stage_costs_its_recomputed_halos_and_records_its_schedule():
+    import numpy as np
+
+    from mcunet_tf.cost_model import patch_options
+    from mcunet_tf.sampling import sample_arch
+    from mcunet_tf.search.budget import Pricer
+    from mcunet_tf.space import SearchSpace
+
+    space = SearchSpace(num_classes=10)
+    config = sample_arch(space, np.random.default_rng(3), width=0.3, resolution=160)
+    flat = Pricer(space).price(config)
+    joint = Pricer(space, options=patch_options("auto")).price(config)
+    assert joint.patch_grid is not None and joint.metrics()["patch_grid"] == joint.patch_grid[0]
+    assert joint.metrics()["patch_mac_overhead"] > 0 and joint.cost.macs > flat.cost.macs
+    assert joint.latency_ms > flat.latency_ms  # more MACs and one kernel call per op per patch
+    assert flat.metrics()["patch_grid"] == 0.0 and flat.metrics()["patch_split_op"] == -1.0

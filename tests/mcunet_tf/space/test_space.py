@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from mcunet_tf.errors import InvalidSearchSpaceError
@@ -56,3 +58,35 @@ def test_inconsistent_spaces_are_refused(changes, message):
 def test_unknown_keys_are_refused():
     with pytest.raises(InvalidSearchSpaceError, match="unknown keys"):
         SearchSpace.from_dict({"depth": [2]})
+
+
+def test_receptive_field_redistribution_narrows_the_patch_stage_and_deepens_the_next():
+    import numpy as np
+
+    from mcunet_tf.arch import check_arch
+    from mcunet_tf.errors import InvalidArchitectureError
+    from mcunet_tf.sampling import crossover_arch, mutate_arch, sample_arch
+    from mcunet_tf.space import redistribute_receptive_field
+    from mcunet_tf.space.ranking import smallest_arch
+
+    space = redistribute_receptive_field(SearchSpace(), patch_stages=1)
+    assert space.stage_choices(0).kernel_sizes == (3,) and space.stage_choices(0).expand_ratios == (3, 4)
+    assert space.stage_choices(1).depths == (3, 4) and space.stage_choices(2) == SearchSpace().stage_choices(2)
+    rng = np.random.default_rng(0)
+    configs = [sample_arch(space, rng, width=0.3, resolution=96) for _ in range(30)]
+    configs += [mutate_arch(c, space, rng, 0.5) for c in configs[:10]]
+    configs += [crossover_arch(a, b, space, rng) for a, b in zip(configs[:10], configs[10:20])]
+    for config in configs + [smallest_arch(space)]:
+        assert all(b.kernel_size == 3 and b.expand_ratio in (3, 4) for b in config.stages[0])
+        assert len(config.stages[1]) in (3, 4)
+    outside = sample_arch(SearchSpace(), np.random.default_rng(1), width=0.3, resolution=96)
+    wide = dataclasses.replace(outside, stages=((outside.stages[0][0].__class__(7, 6),) * 2,) + outside.stages[1:])
+    with pytest.raises(InvalidArchitectureError, match="stage 0 block 0 has kernel size 7"):
+        check_arch(wide, space)
+
+
+def test_redistribution_choices_must_lie_inside_the_supernet_space():
+    with pytest.raises(InvalidSearchSpaceError, match="patch_kernel_sizes"):
+        SearchSpace(patch_stages=1, patch_kernel_sizes=(9,))
+    with pytest.raises(InvalidSearchSpaceError, match="patch_stages"):
+        SearchSpace(patch_stages=6)
