@@ -87,3 +87,26 @@ def _rescale_bias(root, tensor, old_scales: np.ndarray, new_scales: np.ndarray) 
     if tensor.quantization.scale is not None:
         bias_scales = np.asarray(tensor.quantization.scale, dtype=np.float64) / ratio
         tensor.quantization.scale = [float(np.float32(s)) for s in bias_scales]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mcunet_tf.int4_weights IN.tflite OUT.tflite``: write the 4-bit re-quantised file."""
+    import sys
+
+    from tinyengine_gen.atomic_io import write_bytes_atomically
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("int4_weights: error: usage: python -m mcunet_tf.int4_weights IN.tflite OUT.tflite", file=sys.stderr)
+        return 2
+    try:
+        data = open(args[0], "rb").read()
+        write_bytes_atomically(args[1], requantize_weights_int4(data))
+    except (OSError, ValueError) as exc:
+        print(f"int4_weights: error: {args[0]}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

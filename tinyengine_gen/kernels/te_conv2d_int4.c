@@ -8,7 +8,7 @@
 #include "te_int4.h"
 
 void te_conv2d_int4_s8(const te_conv2d_int4_params* p, const int8_t* input, const uint8_t* filter,
-                       const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output) {
+                       const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output) {
   const int in_c = p->in_c;
   const long filter_row = (long)p->k_h * p->k_w * in_c;
   for (int b = 0; b < p->batches; ++b) {

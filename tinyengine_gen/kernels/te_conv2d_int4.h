@@ -12,8 +12,9 @@ typedef struct {
   int32_t input_offset, output_offset, act_min, act_max;
 } te_conv2d_int4_params;
 
-/* filter: [out_c][k_h][k_w][in_c] packed (element index o*k_h*k_w*in_c + ...); bias, multiplier, shift: [out_c]. */
+/* filter: [out_c][k_h][k_w][in_c] packed (element index o*k_h*k_w*in_c + ...); bias, multiplier: [out_c];
+ * shift: [out_c] int8 (shifts lie in [-31, 30]: a quarter of the int32 table's Flash). */
 void te_conv2d_int4_s8(const te_conv2d_int4_params* p, const int8_t* input, const uint8_t* filter,
-                       const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output);
+                       const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output);
 
 #endif

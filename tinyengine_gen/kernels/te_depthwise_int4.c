@@ -12,7 +12,7 @@
 #define TE_DW4_BLOCK 64
 
 void te_depthwise_int4_s8(const te_depthwise_int4_params* p, const int8_t* input, const uint8_t* filter,
-                          const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output) {
+                          const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output) {
   const int in_c = p->in_c;
   const int out_c = p->out_c;
   const int dm = p->depth_multiplier;

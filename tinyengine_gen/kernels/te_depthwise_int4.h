@@ -13,6 +13,6 @@ typedef struct {
 
 /* filter: [k_h][k_w][out_c] packed; output channel o reads input channel o / depth_multiplier. */
 void te_depthwise_int4_s8(const te_depthwise_int4_params* p, const int8_t* input, const uint8_t* filter,
-                          const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output);
+                          const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output);
 
 #endif

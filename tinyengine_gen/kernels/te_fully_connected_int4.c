@@ -9,7 +9,7 @@
 #include "te_int4.h"
 
 void te_fully_connected_int4_s8(const te_fully_connected_int4_params* p, const int8_t* input, const uint8_t* filter,
-                                const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,
+                                const int32_t* folded_bias, const int32_t* multiplier, const int8_t* shift,
                                 int16_t* row, int8_t* output) {
   const int depth = p->depth;
   const int out_c = p->out_c;

@@ -67,6 +67,14 @@ def unpack_int4(packed: np.ndarray, count: int) -> np.ndarray:
     return (((pairs ^ 8) - 8)).astype(np.int8)
 
 
+def _int8_shifts(shifts: np.ndarray) -> np.ndarray:
+    """The shift table as int8 (the int4 kernels read it so): every planned shift is in [-31, 30]."""
+    values = np.asarray(shifts)
+    if values.size and (int(values.min()) < -128 or int(values.max()) > 127):
+        raise ValueError("a requantisation shift outside int8")
+    return values.astype(np.int8)
+
+
 def _reason_kept(filter_values: np.ndarray) -> str | None:
     if not fits_int4(filter_values):
         return f"weights span [{int(filter_values.min())}, {int(filter_values.max())}], outside [-8, 7]"
@@ -105,7 +113,7 @@ class _PackedPlan:
             ctx.const(f"op{self.op_index}_filter_int4", self.packed),
             ctx.const(f"op{self.op_index}_bias", bias),
             ctx.const(f"op{self.op_index}_multiplier", base.multipliers),  # type: ignore[attr-defined]
-            ctx.const(f"op{self.op_index}_shift", base.shifts),  # type: ignore[attr-defined]
+            ctx.const(f"op{self.op_index}_shift_s8", _int8_shifts(base.shifts)),  # type: ignore[attr-defined]
         )
 
 

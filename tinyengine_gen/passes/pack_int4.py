@@ -4,10 +4,12 @@ weights all lie in [-8, 7] gets its packed twin (:mod:`tinyengine_gen.ops.int4_w
 Exact by construction: the values are the file's, only stored two per byte. A layer whose
 weights do not fit keeps int8 weights (report.json says which and why); nothing is rounded.
 
-It runs first among the plan passes, so that residual fusion, in-place kernels and lean
-scratch (which know only the int8 plans) leave the packed layers alone: a packed depthwise
-layer does not run in place, and a packed pointwise convolution is not fused with its ADD.
-The arena can therefore be larger than the int8 build's; the Flash is what shrinks.
+Two passes, so that the arena stays what the int8 build's is where it matters most:
+``pack_int4`` (convolutions and fully-connected layers) runs first among the plan passes, so
+a packed convolution is not fused with its residual ADD (the fused kernel reads int8
+weights; the arena can grow there); ``pack_int4_depthwise`` runs after the in-place pass and
+packs only the depthwise layers that did not go in place (MCUNet's in-place depthwise
+saves more SRAM than packing their few k*k*C weights saves Flash).
 """
 
 from __future__ import annotations
@@ -15,18 +17,21 @@ from __future__ import annotations
 from typing import Any
 
 from tinyengine_gen.ir import Graph
+from tinyengine_gen.ops.conv2d import Conv2DPlan
+from tinyengine_gen.ops.depthwise_conv2d import DepthwiseConv2DPlan
+from tinyengine_gen.ops.fully_connected import FullyConnectedPlan
 from tinyengine_gen.ops.int4_weights import packed_variant
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import Plans, plan_pass
 
-__all__ = ["PACK_INT4", "int4_summary", "with_packed_weights"]
+__all__ = ["PACK_INT4", "PACK_INT4_DEPTHWISE", "int4_summary", "with_packed_weights"]
 
 
-def with_packed_weights(plans: Plans) -> Plans:
-    """Each plan replaced by its packed twin where its weights fit 4 bits."""
+def with_packed_weights(plans: Plans, kinds: tuple[type, ...] = (Conv2DPlan, FullyConnectedPlan)) -> Plans:
+    """Each plan of one of ``kinds`` replaced by its packed twin where its weights fit 4 bits."""
     result = []
     for plan in plans:
-        variant, _ = packed_variant(plan)
+        variant, _ = packed_variant(plan) if isinstance(plan, kinds) else (None, None)
         result.append(plan if variant is None else variant)
     return tuple(result)
 
@@ -53,4 +58,9 @@ def _pack(graph: Graph, plans: Plans, options: CompileOptions) -> tuple[Graph, P
     return graph, with_packed_weights(plans)
 
 
+def _pack_depthwise(graph: Graph, plans: Plans, options: CompileOptions) -> tuple[Graph, Plans]:
+    return graph, with_packed_weights(plans, (DepthwiseConv2DPlan,))
+
+
 PACK_INT4 = plan_pass("pack_int4", _asked, _pack)
+PACK_INT4_DEPTHWISE = plan_pass("pack_int4_depthwise", _asked, _pack_depthwise)

@@ -6,8 +6,9 @@ pass reads the options to decide whether it runs.
 Graph passes: the int8 API strips first (they change what the graph's inputs and outputs
 are), then PAD folding, then the NCHW input fold (off under patching).
 
-Plan passes: packed 4-bit weights first (when asked; the later passes then leave those
-layers alone), residual fusion (it removes tensors and decides which buffers an ADD
+Plan passes: packed 4-bit convolution / fully-connected weights first (when asked; the later
+passes then leave those layers alone; depthwise layers are packed after the in-place pass,
+where they did not go in place), residual fusion (it removes tensors and decides which buffers an ADD
 may write over), then in-place kernels, then lean scratch at the peak (which needs the
 final lifetimes).
 """
@@ -21,9 +22,9 @@ from tinyengine_gen.passes.fusion import FUSE_RESIDUAL_ADD
 from tinyengine_gen.passes.in_place import IN_PLACE
 from tinyengine_gen.passes.int8_io import STRIP_INPUT_QUANTIZE, STRIP_OUTPUT_DEQUANTIZE
 from tinyengine_gen.passes.lean_scratch import LEAN_SCRATCH
-from tinyengine_gen.passes.pack_int4 import PACK_INT4
+from tinyengine_gen.passes.pack_int4 import PACK_INT4, PACK_INT4_DEPTHWISE
 
 __all__ = ["GRAPH_PASSES", "PLAN_PASSES"]
 
 GRAPH_PASSES: tuple[Pass, ...] = (STRIP_INPUT_QUANTIZE, STRIP_OUTPUT_DEQUANTIZE, FOLD_PAD, FOLD_INPUT_TRANSPOSE)
-PLAN_PASSES: tuple[Pass, ...] = (PACK_INT4, FUSE_RESIDUAL_ADD, IN_PLACE, LEAN_SCRATCH)
+PLAN_PASSES: tuple[Pass, ...] = (PACK_INT4, FUSE_RESIDUAL_ADD, IN_PLACE, PACK_INT4_DEPTHWISE, LEAN_SCRATCH)
