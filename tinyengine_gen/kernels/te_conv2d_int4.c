@@ -4,6 +4,8 @@
  * does not overflow, never undefined behaviour). */
 #include "te_conv2d_int4.h"
 
+#include <string.h>
+
 #include "te_fixedpoint.h"
 #include "te_int4.h"
 
@@ -36,6 +38,30 @@ void te_conv2d_int4_s8(const te_conv2d_int4_params* p, const int8_t* input, cons
           out[oc] = (int8_t)te_clamp(scaled, p->act_min, p->act_max);
         }
       }
+    }
+  }
+}
+
+/* The 1x1, stride-1, unpadded layer writing its output over its input (batch 1): each input
+ * pixel is copied into `pixel` (in_c bytes of scratch) before its outputs are written. Walking
+ * forward when out_c <= in_c, backward otherwise, an output pixel only overlaps input pixels
+ * already copied (as te_conv2d_1x1_inplace.c argues for its tiles). */
+void te_conv2d_int4_1x1_inplace_s8(const te_conv2d_int4_params* p, int8_t* data, const uint8_t* filter,
+                                   const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
+                                   int8_t* pixel) {
+  const int in_c = p->in_c;
+  const int out_c = p->out_c;
+  const long pixels = (long)p->out_h * p->out_w;
+  const int forward = out_c <= in_c;
+  for (long step = 0; step < pixels; ++step) {
+    const long px = forward ? step : pixels - 1 - step;
+    memcpy(pixel, data + px * in_c, (size_t)in_c);
+    int8_t* out = data + px * out_c;
+    for (int oc = 0; oc < out_c; ++oc) {
+      const uint32_t acc = (uint32_t)te_int4_dot_s8(pixel, p->input_offset, filter, (long)oc * in_c, in_c);
+      const int32_t total = (int32_t)(acc + (uint32_t)bias[oc]);
+      const int32_t scaled = te_requantize(total, multiplier[oc], shift[oc]) + p->output_offset;
+      out[oc] = (int8_t)te_clamp(scaled, p->act_min, p->act_max);
     }
   }
 }

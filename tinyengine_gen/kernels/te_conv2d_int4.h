@@ -17,4 +17,9 @@ typedef struct {
 void te_conv2d_int4_s8(const te_conv2d_int4_params* p, const int8_t* input, const uint8_t* filter,
                        const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output);
 
+/* 1x1, stride 1, no padding, batch 1, output over the input `data`; pixel: in_c bytes of scratch. */
+void te_conv2d_int4_1x1_inplace_s8(const te_conv2d_int4_params* p, int8_t* data, const uint8_t* filter,
+                                   const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
+                                   int8_t* pixel);
+
 #endif

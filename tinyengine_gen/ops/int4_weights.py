@@ -119,10 +119,26 @@ class _PackedPlan:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class PackedConv2DPlan(_PackedPlan):
-    """CONV_2D (1x1 and KxK, NHWC input) on te_conv2d_int4_s8; no scratch, no in-place variant."""
+    """CONV_2D (1x1 and KxK, NHWC input) on te_conv2d_int4_s8, no scratch; a pointwise layer
+    may run in place (te_conv2d_int4_1x1_inplace_s8, one input pixel of scratch), as its int8
+    twin does, so that packing does not cost the in-place pass's SRAM."""
 
     kernel_sources: tuple[str, ...] = ("te_conv2d_int4.c", "te_conv2d_int4.h", "te_int4.h", "te_fixedpoint.h")
-    scratch_bytes: int = 0
+    in_place: bool = False
+
+    @property
+    def scratch_bytes(self) -> int:
+        return self.base.input_shape[3] if self.in_place else 0  # type: ignore[attr-defined]
+
+    def in_place_variant(self) -> "PackedConv2DPlan | None":
+        """This layer writing over its input: 1x1, stride 1, no padding, batch 1, same spatial size."""
+        p: Conv2DPlan = self.base  # type: ignore[assignment]
+        n, ih, iw, _ = p.input_shape
+        _, oh, ow, _ = p.output_shape
+        pointwise = p.filter.shape[1:3] == (1, 1) and p.stride == (1, 1) and p.padding == (0, 0)
+        if self.in_place or not pointwise or n != 1 or (ih, iw) != (oh, ow):
+            return None
+        return replace_plan(self, in_place=True, aliases=((self.outputs[0], self.inputs[0]),))
 
     def emit(self, ctx: EmitContext) -> list[str]:
         p: Conv2DPlan = self.base  # type: ignore[assignment]
@@ -130,6 +146,16 @@ class PackedConv2DPlan(_PackedPlan):
         _, oh, ow, oc = p.output_shape
         _, kh, kw, _ = p.filter.shape
         filter_symbol, bias_symbol, mult_symbol, shift_symbol = self._constants(ctx, p.bias)
+        if self.in_place:
+            call = (
+                f"  te_conv2d_int4_1x1_inplace_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, "
+                f"{bias_symbol}, {mult_symbol}, {shift_symbol}, {ctx.scratch('int8_t')});"
+            )
+        else:
+            call = (
+                f"  te_conv2d_int4_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
+                f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.outputs[0])});"
+            )
         params = (
             f".batches = {n}, .in_h = {ih}, .in_w = {iw}, .in_c = {ic}, .out_h = {oh}, .out_w = {ow}, "
             f".out_c = {oc}, .k_h = {kh}, .k_w = {kw}, .stride_h = {p.stride[0]}, .stride_w = {p.stride[1]}, "
@@ -139,9 +165,9 @@ class PackedConv2DPlan(_PackedPlan):
         )
         return [
             "{",
+            *(["  /* in place: the output overwrites the input */"] if self.in_place else []),
             f"  static const te_conv2d_int4_params params = {{{params}}};",
-            f"  te_conv2d_int4_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
-            f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.outputs[0])});",
+            call,
             "}",
         ]
 

@@ -89,6 +89,21 @@ def test_packed_layer_is_bit_exact_with_tflm(case, tmp_path):
     assert any(isinstance(plan, plan_type) for plan in plans), [type(p).__name__ for p in plans]
 
 
+def test_packed_pointwise_conv_runs_in_place_like_its_int8_twin(tmp_path):
+    def build():
+        inputs = keras.Input((6, 5, 9), batch_size=1)
+        y = keras.layers.Conv2D(9, 1, activation="relu")(inputs)
+        y = keras.layers.Conv2D(9, 1, activation="relu")(y)  # its input is dead afterwards: in place
+        return keras.Model(inputs, keras.layers.Conv2D(5, 1)(y))
+
+    model = requantize_weights_int4(convert_int8(build))
+    packed = compile_and_compare(model, tmp_path / "packed", trials=3, options=PACKED)
+    plain = compile_and_compare(model, tmp_path / "plain", trials=1)
+    in_place = [p for p in packed.project.compiled.plans if isinstance(p, PackedConv2DPlan) and p.in_place]
+    assert in_place, "no packed pointwise layer ran in place"
+    assert packed.project.report["arena_bytes"] <= plain.project.report["arena_bytes"]
+
+
 def test_packing_halves_the_weight_bytes_and_keeps_the_outputs(tmp_path):
     model = requantize_weights_int4(_dense(256, 64))
     packed = compile_and_compare(model, tmp_path / "packed", trials=2, options=PACKED)
