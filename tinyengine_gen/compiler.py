@@ -75,6 +75,8 @@ def compile_graph(
     model) reuse op plans; it must behave exactly like :func:`plan_operator`.
     """
     options = options or CompileOptions()
+    if not options.pack_int4 and any(t.stored_bits == 4 for t in graph.tensors):
+        options = dataclasses.replace(options, pack_int4=True)  # INT4 weights stay packed, as stored
     source_graph = graph
     check_structure(graph)
     trace: list[PassStep] = []

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from tinyengine_gen.int4_packing import INT4_MAX, INT4_MIN, fits_int4, pack_int4, unpack_int4
 from tinyengine_gen.ops.base import EmitContext, OpPlan, replace_plan
 from tinyengine_gen.ops.conv2d import Conv2DPlan
 from tinyengine_gen.ops.depthwise_conv2d import DepthwiseConv2DPlan
@@ -40,32 +41,6 @@ __all__ = [
     "PackedFullyConnectedPlan",
     "packed_variant",
 ]
-
-INT4_MIN, INT4_MAX = -8, 7
-
-
-def fits_int4(values: np.ndarray) -> bool:
-    """Whether every value lies in [-8, 7], so that packing it is exact."""
-    return values.size == 0 or (int(values.min()) >= INT4_MIN and int(values.max()) <= INT4_MAX)
-
-
-def pack_int4(values: np.ndarray) -> np.ndarray:
-    """Row-major int4 values as TFLite packs them: low nibble first, (n + 1) // 2 bytes."""
-    flat = np.asarray(values, dtype=np.int8).reshape(-1)
-    if not fits_int4(flat):
-        raise ValueError("values outside [-8, 7] cannot be packed as int4")
-    nibbles = flat.astype(np.uint8) & 0x0F
-    if nibbles.size % 2:
-        nibbles = np.append(nibbles, np.uint8(0))
-    return (nibbles[0::2] | (nibbles[1::2] << 4)).astype(np.uint8)
-
-
-def unpack_int4(packed: np.ndarray, count: int) -> np.ndarray:
-    """The inverse of :func:`pack_int4`: ``count`` int8 values, sign-extended."""
-    data = np.asarray(packed, dtype=np.uint8)
-    pairs = np.stack([data & 0x0F, data >> 4], axis=1).reshape(-1)[:count].astype(np.int16)
-    return (((pairs ^ 8) - 8)).astype(np.int8)
-
 
 def _int8_shifts(shifts: np.ndarray) -> np.ndarray:
     """The shift table as int8 (the int4 kernels read it so): every planned shift is in [-31, 30]."""
