@@ -54,6 +54,7 @@ flags.DEFINE_enum("rank_by", "mean", ["mean", "percentile"], "Rank spaces by the
 flags.DEFINE_float("min_fitting_fraction", 0.1, "Spaces where fewer samples than this fraction fit are not ranked.")
 flags.DEFINE_integer("top", 10, "How many spaces to print.")
 flags.DEFINE_integer("plot_top", 5, "How many of the best spaces the CDF plot shows.")
+flags.DEFINE_enum("weight_bits", "8", ["4", "8"], "Bits per stored weight the Flash is priced at (4: packed int4).")
 flags.DEFINE_integer("processes", 0, "Worker processes (0: one per core).")
 flags.DEFINE_integer("classes", 1000, "Classifier outputs (1000 for ImageNet; the classifier is part of Flash).")
 flags.DEFINE_string("out", "out/search_space", "Folder for the JSON report and the CDF plot.")
@@ -85,6 +86,8 @@ class SearchSpaceJob:
     processes: int
     space: SearchSpace
     out: Path
+    #: bits per stored weight the Flash is priced at (4: packed two per byte, MCUNet's int4)
+    weight_bits: int = 8
 
     def __post_init__(self) -> None:
         if self.samples < 1:
@@ -109,7 +112,12 @@ class SearchSpaceJob:
         """Every space's priced samples for budgets of at most ``flash_limit`` B of Flash, and the seconds taken."""
         started = time.perf_counter()
         samples = sample_spaces(
-            self.space, self.samples, self.seed, processes=self.processes or None, flash_limit=flash_limit
+            self.space,
+            self.samples,
+            self.seed,
+            processes=self.processes or None,
+            flash_limit=flash_limit,
+            weight_bits=self.weight_bits,
         )
         return samples, time.perf_counter() - started
 
@@ -121,6 +129,7 @@ class SearchSpaceJob:
             "rank_by": self.rank_by,
             "min_fitting_fraction": self.min_fitting_fraction,
             "search_space": self.space.to_dict(),
+            "weight_bits": self.weight_bits,
         }
 
 
@@ -215,6 +224,7 @@ def _job_from_flags() -> SearchSpaceJob:
         processes=FLAGS.processes,
         space=SearchSpace(num_classes=FLAGS.classes),
         out=Path(os.path.abspath(FLAGS.out)),
+        weight_bits=int(FLAGS.weight_bits),
     )
 
 

@@ -174,9 +174,9 @@ def sample_space(
 _WORKER_MODEL: CostModel | None = None
 
 
-def _init_worker(space: SearchSpace) -> None:
+def _init_worker(space: SearchSpace, weight_bits: int = 8) -> None:
     global _WORKER_MODEL
-    _WORKER_MODEL = CostModel(space)
+    _WORKER_MODEL = CostModel(space, weight_bits=weight_bits)
 
 
 def _sample_task(args: tuple[SearchSpace, float, int, int, int, int | None]) -> SpaceSample:
@@ -193,11 +193,13 @@ def sample_spaces(
     widths: Sequence[float] | None = None,
     resolutions: Sequence[int] | None = None,
     flash_limit: int | None = None,
+    weight_bits: int = 8,
 ) -> list[SpaceSample]:
     """Sample every (W, R) space, in parallel over ``processes`` (default: all cores), in (W, R) order.
 
     ``flash_limit`` is the largest Flash budget the samples will be scored against (see
-    :func:`sample_space`); leave it None to plan the memory of every sample.
+    :func:`sample_space`); leave it None to plan the memory of every sample. ``weight_bits``
+    4 prices Flash with 4-bit weights packed two per byte.
     """
     tasks = [
         (space, float(w), int(r), samples, seed, flash_limit)
@@ -206,12 +208,12 @@ def sample_spaces(
     ]
     processes = max(1, min(processes or os.cpu_count() or 1, len(tasks)))
     if processes == 1:
-        _init_worker(space)
+        _init_worker(space, weight_bits)
         results = [_sample_task(t) for t in tasks]
     else:
         # spawn, not fork: the caller may have started TensorFlow's threads, which fork would copy mid-lock.
         context = multiprocessing.get_context("spawn")
-        with context.Pool(processes, initializer=_init_worker, initargs=(space,)) as pool:
+        with context.Pool(processes, initializer=_init_worker, initargs=(space, weight_bits)) as pool:
             results = pool.map(_sample_task, tasks, chunksize=1)
     return results
 
