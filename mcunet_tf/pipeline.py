@@ -172,6 +172,7 @@ class _Run:
     # 1. search-space optimisation
     def space(self, folder: Path) -> dict[str, Any]:
         from mcunet_tf.cdf_plot import write_macs_cdf
+        from mcunet_tf.cost_model import CostModel
         from mcunet_tf.errors import BudgetError
         from mcunet_tf.space_ranking import Budget, check_budget_reachable, rank_spaces, sample_spaces
         from tinyengine_gen.atomic_io import write_json_atomically
@@ -180,10 +181,10 @@ class _Run:
         budget = Budget.from_kb(o.sram_kb, o.flash_kb)
         space = dataclasses.replace(self.layout_space(o.widths[0], o.resolutions[0]), widths=o.widths,
                                     resolutions=o.resolutions)
-        check_budget_reachable(space, budget)
+        check_budget_reachable(space, budget, CostModel(space, weight_bits=o.weight_bits))
         processes = 1 if o.work.space_samples * len(o.widths) * len(o.resolutions) <= 2000 else None
         samples = sample_spaces(space, o.work.space_samples, o.seed, processes=processes,
-                                flash_limit=budget.flash_bytes)
+                                flash_limit=budget.flash_bytes, weight_bits=o.weight_bits)
         ranked = rank_spaces(samples, budget)
         if not ranked:
             raise BudgetError(f"budget: in no (W, R) space do 10 % of the samples fit {budget.describe()}.")
@@ -228,7 +229,8 @@ class _Run:
 
         o, w = self.options, self.options.work
         job = SearchJob(
-            supernet=self.out / "supernet", budget=SearchBudget.from_kb(o.sram_kb, o.flash_kb), trials=w.trials,
+            supernet=self.out / "supernet", budget=dataclasses.replace(SearchBudget.from_kb(o.sram_kb, o.flash_kb), weight_bits=o.weight_bits),
+            trials=w.trials,
             project_dir=folder, seed=o.seed, population_size=w.population,
             evaluation=EvaluationOptions(eval_examples=w.eval_examples),
         )
@@ -272,10 +274,15 @@ class _Run:
                                f"QAT fine-tuning {w.qat_epochs} epoch(s)")
             qat_model = fine_tune_qat(
                 model, train.batches(w.batch_size, shuffle=True, seed=o.seed).repeat(),
-                QatOptions(epochs=w.qat_epochs, steps_per_epoch=w.qat_steps or _steps(train, w.batch_size)),
+                QatOptions(epochs=w.qat_epochs, steps_per_epoch=w.qat_steps or _steps(train, w.batch_size),
+                           weight_bits=o.weight_bits),
             )
             self.progress.note("QAT done; exporting int8 TFLite")
             int8 = convert_int8(qat_model, representative)
+        if o.weight_bits == 4:  # filters the converter left int8 (or all, without QAT) onto 4-bit levels
+            from mcunet_tf.int4_weights import requantize_weights_int4
+
+            int8 = requantize_weights_int4(int8)
         check_int8_tensors(int8, source="qat/model_int8.tflite")
         write_bytes_atomically(folder / "model_int8.tflite", int8)
         write_bytes_atomically(folder / "model_ptq_int8.tflite", ptq)
@@ -283,6 +290,8 @@ class _Run:
         return {
             "float_accuracy": float_accuracy, "ptq_int8_accuracy": ptq_accuracy, "model_bytes": len(int8),
             "qat": w.qat_epochs > 0,
+            "weight_bits": o.weight_bits,
+            "qat_accuracy": tflite_accuracy(int8, test_batches),
             "tflite": str(folder / "model_int8.tflite"),
             "summary": f"float {float_accuracy:.3f}, post-training int8 {ptq_accuracy:.3f}; "
                        f"{'QAT' if w.qat_epochs > 0 else 'post-training (no QAT)'} int8 model {len(int8):,} B",
@@ -302,7 +311,7 @@ class _Run:
         from mcunet_tf.pipeline_steps.report import write_memory_per_op
 
         model = self._int8_model()
-        project, project_dir = build_c_project(model, folder / "model")
+        project, project_dir = build_c_project(model, folder / "model", pack_int4=self.options.weight_bits == 4)
         agreement = check_predictions(model, project_dir, self._int8_inputs(), self.test()[1])
         report = project.report
         write_memory_per_op(report, folder / "memory_per_op.png")
@@ -320,7 +329,10 @@ class _Run:
         from tinyengine_gen.codegen.project import generate
         from tinyengine_gen.frontend.reader import read_model_bytes
 
-        project = generate(read_model_bytes(self._int8_model(), source="model_int8.tflite"))
+        from tinyengine_gen.compiler import CompileOptions
+
+        project = generate(read_model_bytes(self._int8_model(), source="model_int8.tflite"),
+                           CompileOptions(pack_int4=self.options.weight_bits == 4))
         result = build_firmware(project, folder / "model", self.options.board, self._int8_inputs()[0])
         if result["built"]:
             summary = (f"{result['board']}: Flash {result['flash_bytes']:,} / {result['flash_limit_bytes']:,} B, "
@@ -335,7 +347,8 @@ class _Run:
         from tinyengine_gen.atomic_io import write_text_atomically
 
         cases = [[x] for x in self._int8_inputs()[:100]]  # step 5 already checked every test example
-        result = compare_model(self.out / "qat" / "model_int8.tflite", cases=cases, work_dir=folder)
+        result = compare_model(self.out / "qat" / "model_int8.tflite", cases=cases, work_dir=folder,
+                               pack_int4=self.options.weight_bits == 4)
         write_text_atomically(folder / "table.txt", format_table(result) + "\n")
         if not result.bit_exact:
             raise PipelineError("the generated C differs from TFLite Micro on the test inputs; see side_by_side/table.txt")
@@ -417,6 +430,8 @@ def _flags():
         flag_rules.folder_path("out")
         flags.DEFINE_enum("budget", "smoke", sorted(WORK), "Work preset: tiny (tests), smoke (default), full.")
         flags.DEFINE_integer("seed", 0, "Seed of data, sampling, training and search.")
+        flags.DEFINE_enum("weight_bits", "8", ["4", "8"],
+                          "4: QAT with 4-bit per-channel weights, packed two per byte, Flash priced at 4 bits.")
         flags.DEFINE_integer("epochs", None, "Override: supernet epochs.", lower_bound=1)
         flags.DEFINE_integer("trials", None, "Override: search trials.", lower_bound=1)
         flags.DEFINE_integer("samples", None, "Override: sub-networks sampled per (W, R) space.", lower_bound=1)
@@ -437,7 +452,7 @@ def main(argv: Sequence[str]) -> int:
             raise PipelineError(str(exc)) from exc
         options = make_options(
             f.task, budget=f.budget, data_dir=f.data_dir, sram_kb=f.sram_kb, flash_kb=f.flash_kb, board=f.board,
-            seed=f.seed, epochs=f.epochs, trials=f.trials, space_samples=f.samples,
+            seed=f.seed, weight_bits=int(f.weight_bits), epochs=f.epochs, trials=f.trials, space_samples=f.samples,
         )
         run_pipeline(options, Path(f.out))
     except McunetError as exc:

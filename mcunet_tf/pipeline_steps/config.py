@@ -97,8 +97,12 @@ class PipelineOptions:
     work: WorkPreset
     seed: int = 0
     toy_classes: int = 4
+    #: 4: QAT with 4-bit weights, packed two per byte in Flash, Flash priced at 4 bits
+    weight_bits: int = 8
 
     def __post_init__(self) -> None:
+        if self.weight_bits not in (4, 8):
+            raise PipelineError(f"--weight_bits={self.weight_bits} is not 4 or 8.")
         if self.sram_kb <= 0 or self.flash_kb <= 0:
             raise PipelineError(f"--sram_kb ({self.sram_kb}) and --flash_kb ({self.flash_kb}) must be positive.")
         if self.task == "toy" and self.data_dir:
@@ -123,6 +127,7 @@ def make_options(
     flash_kb: float | None = None,
     board: str = "stm32f746",
     seed: int = 0,
+    weight_bits: int = 8,
     **work_overrides: Any,
 ) -> PipelineOptions:
     """Options of a run from the presets; ``work_overrides`` replace fields of the work preset."""
@@ -148,5 +153,6 @@ def make_options(
         widths=tuple(widths),
         resolutions=tuple(resolutions),
         work=work,
+        weight_bits=int(weight_bits),
         seed=seed,
     )

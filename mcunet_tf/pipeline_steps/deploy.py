@@ -55,13 +55,15 @@ def quantize_inputs(model: bytes, images: np.ndarray) -> list[np.ndarray]:
     return [quantize_reference(image, scale, zero_point).reshape(given["shape"]) for image in images]
 
 
-def build_c_project(model: bytes, folder: Path) -> tuple[Any, Path]:
-    """Generate the C project of ``model`` into ``folder`` (replaced whole) and build it for the host."""
+def build_c_project(model: bytes, folder: Path, *, pack_int4: bool = False) -> tuple[Any, Path]:
+    """Generate the C project of ``model`` into ``folder`` (replaced whole) and build it for the host
+    (``pack_int4``: weights that fit 4 bits stored two per byte)."""
     from tinyengine_gen.host.build import build_host_library
     from tinyengine_gen.codegen.project import generate, write_project
+    from tinyengine_gen.compiler import CompileOptions
     from tinyengine_gen.frontend.reader import read_model_bytes
 
-    project = generate(read_model_bytes(model, source="model_int8.tflite"))
+    project = generate(read_model_bytes(model, source="model_int8.tflite"), CompileOptions(pack_int4=pack_int4))
     project_dir = write_project(project, folder)
     build_host_library(project_dir)
     return project, project_dir

@@ -25,6 +25,8 @@ class SearchBudget:
     sram_bytes: int
     flash_bytes: int
     latency_ms: float | None = None
+    #: bits per stored weight the Flash is priced at (4: packed two per byte, MCUNet's int4)
+    weight_bits: int = 8
 
     def __post_init__(self) -> None:
         if self.sram_bytes <= 0 or self.flash_bytes <= 0:
@@ -85,10 +87,10 @@ class Price:
 class Pricer:
     """Prices configs of one search space; keeps the cost model's per-process memo."""
 
-    def __init__(self, space: SearchSpace, latency: LatencyModel = CORTEX_M7_216MHZ) -> None:
+    def __init__(self, space: SearchSpace, latency: LatencyModel = CORTEX_M7_216MHZ, weight_bits: int = 8) -> None:
         self.space = space
         self.latency = latency
-        self.cost_model = CostModel(space)
+        self.cost_model = CostModel(space, weight_bits=weight_bits)
 
     def price(self, config: ArchConfig, budget: SearchBudget | None = None) -> Price:
         """Cost and latency of ``config``; with a budget, a config over its memory is not priced further."""
