@@ -291,7 +291,7 @@ class _Run:
             "float_accuracy": float_accuracy, "ptq_int8_accuracy": ptq_accuracy, "model_bytes": len(int8),
             "qat": w.qat_epochs > 0,
             "weight_bits": o.weight_bits,
-            "qat_accuracy": tflite_accuracy(int8, test_batches),
+            "model_accuracy": tflite_accuracy(int8, test_batches),  # the exported file, at weight_bits
             "tflite": str(folder / "model_int8.tflite"),
             "summary": f"float {float_accuracy:.3f}, post-training int8 {ptq_accuracy:.3f}; "
                        f"{'QAT' if w.qat_epochs > 0 else 'post-training (no QAT)'} int8 model {len(int8):,} B",
