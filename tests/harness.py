@@ -53,7 +53,8 @@ def compile_and_compare(
     """Compile, build and run ``model``; assert C, numpy reference and TFLM agree bit for bit.
 
     The C build is checked on every input; the (slower) numpy reference on the first
-    ``reference_trials`` of them.
+    ``reference_trials`` of them. The inputs run in sequence: a model with state (SVDF,
+    LSTM) carries it from one input to the next in all three.
     """
     graph = read_model_bytes(model, source="test.tflite")
     project = generate(graph, options)
@@ -63,6 +64,7 @@ def compile_and_compare(
     tflm = TflmModel(model)
     rng = np.random.default_rng(seed)
     cases = inputs if inputs is not None else [random_inputs(host.input_details, rng) for _ in range(trials)]
+    state: dict[int, np.ndarray] = {}  # variable tensors, carried from trial to trial as both runtimes carry them
     for trial, case in enumerate(cases):
         expected = tflm.run(case)
         ours = host.run(case)
@@ -74,7 +76,7 @@ def compile_and_compare(
                 quantize_reference(np.asarray(x), info["scale"], info["zero_point"]) if "float_api" in info else x
                 for x, info in zip(case, host.model_input_details)
             ]
-            values = run_reference(compiled, reference_inputs)
+            values = run_reference(compiled, reference_inputs, state)
             for position, (index, info, b) in enumerate(zip(compiled.graph.outputs, host.output_details, expected)):
                 value = values[index]
                 if "float_api" in info:

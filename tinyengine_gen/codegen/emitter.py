@@ -181,6 +181,7 @@ def _emit_header(compiled: CompiledModel) -> str:
         "/* Size of the static arena in bytes (TE_ARENA_BYTES). */",
         "unsigned long te_arena_bytes(void);",
         "",
+        *_reset_declaration(compiled),
         "#ifdef __cplusplus",
         "}",
         "#endif",
@@ -233,8 +234,46 @@ def _emit_source(compiled: CompiledModel, ctx: _Context, body: list[str], kernel
     lines += _pointer_switch("te_input", compiled, compiled.graph.inputs)
     lines += _pointer_switch("te_output", compiled, compiled.graph.outputs)
     lines += ["unsigned long te_arena_bytes(void) { return TE_ARENA_BYTES; }", ""]
-    lines += ["int te_invoke(void) {"] + body + ["  return 0;", "}", ""]
+    lines += _reset_definition(compiled)
+    start = ["  if (!te_state_ready) te_reset();"] if _variable_tensors(compiled) else []
+    lines += ["int te_invoke(void) {"] + start + body + ["  return 0;", "}", ""]
     return "\n".join(lines)
+
+
+def _variable_tensors(compiled: CompiledModel) -> list[int]:
+    return [t.index for t in compiled.graph.tensors if t.is_variable]
+
+
+def _reset_declaration(compiled: CompiledModel) -> list[str]:
+    """te_reset() in model.h, for models with state (SVDF, LSTM); the others have none."""
+    if not _variable_tensors(compiled):
+        return []
+    return [
+        "/* Clears the state kept between invokes (variable tensors) to its zero point, as TFLite",
+        " * Micro's ResetVariableTensors does. te_invoke() calls it before the first inference. */",
+        "void te_reset(void);",
+        "#define TE_HAS_STATE 1",
+        "",
+    ]
+
+
+def _reset_definition(compiled: CompiledModel) -> list[str]:
+    """te_reset(): every variable tensor filled with its zero point (int8 or int16)."""
+    variables = _variable_tensors(compiled)
+    if not variables:
+        return []
+    lines = ["static int te_state_ready = 0;", "", "void te_reset(void) {"]
+    for index in variables:
+        tensor = compiled.graph.tensor(index)
+        zero_point = tensor.quant.zero_point if tensor.quant is not None else 0
+        offset, c_type = compiled.tensor_offsets[index], tensor.dtype.c_type
+        lines += [
+            f"  {{ /* tensor {index} '{tensor.name}' */",
+            f"    {c_type}* state = ({c_type}*)(te_arena + {offset});",
+            f"    for (long i = 0; i < {tensor.num_elements}L; ++i) state[i] = ({c_type})({zero_point});",
+            "  }",
+        ]
+    return lines + ["  te_state_ready = 1;", "}", ""]
 
 
 def _emit_makefile(kernels: set[str]) -> str:

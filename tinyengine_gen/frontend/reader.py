@@ -66,6 +66,7 @@ _MODEL_OPERATOR_CODES, _MODEL_SUBGRAPHS, _MODEL_BUFFERS = 1, 2, 4
 _OPCODE_DEPRECATED_BUILTIN, _OPCODE_CUSTOM, _OPCODE_BUILTIN = 0, 1, 3
 _SUBGRAPH_TENSORS, _SUBGRAPH_INPUTS, _SUBGRAPH_OUTPUTS, _SUBGRAPH_OPERATORS = 0, 1, 2, 3
 _TENSOR_SHAPE, _TENSOR_TYPE, _TENSOR_BUFFER, _TENSOR_NAME, _TENSOR_QUANT, _TENSOR_SPARSITY = 0, 1, 2, 3, 4, 6
+_TENSOR_IS_VARIABLE = 5
 _QUANT_SCALE, _QUANT_ZERO_POINT, _QUANT_DIMENSION = 2, 3, 6
 _OP_OPCODE_INDEX, _OP_INPUTS, _OP_OUTPUTS, _OP_OPTIONS_TYPE, _OP_OPTIONS = 0, 1, 2, 3, 4
 _BUFFER_DATA, _BUFFER_OFFSET, _BUFFER_SIZE = 0, 1, 2
@@ -210,7 +211,8 @@ class _ModelReader:
         buffer_index = int(raw.scalar(_TENSOR_BUFFER, "I", 0, "buffer"))
         data = self._buffer(index, name, buffer_index, buffers, dtype, shape, nbytes)
         quant = self._quant(index, name, raw.table(_TENSOR_QUANT, "quantization"), dtype, shape)
-        return Tensor(index=index, name=name, shape=shape, dtype=dtype, quant=quant, data=data)
+        is_variable = bool(raw.scalar(_TENSOR_IS_VARIABLE, "B", 0, "is_variable")) and data is None
+        return Tensor(index=index, name=name, shape=shape, dtype=dtype, quant=quant, data=data, is_variable=is_variable)
 
     def _int4_tensor(self, index: int, name: str, raw: Table, buffers: list[Table]) -> Tensor:
         """A TFLite INT4 constant (packed two per byte): its values as int8, ``stored_bits`` 4."""
@@ -348,7 +350,7 @@ def _check_dataflow(graph: Graph) -> None:
     The memory planner derives every tensor's lifetime from this order, so a file that
     breaks it would make the generated code read arena bytes another tensor owns.
     """
-    written = set(graph.inputs)
+    written = set(graph.inputs) | {t.index for t in graph.tensors if t.is_variable}  # state: valid from te_reset()
     for op in graph.operators:
         for t in op.inputs:
             tensor = graph.tensors[t] if t >= 0 else None

@@ -7,15 +7,6 @@
 
 #include "te_add_requant.h"
 
-/* One input's rescaling: (x + offset) << left_shift, times a multiplier below one. */
-typedef struct {
-  int32_t offset, left_shift, multiplier, shift;
-} te_add_input_scale;
-
-TE_INLINE int32_t te_add_scale(int32_t x, te_add_input_scale s) {
-  return te_add_requantize((x + s.offset) * ((int32_t)1 << s.left_shift), s.multiplier, s.shift);
-}
-
 /* The parameters are copied to locals first: the int8 output may alias anything, so reading
  * them through ``p`` inside the loops would keep the compiler from vectorising. */
 static void te_add_row(const te_add_params* p, const int8_t* a, int32_t step_a, const int8_t* b, int32_t step_b,

@@ -2,7 +2,9 @@
 
 Views (RESHAPE and friends) and in-place kernels share their input's storage; every other
 non-constant tensor and every op's scratch buffer gets a lifetime in steps, and the memory
-planner turns those lifetimes into offsets. Shared by the compiler, the memory passes, the
+planner turns those lifetimes into offsets. A variable tensor (the state of an SVDF or
+LSTM, kept from one invoke to the next) lives over the whole schedule, so no other buffer
+ever reuses its bytes. Shared by the compiler, the memory passes, the
 patch-stage scheduler and the offline plan exported to TFLite Micro.
 
 The memory passes lay out many variants of one schedule and the NAS cost model runs them
@@ -242,6 +244,8 @@ class _Lifetimes:
         for index in graph.outputs:
             first.setdefault(index, end)
             last[index] = end
+        for index in facts.variables:  # state kept between invokes: never shares its bytes
+            first[index], last[index] = 0, end
         self.io, self.first, self.last = io, first, last
         # the facts' tables, not the facts object, which holds this one (no reference cycle)
         self._graph_tensors, self._sizes = facts.tensors, facts.sizes
@@ -298,11 +302,12 @@ class _GraphFacts:
     tensors only, so graphs that share their tensor tuple (a graph and its fused rewrite)
     share them."""
 
-    __slots__ = ("tensors", "activations", "sizes", "lifetimes")
+    __slots__ = ("tensors", "activations", "variables", "sizes", "lifetimes")
 
     def __init__(self, graph: Graph) -> None:
         self.tensors = graph.tensors
         self.activations = frozenset(t.index for t in graph.tensors if t.data is None)
+        self.variables = tuple(sorted(t.index for t in graph.tensors if t.is_variable))
         self.sizes: dict[int, int] = {}
         self.lifetimes: _Lifetimes | None = None
 
