@@ -85,7 +85,8 @@ def main(argv: list[str]) -> None:
     print(" | ".join(header))
     for name, r in results.items():
         a, b = r["int8"], r["int4"]
-        cells = [name, f"{a['weights_bytes']:,}", f"{b['weights_bytes']:,}", f"{b['weights_bytes'] / a['weights_bytes']:.3f}",
+        ratio = b["weights_bytes"] / a["weights_bytes"]
+        cells = [name, f"{a['weights_bytes']:,}", f"{b['weights_bytes']:,}", f"{ratio:.3f}",
                  f"{a['arena_bytes']:,}", f"{b['arena_bytes']:,}"]
         if "instructions" in a:
             cells += [f"{a.get('flash_bytes') or 0:,}", f"{b.get('flash_bytes') or 0:,}", f"{a['instructions']:,}",

@@ -229,7 +229,8 @@ class _Run:
 
         o, w = self.options, self.options.work
         job = SearchJob(
-            supernet=self.out / "supernet", budget=dataclasses.replace(SearchBudget.from_kb(o.sram_kb, o.flash_kb), weight_bits=o.weight_bits),
+            supernet=self.out / "supernet",
+            budget=dataclasses.replace(SearchBudget.from_kb(o.sram_kb, o.flash_kb), weight_bits=o.weight_bits),
             trials=w.trials,
             project_dir=folder, seed=o.seed, population_size=w.population,
             evaluation=EvaluationOptions(eval_examples=w.eval_examples),

@@ -223,7 +223,9 @@ class _ModelReader:
         count = math.prod(shape)
         packed_bytes = (count + 1) // 2
         if packed_bytes > self._limits.max_tensor_bytes:
-            raise self._fail(f"tensor {index} '{name}' claims {packed_bytes} bytes, more than any microcontroller model.")
+            raise self._fail(
+                f"tensor {index} '{name}' claims {packed_bytes} bytes, more than any microcontroller model."
+            )
         buffer_index = int(raw.scalar(_TENSOR_BUFFER, "I", 0, "buffer"))
         packed = self._buffer(index, name, buffer_index, buffers, DType.UINT8, (packed_bytes,), packed_bytes)
         if packed is None:
