@@ -6,7 +6,9 @@ its memory planner, so the number is the arena the generated C would declare, an
 the engine learns in-place depthwise or op fusion the cost model follows without change.
 Flash is the constant data each operator's ``emit`` asks for (int8 weights, int32
 biases, per-channel multipliers and shifts, exactly the arrays ``report.json`` counts as
-``weights_bytes``) plus the code estimate of :mod:`mcunet_tf.code_size`.
+``weights_bytes``) plus the code estimate of :mod:`mcunet_tf.code_size`. With
+``weight_bits=4`` the engine packs the weights two per byte (``pack_int4``), so Flash is
+priced at 4 bits per weight and the same budget admits a wider network.
 
 Speed: planning an operator validates every per-channel scale in Python, which makes a
 full ``compile_graph`` take tens of milliseconds for a MobileNet-sized graph. Search
@@ -207,9 +209,16 @@ class CostModel:
         options: CompileOptions | None = None,
         code_size: CodeSizeModel = CORTEX_M7_OS,
         memoize: bool = True,
+        weight_bits: int = 8,
     ) -> None:
+        if weight_bits not in (4, 8):
+            raise ValueError(f"weight_bits must be 4 or 8, not {weight_bits}")
         self.space = space
         self.options = options or CompileOptions()
+        #: 4: weights priced as the engine stores 4-bit weights, packed two per byte (MCUNet's int4)
+        self.weight_bits = weight_bits
+        if weight_bits == 4:
+            self.options = dataclasses.replace(self.options, pack_int4=True)
         self.code_size = code_size
         self.memoize = memoize
         self._templates: dict[Hashable, _Template] = {}

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: TFLite TensorType values an int8 export may hold (schema: INT32 = 2, INT8 = 9).
-_ALLOWED_TYPES = {2: "int32", 9: "int8"}
+_ALLOWED_TYPES = {2: "int32", 9: "int8", 17: "int4"}  # int4: weights of 4-bit QAT
 
 
 class ExportError(McunetError, ValueError):

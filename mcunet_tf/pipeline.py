@@ -168,6 +168,7 @@ class _Run:
 
     # 1. search-space optimisation
     def space(self, folder: Path) -> dict[str, Any]:
+        from mcunet_tf.cost_model import CostModel
         from mcunet_tf.space.cdf_plot import write_macs_cdf
         from mcunet_tf.errors import BudgetError
         from mcunet_tf.space.ranking import Budget, check_budget_reachable, rank_spaces, sample_spaces
@@ -177,10 +178,10 @@ class _Run:
         budget = Budget.from_kb(o.sram_kb, o.flash_kb)
         space = dataclasses.replace(self.layout_space(o.widths[0], o.resolutions[0]), widths=o.widths,
                                     resolutions=o.resolutions)
-        check_budget_reachable(space, budget, options=o.compile_options)
+        check_budget_reachable(space, budget, CostModel(space, options=o.compile_options, weight_bits=o.weight_bits))
         processes = 1 if o.work.space_samples * len(o.widths) * len(o.resolutions) <= 2000 else None
         samples = sample_spaces(space, o.work.space_samples, o.seed, processes=processes,
-                                flash_limit=budget.flash_bytes, options=o.compile_options)
+                                flash_limit=budget.flash_bytes, options=o.compile_options, weight_bits=o.weight_bits)
         ranked = rank_spaces(samples, budget)
         if not ranked:
             raise BudgetError(f"budget: in no (W, R) space do 10 % of the samples fit {budget.describe()}.")
@@ -226,7 +227,9 @@ class _Run:
 
         o, w = self.options, self.options.work
         job = SearchJob(
-            supernet=self.out / "supernet", budget=SearchBudget.from_kb(o.sram_kb, o.flash_kb), trials=w.trials,
+            supernet=self.out / "supernet",
+            budget=dataclasses.replace(SearchBudget.from_kb(o.sram_kb, o.flash_kb), weight_bits=o.weight_bits),
+            trials=w.trials,
             project_dir=folder, seed=o.seed, population_size=w.population,
             evaluation=EvaluationOptions(eval_examples=w.eval_examples),
             patch=o.patch, patch_max_overhead=o.patch_max_overhead,
@@ -272,10 +275,15 @@ class _Run:
                                f"QAT fine-tuning {w.qat_epochs} epoch(s)")
             qat_model = fine_tune_qat(
                 model, train.batches(w.batch_size, shuffle=True, seed=o.seed).repeat(),
-                QatOptions(epochs=w.qat_epochs, steps_per_epoch=w.qat_steps or _steps(train, w.batch_size)),
+                QatOptions(epochs=w.qat_epochs, steps_per_epoch=w.qat_steps or _steps(train, w.batch_size),
+                           weight_bits=o.weight_bits),
             )
             self.progress.note("QAT done; exporting int8 TFLite")
             int8 = convert_int8(qat_model, representative)
+        if o.weight_bits == 4:  # filters the converter left int8 (or all, without QAT) onto 4-bit levels
+            from mcunet_tf.int4_weights import requantize_weights_int4
+
+            int8 = requantize_weights_int4(int8)
         check_int8_tensors(int8, source="qat/model_int8.tflite")
         write_bytes_atomically(folder / "model_int8.tflite", int8)
         write_bytes_atomically(folder / "model_ptq_int8.tflite", ptq)
@@ -283,6 +291,8 @@ class _Run:
         return {
             "float_accuracy": float_accuracy, "ptq_int8_accuracy": ptq_accuracy, "model_bytes": len(int8),
             "qat": w.qat_epochs > 0,
+            "weight_bits": o.weight_bits,
+            "model_accuracy": tflite_accuracy(int8, test_batches),  # the exported file, at weight_bits
             "tflite": str(folder / "model_int8.tflite"),
             "summary": f"float {float_accuracy:.3f}, post-training int8 {ptq_accuracy:.3f}; "
                        f"{'QAT' if w.qat_epochs > 0 else 'post-training (no QAT)'} int8 model {len(int8):,} B",
@@ -337,7 +347,7 @@ class _Run:
 
         cases = [[x] for x in self._int8_inputs()[:100]]  # step 5 already checked every test example
         result = compare_model(self.out / "qat" / "model_int8.tflite", cases=cases, work_dir=folder,
-                               patch=self.options.patch)
+                               patch=self.options.patch, pack_int4=self.options.weight_bits == 4)
         write_text_atomically(folder / "table.txt", format_table(result) + "\n")
         if not result.bit_exact:
             raise PipelineError("the generated C differs from TFLite Micro on the test inputs; see side_by_side/table.txt")
@@ -419,6 +429,8 @@ def _flags():
         flag_rules.folder_path("out")
         flags.DEFINE_enum("budget", "smoke", sorted(WORK), "Work preset: tiny (tests), smoke (default), full.")
         flags.DEFINE_integer("seed", 0, "Seed of data, sampling, training and search.")
+        flags.DEFINE_enum("weight_bits", "8", ["4", "8"],
+                          "4: QAT with 4-bit per-channel weights, packed two per byte, Flash priced at 4 bits.")
         flags.DEFINE_integer("epochs", None, "Override: supernet epochs.", lower_bound=1)
         flags.DEFINE_integer("trials", None, "Override: search trials.", lower_bound=1)
         flags.DEFINE_integer("samples", None, "Override: sub-networks sampled per (W, R) space.", lower_bound=1)
@@ -443,7 +455,7 @@ def main(argv: Sequence[str]) -> int:
             raise PipelineError(str(exc)) from exc
         options = make_options(
             f.task, budget=f.budget, data_dir=f.data_dir, sram_kb=f.sram_kb, flash_kb=f.flash_kb, board=f.board,
-            seed=f.seed, epochs=f.epochs, trials=f.trials, space_samples=f.samples,
+            seed=f.seed, weight_bits=int(f.weight_bits), epochs=f.epochs, trials=f.trials, space_samples=f.samples,
             patch=f.patch, patch_max_overhead=f.patch_max_overhead,
         )
         run_pipeline(options, Path(f.out))

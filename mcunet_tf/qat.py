@@ -21,6 +21,7 @@ import numpy as np
 
 from mcunet_tf.errors import McunetError
 from mcunet_tf.export import ExportOptions, convert_int8, representative_inputs, single_examples
+from mcunet_tf.qat_int4 import WEIGHT_BITS, four_bit_weight_scheme
 
 __all__ = [
     "AccuracyReport",
@@ -46,6 +47,8 @@ class QatOptions:
     learning_rate: float = 1e-4
     #: whether the model outputs logits; None: True unless its last layer is a softmax
     from_logits: bool | None = None
+    #: 8: tfmot's default scheme; 4: 4-bit weights, 8-bit activations (mcunet_tf.qat_int4)
+    weight_bits: int = 8
 
 
 def _ends_in_softmax(model: Any) -> bool:
@@ -54,12 +57,18 @@ def _ends_in_softmax(model: Any) -> bool:
     return type(last).__name__ == "Softmax" or getattr(activation, "__name__", "") == "softmax"
 
 
-def quantize_aware(model: Any) -> Any:
-    """``model`` with fake-quant wrappers (tfmot's default 8-bit scheme, per-channel weights)."""
+def quantize_aware(model: Any, weight_bits: int = 8) -> Any:
+    """``model`` with fake-quant wrappers (tfmot's default 8-bit scheme, per-channel weights;
+    with ``weight_bits=4``, 4-bit weights and 8-bit activations)."""
     import tensorflow_model_optimization as tfmot
 
+    if weight_bits not in WEIGHT_BITS:
+        raise QatError(f"weight_bits must be one of {WEIGHT_BITS}, not {weight_bits}")
     try:
-        return tfmot.quantization.keras.quantize_model(model)
+        if weight_bits == 8:
+            return tfmot.quantization.keras.quantize_model(model)
+        annotated = tfmot.quantization.keras.quantize_annotate_model(model)
+        return tfmot.quantization.keras.quantize_apply(annotated, scheme=four_bit_weight_scheme())
     except (ValueError, RuntimeError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise QatError(
@@ -72,7 +81,7 @@ def fine_tune_qat(model: Any, train_data: Any, options: QatOptions = QatOptions(
     """Quantisation-aware fine-tuning of ``model`` on batched (x, y) data with integer labels."""
     import tf_keras as keras
 
-    qat = quantize_aware(model)
+    qat = quantize_aware(model, options.weight_bits)
     from_logits = (not _ends_in_softmax(model)) if options.from_logits is None else options.from_logits
     qat.compile(
         optimizer=keras.optimizers.Adam(options.learning_rate),

@@ -56,6 +56,7 @@ flags.DEFINE_enum("rank_by", "mean", ["mean", "percentile"], "Rank spaces by the
 flags.DEFINE_float("min_fitting_fraction", 0.1, "Spaces where fewer samples than this fraction fit are not ranked.")
 flags.DEFINE_integer("top", 10, "How many spaces to print.")
 flags.DEFINE_integer("plot_top", 5, "How many of the best spaces the CDF plot shows.")
+flags.DEFINE_enum("weight_bits", "8", ["4", "8"], "Bits per stored weight the Flash is priced at (4: packed int4).")
 flags.DEFINE_integer("processes", 0, "Worker processes (0: one per core).")
 flags.DEFINE_integer("classes", 1000, "Classifier outputs (1000 for ImageNet; the classifier is part of Flash).")
 flags.DEFINE_string("out", "out/search_space", "Folder for the JSON report and the CDF plot.")
@@ -101,6 +102,8 @@ class SearchSpaceJob:
     #: "auto" (patch-based memory, as tinyengine_gen --patch=auto compiles) or "off" (layer-wise)
     patch: str = "auto"
     patch_max_overhead: float = 0.2
+    #: bits per stored weight the Flash is priced at (4: packed two per byte, MCUNet's int4)
+    weight_bits: int = 8
 
     def __post_init__(self) -> None:
         if self.patch not in ("auto", "off"):
@@ -135,6 +138,7 @@ class SearchSpaceJob:
             processes=self.processes or None,
             flash_limit=flash_limit,
             options=self.compile_options,
+            weight_bits=self.weight_bits,
         )
         return samples, time.perf_counter() - started
 
@@ -152,6 +156,7 @@ class SearchSpaceJob:
             "rank_by": self.rank_by,
             "min_fitting_fraction": self.min_fitting_fraction,
             "search_space": self.space.to_dict(),
+            "weight_bits": self.weight_bits,
         }
 
 
@@ -256,6 +261,7 @@ def _job_from_flags() -> SearchSpaceJob:
         out=Path(os.path.abspath(FLAGS.out)),
         patch=FLAGS.patch,
         patch_max_overhead=FLAGS.patch_max_overhead,
+        weight_bits=int(FLAGS.weight_bits),
     )
 
 

@@ -31,6 +31,7 @@ flags.DEFINE_enum(
     "float: keep the model's own input; int8: require the int8 input API.",
 )
 flags.DEFINE_string("patch", "off", "TinyEngine patch-based inference: off, auto or a grid NxN.")
+flags.DEFINE_bool("pack_int4", False, "Store weights that fit 4 bits packed two per byte in the C build.")
 flags.DEFINE_bool("native", True, "Build the C with -march=native (off: baseline x86-64 code).")
 flags.mark_flag_as_required("tflite")
 
@@ -44,6 +45,7 @@ def _run() -> int:
         patch=FLAGS.patch,
         native=FLAGS.native,
         isolate_tflm=True,
+        pack_int4=FLAGS.pack_int4,
     )
     print(format_table(result))
     if FLAGS.json:

@@ -144,18 +144,21 @@ def compare_model(
     work_dir: str | os.PathLike[str] | None = None,
     cases: list[list[np.ndarray]] | None = None,
     isolate_tflm: bool = False,
+    pack_int4: bool = False,
 ) -> SideBySide:
     """Compile ``path``, build it, and measure it against TFLM on the same inputs.
 
     ``native`` builds the C for this machine's vector unit (-march=native); False gives a
     baseline x86-64 build. ``isolate_tflm`` first runs TFLM on the model in a child process
     (:func:`~tflm_backend.tflm_probe.probe_tflm`): for files from the command line, on
-    which TFLM could abort this process.
+    which TFLM could abort this process. ``pack_int4`` stores weights that fit 4 bits packed
+    two per byte (TFLM runs the same file, whose int8 weights hold those values).
     """
     path = Path(path)
     model = path.read_bytes()
     graph = read_model(path)
     options, input_phrase = choose_options(graph, input_api, patch)
+    options = dataclasses.replace(options, pack_int4=pack_int4)
     project = generate(graph, options)
     if isolate_tflm:
         probe_tflm(model, path.name)

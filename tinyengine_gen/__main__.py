@@ -42,6 +42,10 @@ flags.DEFINE_string("memory_plot", None, "With --patch: write a PNG of memory pe
 flags.DEFINE_bool("int8_input", False, "int8 input API: drop a QUANTIZE after a float model input (the caller quantises).")
 flags.DEFINE_bool("int8_output", False, "int8 output API: drop a DEQUANTIZE before a float model output.")
 flags.DEFINE_bool("fold_pad", True, "Fold explicit PAD ops into the convolution that follows.")
+flags.DEFINE_bool(
+    "pack_int4", False,
+    "Store CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED weights that all fit [-8, 7] packed two per byte (exact).",
+)
 flags.DEFINE_bool("in_place", True, "Let depthwise convolutions overwrite their input when nothing reads it later.")
 flags.DEFINE_enum("target", "host", ["host", "cortex-m"], "host: the C project only; cortex-m: also build firmware.")
 flags.DEFINE_enum("board", "stm32f746", sorted(BOARDS), "Board profile for --target=cortex-m.")
@@ -59,6 +63,7 @@ def options_from_flags() -> CompileOptions:
         int8_input=FLAGS.int8_input,
         int8_output=FLAGS.int8_output,
         in_place=FLAGS.in_place,
+        pack_int4=FLAGS.pack_int4,
         patch=FLAGS.patch,
         patch_split=FLAGS.patch_split,
         patch_max_overhead=FLAGS.patch_max_overhead,

@@ -88,6 +88,8 @@ def compile_graph(
     memoises its layouts in a cache of its own, so nothing is kept from one call to the next.
     """
     options = options or CompileOptions()
+    if not options.pack_int4 and any(t.stored_bits == 4 for t in graph.tensors):
+        options = dataclasses.replace(options, pack_int4=True)  # INT4 weights stay packed, as stored
     with (layout_cache if layout_cache is not None else LayoutCache()).active():
         return _compile(graph, options, plan_op, build_stage)
 

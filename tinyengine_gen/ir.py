@@ -91,6 +91,8 @@ class Tensor:
     dtype: DType
     quant: Quantization | None = None
     data: np.ndarray | None = None
+    #: 4 for a TFLite INT4 constant (read unpacked into int8 ``data``; stored packed again)
+    stored_bits: int = 8
     #: a variable tensor (LSTM / SVDF state): kept from one invoke to the next, cleared by te_reset()
     is_variable: bool = False
 

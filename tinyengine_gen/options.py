@@ -31,6 +31,8 @@ class CompileOptions:
     fuse_residual_add: bool = True
     #: give ops at the memory peak their lower-scratch kernel variant (slower) when that shrinks the arena
     lean_scratch: bool = True
+    #: store CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED weights that all fit [-8, 7] packed two per byte
+    pack_int4: bool = False
     #: patch-based inference of the first stage: "off", "auto" or a grid such as "4x4"
     patch: str = "off"
     #: the operator (index in the file) whose output is the patch stage's split point; None: search

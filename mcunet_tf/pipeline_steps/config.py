@@ -101,12 +101,16 @@ class PipelineOptions:
     #: ``tinyengine_gen --patch=auto`` picks (MCUNetV2's patch-based memory); "off": layer-wise
     patch: str = "auto"
     patch_max_overhead: float = 0.2
+    #: 4: QAT with 4-bit weights, packed two per byte in Flash, Flash priced at 4 bits
+    weight_bits: int = 8
 
     def __post_init__(self) -> None:
         if self.patch not in ("auto", "off"):
             raise PipelineError(f"--patch={self.patch!r} is not auto or off.")
         if self.patch_max_overhead < 0:
             raise PipelineError(f"--patch_max_overhead ({self.patch_max_overhead}) must be at least 0.")
+        if self.weight_bits not in (4, 8):
+            raise PipelineError(f"--weight_bits={self.weight_bits} is not 4 or 8.")
         if self.sram_kb <= 0 or self.flash_kb <= 0:
             raise PipelineError(f"--sram_kb ({self.sram_kb}) and --flash_kb ({self.flash_kb}) must be positive.")
         if self.task == "toy" and self.data_dir:
@@ -140,6 +144,7 @@ def make_options(
     seed: int = 0,
     patch: str = "auto",
     patch_max_overhead: float = 0.2,
+    weight_bits: int = 8,
     **work_overrides: Any,
 ) -> PipelineOptions:
     """Options of a run from the presets; ``work_overrides`` replace fields of the work preset."""
@@ -165,6 +170,7 @@ def make_options(
         widths=tuple(widths),
         resolutions=tuple(resolutions),
         work=work,
+        weight_bits=int(weight_bits),
         seed=seed,
         patch=patch,
         patch_max_overhead=patch_max_overhead,

@@ -30,6 +30,8 @@ class SearchBudget:
     sram_bytes: int
     flash_bytes: int
     latency_ms: float | None = None
+    #: bits per stored weight the Flash is priced at (4: packed two per byte, MCUNet's int4)
+    weight_bits: int = 8
 
     def __post_init__(self) -> None:
         if self.sram_bytes <= 0 or self.flash_bytes <= 0:
@@ -114,7 +116,8 @@ class Pricer:
     With ``firmware`` (a board's calibration, see :func:`mcunet_tf.firmware_cost.firmware_cost_model`)
     the budget is checked against the firmware's Flash and SRAM and latency is the board's
     calibrated estimate; ``latency`` (a per-operator table) serves only without one.
-    ``options`` are the engine options configs are compiled with (the patch schedule).
+    ``options`` are the engine options configs are compiled with (the patch schedule);
+    ``weight_bits`` 4 prices weights packed two per byte.
     """
 
     def __init__(
@@ -123,11 +126,12 @@ class Pricer:
         latency: LatencyModel = CORTEX_M7_216MHZ,
         firmware: FirmwareCostModel | None = None,
         options: CompileOptions | None = None,
+        weight_bits: int = 8,
     ) -> None:
         self.space = space
         self.latency = latency
         self.firmware = firmware
-        self.cost_model = CostModel(space, options=options)
+        self.cost_model = CostModel(space, options=options, weight_bits=weight_bits)
 
     def price(self, config: ArchConfig, budget: SearchBudget | None = None) -> Price:
         """Cost and latency of ``config`` from one compile; with a budget, a config over its

@@ -112,7 +112,7 @@ class ArchOracle(AtomicOracleFiles, kt.Oracle):
     @property
     def pricer(self) -> Pricer:
         if self._pricer is None:
-            self._pricer = Pricer(self.space)
+            self._pricer = Pricer(self.space, weight_bits=self.budget.weight_bits)
         return self._pricer
 
     def _check_reachable(self) -> None:

@@ -180,9 +180,9 @@ def sample_space(
 _WORKER_MODEL: CostModel | None = None
 
 
-def _init_worker(space: SearchSpace, options: CompileOptions | None = None) -> None:
+def _init_worker(space: SearchSpace, options: CompileOptions | None = None, weight_bits: int = 8) -> None:
     global _WORKER_MODEL
-    _WORKER_MODEL = CostModel(space, options=options)
+    _WORKER_MODEL = CostModel(space, options=options, weight_bits=weight_bits)
 
 
 def _sample_task(args: tuple[SearchSpace, float, int, int, int, int | None]) -> SpaceSample:
@@ -200,6 +200,7 @@ def sample_spaces(
     resolutions: Sequence[int] | None = None,
     flash_limit: int | None = None,
     options: CompileOptions | None = None,
+    weight_bits: int = 8,
 ) -> list[SpaceSample]:
     """Sample every (W, R) space, in parallel over ``processes`` (default: all cores), in (W, R) order.
 
@@ -208,6 +209,7 @@ def sample_spaces(
     the engine's compile options the cost model prices with (``patch_options("auto")``: peak
     SRAM with the patch schedule ``tinyengine_gen --patch=auto`` would pick, MACs with its
     recomputed halos).
+    ``weight_bits`` 4 prices Flash with 4-bit weights packed two per byte.
     """
     tasks = [
         (space, float(w), int(r), samples, seed, flash_limit)
@@ -216,12 +218,12 @@ def sample_spaces(
     ]
     processes = max(1, min(processes or os.cpu_count() or 1, len(tasks)))
     if processes == 1:
-        _init_worker(space, options)
+        _init_worker(space, options, weight_bits)
         results = [_sample_task(t) for t in tasks]
     else:
         # spawn, not fork: the caller may have started TensorFlow's threads, which fork would copy mid-lock.
         context = multiprocessing.get_context("spawn")
-        with context.Pool(processes, initializer=_init_worker, initargs=(space, options)) as pool:
+        with context.Pool(processes, initializer=_init_worker, initargs=(space, options, weight_bits)) as pool:
             results = pool.map(_sample_task, tasks, chunksize=1)
     return results
 

@@ -12,6 +12,7 @@ from typing import Any
 from tinyengine_gen.compiler import CompiledModel
 from tinyengine_gen.ir import Tensor
 from tinyengine_gen.passes.base import pass_summary
+from tinyengine_gen.passes.pack_int4 import int4_summary
 
 __all__ = ["REPORT_VERSION", "build_report", "report_json"]
 
@@ -51,10 +52,12 @@ def build_report(compiled: CompiledModel, constant_bytes: int) -> dict[str, Any]
             "inputs": [graph.tensor(t).name for t in plan.inputs],
             "outputs": [graph.tensor(t).name for t in plan.outputs],
         }
+        if hasattr(plan, "weight_bits"):  # weights stored packed (--pack_int4)
+            entry["weight_bits"] = int(plan.weight_bits)
         if hasattr(plan, "fused_op_indices"):  # e.g. CONV_2D+ADD: the file's ops it runs
             entry["fused_ops"] = list(plan.fused_op_indices)
         ops.append(entry)
-    return {
+    report = {
         "version": REPORT_VERSION,
         "model": os.path.basename(graph.source),
         "macs": int(compiled.network_macs),
@@ -69,6 +72,9 @@ def build_report(compiled: CompiledModel, constant_bytes: int) -> dict[str, Any]
         "patch": compiled.patch_decision.to_json(graph) if compiled.patch_decision else {"schedule": "layer-wise"},
         "passes": [pass_summary(step, compiled.options.alignment) for step in compiled.passes],
     }
+    if compiled.options.pack_int4:
+        report["pack_int4"] = int4_summary(compiled.plans)
+    return report
 
 
 def report_json(report: dict[str, Any]) -> str:

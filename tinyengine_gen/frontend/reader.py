@@ -18,6 +18,8 @@ tensor, operator or table, and says what to do.
 
 from __future__ import annotations
 
+import math
+
 import os
 import re
 import struct
@@ -28,6 +30,7 @@ from flatbuffers.table import Table as _SchemaTable
 
 from tinyengine_gen.errors import MalformedModelError, QuantizationError, UnsupportedModelError
 from tinyengine_gen import ops  # noqa: F401  (registers every operator, for the support check)
+from tinyengine_gen.int4_packing import unpack_int4
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
 from tinyengine_gen.ops.base import supported_opcodes, unsupported_operators_error
 from tinyengine_gen.printable import printable
@@ -193,6 +196,8 @@ class _ModelReader:
         name = _clean_name(raw_name) if raw_name else f"tensor_{index}"
         type_code = int(raw.scalar(_TENSOR_TYPE, "b", 0, "type"))
         type_name = TENSOR_TYPE_NAMES.get(type_code, f"type {type_code}")
+        if type_name == "INT4":
+            return self._int4_tensor(index, name, raw, buffers)
         dtype = _SCHEMA_TYPE_TO_DTYPE.get(type_name)
         if dtype is None:
             raise UnsupportedModelError(
@@ -227,6 +232,29 @@ class _ModelReader:
         quant = self._quant(index, name, raw.table(_TENSOR_QUANT, "quantization"), dtype, shape)
         is_variable = bool(raw.scalar(_TENSOR_IS_VARIABLE, "B", 0, "is_variable")) and data is None
         return Tensor(index=index, name=name, shape=shape, dtype=dtype, quant=quant, data=data, is_variable=is_variable)
+
+    def _int4_tensor(self, index: int, name: str, raw: Table, buffers: list[Table]) -> Tensor:
+        """A TFLite INT4 constant (packed two per byte): its values as int8, ``stored_bits`` 4."""
+        dims = raw.numbers(_TENSOR_SHAPE, "int32", "shape", self._limits.max_io)
+        shape = tuple(int(d) for d in (dims if dims is not None else ()))
+        if any(d < 0 for d in shape) or len(shape) > self._limits.max_rank:
+            raise UnsupportedModelError(f"{self._source}: tensor {index} '{name}' (INT4) has shape {list(shape)}.")
+        count = math.prod(shape)
+        packed_bytes = (count + 1) // 2
+        if packed_bytes > self._limits.max_tensor_bytes:
+            raise self._fail(
+                f"tensor {index} '{name}' claims {packed_bytes} bytes, more than any microcontroller model."
+            )
+        buffer_index = int(raw.scalar(_TENSOR_BUFFER, "I", 0, "buffer"))
+        packed = self._buffer(index, name, buffer_index, buffers, DType.UINT8, (packed_bytes,), packed_bytes)
+        if packed is None:
+            raise UnsupportedModelError(
+                f"{self._source}: tensor {index} '{name}' is INT4 but not a constant; only INT4 weights are supported."
+            )
+        data = unpack_int4(packed, count).reshape(shape)
+        data.setflags(write=False)
+        quant = self._quant(index, name, raw.table(_TENSOR_QUANT, "quantization"), DType.INT8, shape)
+        return Tensor(index=index, name=name, shape=shape, dtype=DType.INT8, quant=quant, data=data, stored_bits=4)
 
     def _buffer(
         self,

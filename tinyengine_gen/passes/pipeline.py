@@ -8,7 +8,9 @@ that every later pass and planner can read), the converter's dilated-convolution
 into one dilated convolution, a grouped convolution into one convolution per group, then the int8 API strips (they change what the graph's inputs and outputs
 are), then PAD folding, then the NCHW input fold (off under patching).
 
-Plan passes: residual fusion first (it removes tensors and decides which buffers an ADD
+Plan passes: packed 4-bit convolution / fully-connected weights first (when asked; the later
+passes then leave those layers alone; depthwise layers are packed after the in-place pass,
+where they did not go in place), residual fusion (it removes tensors and decides which buffers an ADD
 may write over), then in-place kernels, then lean scratch at the peak (which needs the
 final lifetimes).
 """
@@ -25,8 +27,17 @@ from tinyengine_gen.passes.fusion import FUSE_RESIDUAL_ADD
 from tinyengine_gen.passes.in_place import IN_PLACE
 from tinyengine_gen.passes.int8_io import STRIP_INPUT_QUANTIZE, STRIP_OUTPUT_DEQUANTIZE
 from tinyengine_gen.passes.lean_scratch import LEAN_SCRATCH
+from tinyengine_gen.passes.pack_int4 import PACK_INT4, PACK_INT4_DEPTHWISE
 
 __all__ = ["GRAPH_PASSES", "PLAN_PASSES"]
 
-GRAPH_PASSES: tuple[Pass, ...] = (FOLD_CONSTANTS, FOLD_DILATED, SPLIT_GROUPED_CONV, STRIP_INPUT_QUANTIZE, STRIP_OUTPUT_DEQUANTIZE, FOLD_PAD, FOLD_INPUT_TRANSPOSE)
-PLAN_PASSES: tuple[Pass, ...] = (FUSE_RESIDUAL_ADD, IN_PLACE, LEAN_SCRATCH)
+GRAPH_PASSES: tuple[Pass, ...] = (
+    FOLD_CONSTANTS,
+    FOLD_DILATED,
+    SPLIT_GROUPED_CONV,
+    STRIP_INPUT_QUANTIZE,
+    STRIP_OUTPUT_DEQUANTIZE,
+    FOLD_PAD,
+    FOLD_INPUT_TRANSPOSE,
+)
+PLAN_PASSES: tuple[Pass, ...] = (PACK_INT4, FUSE_RESIDUAL_ADD, IN_PLACE, PACK_INT4_DEPTHWISE, LEAN_SCRATCH)

@@ -31,7 +31,9 @@ def test_the_order_is_written_once():
     assert [p.name for p in GRAPH_PASSES] == [
         "fold_constants", "fold_dilated", "split_grouped_conv", "strip_input_quantize", "strip_output_dequantize", "fold_pad", "fold_input_transpose"
     ]
-    assert [p.name for p in PLAN_PASSES] == ["fuse_residual_add", "in_place", "lean_scratch"]
+    assert [p.name for p in PLAN_PASSES] == [
+        "pack_int4", "fuse_residual_add", "in_place", "pack_int4_depthwise", "lean_scratch"
+    ]
     assert {p.stage for p in GRAPH_PASSES} == {"graph"} and {p.stage for p in PLAN_PASSES} == {"plan"}
 
 

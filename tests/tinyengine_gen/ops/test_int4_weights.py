@@ -1,0 +1,124 @@
+"""Packed 4-bit weights (--pack_int4): packing as TFLite packs INT4, and the conv (1x1, KxK),
+depthwise and fully-connected kernels bit-exact with TFLite Micro on the same file.
+
+TFLM is the oracle: a file whose int8 weights all lie in [-8, 7] (re-quantised to 4 bits by
+mcunet_tf.int4_weights) runs in TFLM unchanged, and our packed build must give its bytes.
+"""
+
+import numpy as np
+import pytest
+
+from tests.harness import compile_and_compare
+from tests.model_factory import convert_int8, keras
+from mcunet_tf.int4_weights import requantize_weights_int4
+from tinyengine_gen.compiler import CompileOptions, compile_graph
+from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.ops.int4_weights import (
+    PackedConv2DPlan,
+    PackedDepthwiseConv2DPlan,
+    PackedFullyConnectedPlan,
+    pack_int4,
+    packed_variant,
+    unpack_int4,
+)
+
+PACKED = CompileOptions(pack_int4=True)
+
+
+def test_pack_puts_the_even_element_in_the_low_nibble():
+    assert pack_int4(np.array([1, -2, 7], dtype=np.int8)).tolist() == [0xE1, 0x07]
+    assert pack_int4(np.array([-8, 0], dtype=np.int8)).tolist() == [0x08]
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 64, 65])
+def test_unpack_inverts_pack_for_odd_and_even_counts(count):
+    values = np.random.default_rng(count).integers(-8, 8, size=count).astype(np.int8)
+    packed = pack_int4(values)
+    assert packed.size == (count + 1) // 2
+    np.testing.assert_array_equal(unpack_int4(packed, count), values)
+
+
+def test_pack_refuses_values_outside_int4():
+    with pytest.raises(ValueError, match=r"\[-8, 7\]"):
+        pack_int4(np.array([8], dtype=np.int8))
+
+
+def _dense(depth, units, per_channel=True):
+    def build():
+        inputs = keras.Input((depth,), batch_size=1)
+        return keras.Model(inputs, keras.layers.Dense(units, activation="relu")(inputs))
+
+    return convert_int8(build, per_channel=per_channel)
+
+
+def _conv(kernel, channels, filters, stride=1, padding="same", size=(9, 7)):
+    def build():
+        inputs = keras.Input((*size, channels), batch_size=1)
+        y = keras.layers.Conv2D(filters, kernel, strides=stride, padding=padding, activation="relu6")(inputs)
+        return keras.Model(inputs, y)
+
+    return convert_int8(build)
+
+
+def _depthwise(kernel, channels, stride=1, multiplier=1, size=(9, 7)):
+    def build():
+        inputs = keras.Input((*size, channels), batch_size=1)
+        y = keras.layers.DepthwiseConv2D(kernel, strides=stride, padding="same", depth_multiplier=multiplier)(inputs)
+        return keras.Model(inputs, y)
+
+    return convert_int8(build)
+
+
+CASES = {
+    "conv1x1_odd": (lambda: _conv(1, 5, 7), PackedConv2DPlan),
+    "conv3x3_s2_odd": (lambda: _conv(3, 3, 9, stride=2), PackedConv2DPlan),
+    "conv5x5_valid": (lambda: _conv(5, 4, 6, padding="valid"), PackedConv2DPlan),
+    "depthwise3x3_odd": (lambda: _depthwise(3, 7), PackedDepthwiseConv2DPlan),
+    "depthwise5x5_s2_dm2": (lambda: _depthwise(5, 3, stride=2, multiplier=2), PackedDepthwiseConv2DPlan),
+    "fc_odd": (lambda: _dense(13, 11), PackedFullyConnectedPlan),
+    "fc_per_tensor": (lambda: _dense(20, 6, per_channel=False), PackedFullyConnectedPlan),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_packed_layer_is_bit_exact_with_tflm(case, tmp_path):
+    make, plan_type = CASES[case]
+    model = requantize_weights_int4(make())
+    comparison = compile_and_compare(model, tmp_path, trials=3, options=PACKED)
+    plans = comparison.project.compiled.plans
+    assert any(isinstance(plan, plan_type) for plan in plans), [type(p).__name__ for p in plans]
+
+
+def test_packed_pointwise_conv_runs_in_place_like_its_int8_twin(tmp_path):
+    def build():
+        inputs = keras.Input((6, 5, 9), batch_size=1)
+        y = keras.layers.Conv2D(9, 1, activation="relu")(inputs)
+        y = keras.layers.Conv2D(9, 1, activation="relu")(y)  # its input is dead afterwards: in place
+        return keras.Model(inputs, keras.layers.Conv2D(5, 1)(y))
+
+    model = requantize_weights_int4(convert_int8(build))
+    packed = compile_and_compare(model, tmp_path / "packed", trials=3, options=PACKED)
+    plain = compile_and_compare(model, tmp_path / "plain", trials=1)
+    in_place = [p for p in packed.project.compiled.plans if isinstance(p, PackedConv2DPlan) and p.in_place]
+    assert in_place, "no packed pointwise layer ran in place"
+    assert packed.project.report["arena_bytes"] <= plain.project.report["arena_bytes"]
+
+
+def test_packing_halves_the_weight_bytes_and_keeps_the_outputs(tmp_path):
+    model = requantize_weights_int4(_dense(256, 64))
+    packed = compile_and_compare(model, tmp_path / "packed", trials=2, options=PACKED)
+    plain = compile_and_compare(model, tmp_path / "plain", trials=2)
+    ratio = packed.project.report["weights_bytes"] / plain.project.report["weights_bytes"]
+    # 16384 weight bytes -> 8192; the 64 biases, multipliers and shifts stay int32 (768 bytes)
+    assert ratio <= 0.55, ratio
+    assert packed.project.report["pack_int4"]["packed_ops"] == [0]
+    assert packed.project.report["ops"][0]["weight_bits"] == 4
+
+
+def test_weights_outside_int4_keep_int8_and_say_why():
+    graph = read_model_bytes(_dense(8, 4), source="plain.tflite")  # ordinary int8: spans [-127, 127]
+    compiled = compile_graph(graph, PACKED)
+    fc = compiled.plans[-1]
+    assert not isinstance(fc, PackedFullyConnectedPlan)
+    variant, reason = packed_variant(fc)
+    assert variant is None and "outside [-8, 7]" in reason

@@ -1,0 +1,63 @@
+/* Weights packed two per byte, as TFLite packs INT4 tensors (tensor_utils::UnpackDenseInt4IntoInt8):
+ * the tensor flattened in row-major order, element 2i in the low nibble of byte i and element
+ * 2i + 1 in the high nibble; an odd count leaves the last high nibble zero. A row of weights
+ * (one output channel, one tap) may therefore start in the middle of a byte: every reader
+ * here takes the row's element index, not a byte pointer.
+ *
+ * The nibbles are sign-extended without shifting a negative value ((v ^ 8) - 8), which is
+ * exact and portable C99. Sums are of (int8 + offset) * int4 products, |term| <= 255 * 8, so
+ * an int32 sum of up to 2^20 terms cannot overflow. */
+#ifndef TE_INT4_H
+#define TE_INT4_H
+
+#include <stdint.h>
+
+static inline int32_t te_int4_low(uint8_t b) { return (int32_t)((b & 15u) ^ 8u) - 8; }
+static inline int32_t te_int4_high(uint8_t b) { return (int32_t)((b >> 4) ^ 8u) - 8; }
+
+/* Element i of a packed tensor. */
+static inline int32_t te_int4_at(const uint8_t* packed, long i) {
+  const uint8_t b = packed[i >> 1];
+  return (i & 1) ? te_int4_high(b) : te_int4_low(b);
+}
+
+/* sum_j (x[j] + x_offset) * w[start + j] for j < n, w packed: two weights per byte read. */
+static inline int32_t te_int4_dot_s8(const int8_t* x, int32_t x_offset, const uint8_t* packed, long start, int n) {
+  const uint8_t* p = packed + (start >> 1);
+  int32_t sum = 0;
+  int j = 0;
+  if ((start & 1) && n > 0) {
+    sum += ((int32_t)x[0] + x_offset) * te_int4_high(*p++);
+    j = 1;
+  }
+  for (; j + 2 <= n; j += 2, ++p) {
+    const uint8_t b = *p;
+    sum += ((int32_t)x[j] + x_offset) * te_int4_low(b) + ((int32_t)x[j + 1] + x_offset) * te_int4_high(b);
+  }
+  if (j < n) sum += ((int32_t)x[j] + x_offset) * te_int4_low(*p);
+  return sum;
+}
+
+/* sum_j x[j] * w[start + j] for j < n, x already widened to int16 (|x| <= 255). */
+static inline int32_t te_int4_dot_s16(const int16_t* x, const uint8_t* packed, long start, int n) {
+  const uint8_t* p = packed + (start >> 1);
+  int32_t sum = 0;
+  int j = 0;
+  if ((start & 1) && n > 0) {
+    sum += (int32_t)x[0] * te_int4_high(*p++);
+    j = 1;
+  }
+  for (; j + 2 <= n; j += 2, ++p) {
+    const uint8_t b = *p;
+    sum += (int32_t)x[j] * te_int4_low(b) + (int32_t)x[j + 1] * te_int4_high(b);
+  }
+  if (j < n) sum += (int32_t)x[j] * te_int4_low(*p);
+  return sum;
+}
+
+/* w[start + j] for j < n into dst (int8), for kernels whose inner loop is over channels. */
+static inline void te_int4_unpack(const uint8_t* packed, long start, int n, int8_t* dst) {
+  for (int j = 0; j < n; ++j) dst[j] = (int8_t)te_int4_at(packed, start + j);
+}
+
+#endif

@@ -1,0 +1,246 @@
+"""4-bit weights: CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED with their weights packed two
+per byte in Flash (MCUNet's int4 models: half the bytes per weight, so a wider network fits).
+
+A layer qualifies when every weight value of its int8 filter lies in [-8, 7] (what 4-bit
+QAT exports, or a TFLite INT4 tensor read as int8). Its plan is then replaced by a packed
+twin that computes the same integers: the values are the file's, only their storage
+changes, so the outputs are TFLite Micro's bit for bit on the same file (TFLM runs the int8
+file unchanged, or unpacks an INT4 tensor into exactly these values).
+
+Packing follows TFLite's INT4 tensors (``tensor_utils::UnpackDenseInt4IntoInt8``): the
+filter flattened in row-major order, element 2i in the low nibble of byte i, element 2i + 1
+in the high nibble. An odd count per output channel is allowed; that channel's row then
+starts mid-byte, which the kernels (te_int4.h) handle by element index.
+
+Each packed plan keeps the int8 plan it replaces (``base``) for shapes and requantisation;
+its numpy reference unpacks the packed bytes and runs the base reference, so a packing
+mistake shows up in the reference as well as in the C.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from tinyengine_gen.int4_packing import INT4_MAX, INT4_MIN, fits_int4, pack_int4, unpack_int4
+from tinyengine_gen.ops.base import EmitContext, OpPlan, replace_plan
+from tinyengine_gen.ops.conv2d import Conv2DPlan
+from tinyengine_gen.ops.depthwise_conv2d import DepthwiseConv2DPlan
+from tinyengine_gen.ops.fully_connected import FullyConnectedPlan
+
+__all__ = [
+    "INT4_MIN",
+    "INT4_MAX",
+    "fits_int4",
+    "pack_int4",
+    "unpack_int4",
+    "PackedConv2DPlan",
+    "PackedDepthwiseConv2DPlan",
+    "PackedFullyConnectedPlan",
+    "packed_variant",
+]
+
+def _int8_shifts(shifts: np.ndarray) -> np.ndarray:
+    """The shift table as int8 (the int4 kernels read it so): every planned shift is in [-31, 30]."""
+    values = np.asarray(shifts)
+    if values.size and (int(values.min()) < -128 or int(values.max()) > 127):
+        raise ValueError("a requantisation shift outside int8")
+    return values.astype(np.int8)
+
+
+def _reason_kept(filter_values: np.ndarray) -> str | None:
+    if not fits_int4(filter_values):
+        return f"weights span [{int(filter_values.min())}, {int(filter_values.max())}], outside [-8, 7]"
+    return None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _PackedPlan:
+    """What the three packed plans share: the int8 plan they replace and the packed filter."""
+
+    op_index: int
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    base: OpPlan
+    packed: np.ndarray  # uint8, (filter.size + 1) // 2 bytes
+    aliases: tuple[tuple[int, int], ...] = ()
+    #: bits per stored weight (report.json's per-op ``weight_bits``)
+    weight_bits: int = 4
+
+    @property
+    def macs(self) -> int:
+        return self.base.macs
+
+    def unpacked_base(self) -> OpPlan:
+        """The base plan with its filter rebuilt from the packed bytes (the numpy reference's input)."""
+        filter_values = self.base.filter  # type: ignore[attr-defined]
+        unpacked = unpack_int4(self.packed, filter_values.size).reshape(filter_values.shape)
+        return replace_plan(self.base, filter=unpacked)
+
+    def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
+        return self.unpacked_base().reference(values)
+
+    def _constants(self, ctx: EmitContext, bias: np.ndarray) -> tuple[str, str, str, str]:
+        base = self.base
+        return (
+            ctx.const(f"op{self.op_index}_filter_int4", self.packed),
+            ctx.const(f"op{self.op_index}_bias", bias),
+            ctx.const(f"op{self.op_index}_multiplier", base.multipliers),  # type: ignore[attr-defined]
+            ctx.const(f"op{self.op_index}_shift_s8", _int8_shifts(base.shifts)),  # type: ignore[attr-defined]
+        )
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PackedConv2DPlan(_PackedPlan):
+    """CONV_2D (1x1 and KxK, NHWC input) on te_conv2d_int4_s8, no scratch; a pointwise layer
+    may run in place (te_conv2d_int4_1x1_inplace_s8, one input pixel of scratch), as its int8
+    twin does, so that packing does not cost the in-place pass's SRAM."""
+
+    kernel_sources: tuple[str, ...] = ("te_conv2d_int4.c", "te_conv2d_int4.h", "te_int4.h", "te_fixedpoint.h")
+    in_place: bool = False
+
+    @property
+    def scratch_bytes(self) -> int:
+        return self.base.input_shape[3] if self.in_place else 0  # type: ignore[attr-defined]
+
+    def in_place_variant(self) -> "PackedConv2DPlan | None":
+        """This layer writing over its input: 1x1, stride 1, no padding, batch 1, same spatial size."""
+        p: Conv2DPlan = self.base  # type: ignore[assignment]
+        n, ih, iw, _ = p.input_shape
+        _, oh, ow, _ = p.output_shape
+        pointwise = p.filter.shape[1:3] == (1, 1) and p.stride == (1, 1) and p.padding == (0, 0)
+        if self.in_place or not pointwise or n != 1 or (ih, iw) != (oh, ow):
+            return None
+        return replace_plan(self, in_place=True, aliases=((self.outputs[0], self.inputs[0]),))
+
+    def emit(self, ctx: EmitContext) -> list[str]:
+        p: Conv2DPlan = self.base  # type: ignore[assignment]
+        n, ih, iw, ic = p.input_shape
+        _, oh, ow, oc = p.output_shape
+        _, kh, kw, _ = p.filter.shape
+        filter_symbol, bias_symbol, mult_symbol, shift_symbol = self._constants(ctx, p.bias)
+        if self.in_place:
+            call = (
+                f"  te_conv2d_int4_1x1_inplace_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, "
+                f"{bias_symbol}, {mult_symbol}, {shift_symbol}, {ctx.scratch('int8_t')});"
+            )
+        else:
+            call = (
+                f"  te_conv2d_int4_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
+                f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.outputs[0])});"
+            )
+        params = (
+            f".batches = {n}, .in_h = {ih}, .in_w = {iw}, .in_c = {ic}, .out_h = {oh}, .out_w = {ow}, "
+            f".out_c = {oc}, .k_h = {kh}, .k_w = {kw}, .stride_h = {p.stride[0]}, .stride_w = {p.stride[1]}, "
+            f".dil_h = {p.dilation[0]}, .dil_w = {p.dilation[1]}, .pad_top = {p.padding[0]}, "
+            f".pad_left = {p.padding[1]}, .input_offset = {p.input_offset}, .output_offset = {p.output_offset}, "
+            f".act_min = {p.act_min}, .act_max = {p.act_max}"
+        )
+        return [
+            "{",
+            *(["  /* in place: the output overwrites the input */"] if self.in_place else []),
+            f"  static const te_conv2d_int4_params params = {{{params}}};",
+            call,
+            "}",
+        ]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PackedDepthwiseConv2DPlan(_PackedPlan):
+    """DEPTHWISE_CONV_2D (any depth multiplier) on te_depthwise_int4_s8; no scratch, not in place."""
+
+    kernel_sources: tuple[str, ...] = ("te_depthwise_int4.c", "te_depthwise_int4.h", "te_int4.h", "te_fixedpoint.h")
+    scratch_bytes: int = 0
+
+    def emit(self, ctx: EmitContext) -> list[str]:
+        p: DepthwiseConv2DPlan = self.base  # type: ignore[assignment]
+        n, ih, iw, ic = p.input_shape
+        _, oh, ow, oc = p.output_shape
+        kh, kw, _ = p.filter.shape
+        filter_symbol, bias_symbol, mult_symbol, shift_symbol = self._constants(ctx, p.bias)
+        params = (
+            f".batches = {n}, .in_h = {ih}, .in_w = {iw}, .in_c = {ic}, .out_h = {oh}, .out_w = {ow}, "
+            f".out_c = {oc}, .depth_multiplier = {p.depth_multiplier}, .k_h = {kh}, .k_w = {kw}, "
+            f".stride_h = {p.stride[0]}, .stride_w = {p.stride[1]}, "
+            f".dil_h = {p.dilation[0]}, .dil_w = {p.dilation[1]}, .pad_top = {p.padding[0]}, "
+            f".pad_left = {p.padding[1]}, .input_offset = {p.input_offset}, .output_offset = {p.output_offset}, "
+            f".act_min = {p.act_min}, .act_max = {p.act_max}"
+        )
+        return [
+            "{",
+            f"  static const te_depthwise_int4_params params = {{{params}}};",
+            f"  te_depthwise_int4_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
+            f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.outputs[0])});",
+            "}",
+        ]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PackedFullyConnectedPlan(_PackedPlan):
+    """FULLY_CONNECTED on te_fully_connected_int4_s8: one input row widened to int16 (scratch)."""
+
+    kernel_sources: tuple[str, ...] = (
+        "te_fully_connected_int4.c",
+        "te_fully_connected_int4.h",
+        "te_int4.h",
+        "te_fixedpoint.h",
+    )
+
+    @property
+    def scratch_bytes(self) -> int:
+        return self.base.scratch_bytes
+
+    def emit(self, ctx: EmitContext) -> list[str]:
+        p: FullyConnectedPlan = self.base  # type: ignore[assignment]
+        out_c, depth = p.filter.shape
+        filter_symbol, bias_symbol, mult_symbol, shift_symbol = self._constants(ctx, p.folded_bias)
+        params = (
+            f".batches = {p.batches}, .depth = {depth}, .out_c = {out_c}, .per_channel = {int(p.per_channel)}, "
+            f".weights_offset = {p.weights_offset}, .output_offset = {p.output_offset}, "
+            f".act_min = {p.act_min}, .act_max = {p.act_max}"
+        )
+        return [
+            "{",
+            f"  static const te_fully_connected_int4_params params = {{{params}}};",
+            f"  te_fully_connected_int4_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
+            f"{mult_symbol}, {shift_symbol}, {ctx.scratch('int16_t')}, {ctx.tensor(self.outputs[0])});",
+            "}",
+        ]
+
+
+def _conv_blocker(plan: Conv2DPlan) -> str | None:
+    if plan.input_layout != "NHWC":
+        return f"{plan.input_layout} input (the int4 kernel reads NHWC)"
+    if plan.in_place:
+        return "runs in place"
+    return None
+
+
+def _depthwise_blocker(plan: DepthwiseConv2DPlan) -> str | None:
+    return "runs in place" if plan.in_place else None
+
+
+_PACKERS: dict[type, tuple[type[_PackedPlan], Callable[[OpPlan], str | None]]] = {
+    Conv2DPlan: (PackedConv2DPlan, _conv_blocker),  # type: ignore[dict-item]
+    DepthwiseConv2DPlan: (PackedDepthwiseConv2DPlan, _depthwise_blocker),  # type: ignore[dict-item]
+    FullyConnectedPlan: (PackedFullyConnectedPlan, lambda plan: None),
+}
+
+
+def packed_variant(plan: OpPlan) -> tuple[OpPlan | None, str | None]:
+    """(the packed twin of ``plan``, None) or (None, why it keeps int8 weights).
+
+    (None, None) for an operator without weights to pack.
+    """
+    entry = _PACKERS.get(type(plan))
+    if entry is None:
+        return None, None
+    cls, blocker = entry
+    filter_values = plan.filter  # type: ignore[attr-defined]
+    reason = blocker(plan) or _reason_kept(filter_values)
+    if reason is not None:
+        return None, reason
+    packed = pack_int4(filter_values)
+    return cls(op_index=plan.op_index, inputs=plan.inputs, outputs=plan.outputs, base=plan, packed=packed), None
