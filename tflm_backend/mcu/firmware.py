@@ -179,12 +179,15 @@ def build_and_run_tflm(
     work_dir: Path,
     jobs: int = 2,
     timeout_s: float = 1800.0,
+    model_kernels_only: bool = False,
 ) -> McuBuild:
     """Build TFLM firmware of ``flavour`` for ``board`` in ``work_dir`` (replaced), run it on
-    ``cases`` (the raw bytes of every input tensor), measure it."""
-    library = build_library(tree, flavour, board, jobs)
+    ``cases`` (the raw bytes of every input tensor), measure it. ``model_kernels_only``:
+    link a library of TFLM's framework and only this model's kernels (a quicker cold build,
+    the same firmware)."""
     graph = read_model(model_path)
     opcodes = [op.opcode for op in graph.operators]
+    library = build_library(tree, flavour, board, jobs, operators=opcodes if model_kernels_only else None)
     model = Path(model_path).read_bytes()
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True)

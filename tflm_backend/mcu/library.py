@@ -2,12 +2,13 @@
 
 The library is a few hundred files: building it for every comparison would cost minutes.
 It is compiled into a cache folder keyed by a hash of everything that changes its bytes,
-``$MCUNET_TF_CACHE`` or ``$XDG_CACHE_HOME/mcunet-tf`` or ``~/.cache/mcunet-tf``, then
-``tflm/<flavour>-<key>/libtflm.a``. A build goes to a staging folder beside it and is
-renamed into place when complete, so a run that is interrupted leaves nothing half-built,
-and two runs racing each build and one rename wins (the other's identical result is
-dropped). Objects are archived with ``arm-none-eabi-ar``, so the firmware link pulls only
-the objects the model's operators need.
+``$MCUNET_TF_CACHE`` or ``$XDG_CACHE_HOME/mcunet-tf`` or ``~/.cache/mcunet-tf``: objects
+one by one in ``tflm/objects/<flavour>-<key>/`` (each compiled to a temporary name and
+renamed, so an interrupted build keeps what it finished and two racing runs both end with
+whole objects), then the archive in ``tflm/<flavour>-<key>/libtflm.a`` (assembled in a
+staging folder renamed into place; a lost race drops an identical result). Objects are
+archived with ``arm-none-eabi-ar``, so the firmware link pulls only the objects the
+model's operators need.
 
 Flags: the board's -mcpu/-mfpu/-mfloat-abi and our firmware's optimisation level, plus the
 defines the generated trees need (TF_LITE_STATIC_MEMORY, PROJECT_GENERATION,
@@ -26,6 +27,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from tflm_backend.mcu.tree import FLAVOURS, TflmTree
@@ -33,7 +35,16 @@ from tinyengine_gen.errors import BuildError
 from tinyengine_gen.firmware.boards import BoardProfile
 from tinyengine_gen.firmware.toolchain import tool
 
-__all__ = ["OPT_LEVEL", "CXX_FLAGS", "C_FLAGS", "TflmLibrary", "cache_root", "compile_flags", "build_library"]
+__all__ = [
+    "OPT_LEVEL",
+    "CXX_FLAGS",
+    "C_FLAGS",
+    "TflmLibrary",
+    "cache_root",
+    "compile_flags",
+    "cxx_toolchain_available",
+    "build_library",
+]
 
 #: the optimisation level of our firmware (tinyengine_gen.firmware.toolchain.COMPILE_FLAGS)
 OPT_LEVEL = "-O3"
@@ -80,6 +91,17 @@ def _compiler_version() -> str:
     return result.stdout.splitlines()[0] if result.returncode == 0 and result.stdout else "?"
 
 
+def cxx_toolchain_available() -> bool:
+    """arm-none-eabi-g++ with its C++ standard headers (Debian: libstdc++-arm-none-eabi-newlib)."""
+    if shutil.which("arm-none-eabi-g++") is None:
+        return False
+    result = subprocess.run(
+        ["arm-none-eabi-g++", "-std=c++17", "-mcpu=cortex-m7", "-mthumb", "-fsyntax-only", "-x", "c++", "-"],
+        input="#include <cstdint>\n#include <cstring>\n", capture_output=True, text=True,
+    )
+    return result.returncode == 0
+
+
 def _compile(command: list[str], cwd: Path) -> str | None:
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     if result.returncode != 0:
@@ -87,48 +109,81 @@ def _compile(command: list[str], cwd: Path) -> str | None:
     return None
 
 
-def build_library(tree: TflmTree, flavour: str, board: BoardProfile, jobs: int = 2) -> TflmLibrary:
-    """The cached ``libtflm.a`` for this flavour and board flags, built first if absent."""
+def _object_name(source: str) -> str:
+    return source.replace("/", "__") + ".o"
+
+
+def _compile_into_cache(command: list[str], cwd: Path, target: Path) -> str | None:
+    """Compile to a temporary name beside ``target``, then rename: a reader never sees a
+    half-written object, and two racing runs both end with a whole one."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".o", dir=target.parent)
+    os.close(handle)
+    try:
+        error = _compile([*command, "-o", temporary], cwd)
+        if error is None:
+            os.replace(temporary, target)
+        return error
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def build_library(
+    tree: TflmTree, flavour: str, board: BoardProfile, jobs: int = 2, operators: Sequence[str] | None = None
+) -> TflmLibrary:
+    """The cached ``libtflm.a`` for this flavour and board flags, built first if absent.
+
+    Objects are cached one by one under ``objects/<flavour>-<key>/`` (key: flags, compiler,
+    the whole tree's content), so a library of a subset of the sources (``operators``: the
+    framework and only those operators' kernels, a quick test build) and the whole library
+    share them; each archive is then ``<flavour>-<key>/libtflm.a``."""
+    if not cxx_toolchain_available():
+        raise BuildError(
+            "arm-none-eabi-g++ with the C++ standard headers not found; install it "
+            "(Debian: apt-get install gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib)"
+        )
     base = tree.flavour_dir(flavour)
     flags = compile_flags(flavour, board)
     includes = tuple(base / d for d in FLAVOURS[flavour].include_dirs)
-    identity = json.dumps(
-        {"flavour": flavour, "source_dirs": FLAVOURS[flavour].source_dirs, "flags": flags, "cxx": CXX_FLAGS, "c": C_FLAGS, "compiler": _compiler_version(),
+    objects_identity = json.dumps(
+        {"flavour": flavour, "flags": flags, "cxx": CXX_FLAGS, "c": C_FLAGS, "compiler": _compiler_version(),
          "tree": tree.content_hash(flavour)},
         sort_keys=True,
     )
-    key = hashlib.sha256(identity.encode()).hexdigest()[:20]
+    objects_key = hashlib.sha256(objects_identity.encode()).hexdigest()[:20]
+    sources = tree.sources(flavour, operators)
+    selection = "all" if operators is None else ",".join(sorted(set(operators)))
+    key = hashlib.sha256(f"{objects_key}|{selection}|{chr(10).join(sources)}".encode()).hexdigest()[:20]
     final = cache_root() / "tflm" / f"{flavour}-{key}"
     if (final / _LIBRARY).is_file():
         objects = json.loads((final / _MANIFEST).read_text()).get("objects", 0)
         return TflmLibrary(flavour, final / _LIBRARY, flags, includes, 0.0, objects)
+    object_dir = cache_root() / "tflm" / "objects" / f"{flavour}-{objects_key}"
+    object_dir.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    include_flags = [f"-I{d}" for d in includes]
+    missing = [s for s in sources if not (object_dir / _object_name(s)).is_file()]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {}
+        for source in missing:
+            cxx = source.endswith(".cc")
+            command = ["nice", "-n", "10", tool("g++" if cxx else "gcc"), *(CXX_FLAGS if cxx else C_FLAGS), *flags,
+                       *include_flags, "-c", source]
+            futures[source] = pool.submit(_compile_into_cache, command, base, object_dir / _object_name(source))
+        for source, future in futures.items():
+            error = future.result()
+            if error is not None:
+                raise BuildError(f"TFLM {flavour}: {base / source} does not compile: {error.splitlines()[0]}")
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    start = time.monotonic()
     try:
-        sources = tree.sources(flavour)
-        include_flags = [f"-I{d}" for d in includes]
-        commands = []
-        for index, source in enumerate(sources):
-            cxx = source.endswith(".cc")
-            obj = staging / "obj" / f"{index:04d}_{Path(source).stem}.o"
-            commands.append(
-                ["nice", "-n", "10", tool("g++" if cxx else "gcc"), *(CXX_FLAGS if cxx else C_FLAGS), *flags,
-                 *include_flags, "-c", source, "-o", str(obj)]
-            )
-        (staging / "obj").mkdir()
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for source, error in zip(sources, pool.map(lambda c: _compile(c, base), commands)):
-                if error is not None:
-                    raise BuildError(f"TFLM {flavour}: {base / source} does not compile: {error.splitlines()[0]}")
-        objects = sorted(str(p) for p in (staging / "obj").glob("*.o"))
+        objects = [str(object_dir / _object_name(s)) for s in sources]
         archive = subprocess.run([tool("ar"), "rcs", str(staging / _LIBRARY), *objects], capture_output=True, text=True)
         if archive.returncode != 0:
             raise BuildError(f"arm-none-eabi-ar failed for TFLM {flavour}: {archive.stderr.strip()}")
-        shutil.rmtree(staging / "obj")
         build_s = time.monotonic() - start
-        manifest = {"identity": json.loads(identity), "objects": len(objects), "build_s": round(build_s, 1),
-                    "tree_dir": str(base)}
+        manifest = {"identity": json.loads(objects_identity), "selection": selection, "objects": len(objects),
+                    "compiled": len(missing), "build_s": round(build_s, 1), "tree_dir": str(base)}
         (staging / _MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         try:
             os.rename(staging, final)

@@ -11,11 +11,44 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from tinyengine_gen.errors import BuildError
 
-__all__ = ["FLAVOURS", "GENERATE_COMMAND", "TflmFlavour", "TflmTree", "find_tflm_tree"]
+__all__ = ["FLAVOURS", "GENERATE_COMMAND", "KERNEL_FILES", "TflmFlavour", "TflmTree", "find_tflm_tree"]
+
+_KERNELS_DIR = "tensorflow/lite/micro/kernels/"
+#: builtin operator -> the stem of its kernel's files in tensorflow/lite/micro/kernels/
+#: (``<stem>.cc``, ``<stem>_common.cc`` and, for CMSIS-NN, ``cmsis_nn/<stem>.cc``): for a
+#: library of only the operators a model needs (a test's cheap build)
+KERNEL_FILES: dict[str, str] = {
+    "ADD": "add",
+    "AVERAGE_POOL_2D": "pooling",
+    "CONCATENATION": "concatenation",
+    "CONV_2D": "conv",
+    "DEPTHWISE_CONV_2D": "depthwise_conv",
+    "DEQUANTIZE": "dequantize",
+    "EXPAND_DIMS": "expand_dims",
+    "FULLY_CONNECTED": "fully_connected",
+    "HARD_SWISH": "hard_swish",
+    "LOGISTIC": "logistic",
+    "MAX_POOL_2D": "pooling",
+    "MEAN": "reduce",
+    "MUL": "mul",
+    "PAD": "pad",
+    "PADV2": "pad",
+    "QUANTIZE": "quantize",
+    "RELU": "activations",
+    "RELU6": "activations",
+    "RESHAPE": "reshape",
+    "RESIZE_NEAREST_NEIGHBOR": "resize_nearest_neighbor",
+    "SOFTMAX": "softmax",
+    "SQUEEZE": "squeeze",
+    "TRANSPOSE": "transpose",
+}
+#: kernel helpers every operator's kernel may call
+_KERNEL_HELPERS = ("kernel_util", "micro_tensor_utils")
 
 #: How a user with network generates a flavour's tree, from a tflite-micro checkout
 #: (OPTIMIZED_KERNEL_DIR=cmsis_nn for ``cmsis_nn/``; drop it for ``reference/``).
@@ -89,15 +122,30 @@ class TflmTree:
     def flavour_dir(self, flavour: str) -> Path:
         return self.root / FLAVOURS[flavour].name
 
-    def sources(self, flavour: str) -> list[str]:
+    def sources(self, flavour: str, operators: Sequence[str] | None = None) -> list[str]:
         """The library's sources, relative to the flavour folder, sorted (kissfft's *.c are
-        #included by signal/, never compiled alone: they are outside the source folders)."""
+        #included by signal/, never compiled alone: they are outside the source folders).
+
+        With ``operators``, only the framework, those operators' kernels and (CMSIS-NN)
+        Arm's C sources: the firmware links the same objects as from the whole library."""
         base = self.flavour_dir(flavour)
         found = []
         for folder in FLAVOURS[flavour].source_dirs:
             for path in (base / folder).rglob("*"):
                 if path.suffix in (".cc", ".c") and path.is_file():
                     found.append(path.relative_to(base).as_posix())
+        if operators is not None:
+            unknown = sorted(set(operators) - set(KERNEL_FILES))
+            if unknown:
+                raise BuildError(f"no TFLM kernel file known for {', '.join(unknown)}: build the whole library")
+            stems = {KERNEL_FILES[op] for op in operators} | set(_KERNEL_HELPERS)
+            wanted = {f"{_KERNELS_DIR}{s}{suffix}.cc" for s in stems for suffix in ("", "_common")}
+            wanted |= {f"{_KERNELS_DIR}cmsis_nn/{s}.cc" for s in stems}
+            found = [
+                f
+                for f in found
+                if f in wanted or not f.startswith(_KERNELS_DIR)
+            ]
         return sorted(found)
 
     def content_hash(self, flavour: str) -> str:
