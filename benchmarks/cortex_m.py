@@ -29,7 +29,7 @@ from tinyengine_gen.firmware.boards import BOARDS  # noqa: E402
 from tinyengine_gen.firmware.build import FirmwareOptions, write_firmware_project  # noqa: E402
 from tinyengine_gen.firmware.qemu import check_firmware  # noqa: E402
 from tinyengine_gen.firmware.toolchain import qemu_available, toolchain_available  # noqa: E402
-from tinyengine_gen.project import generate_from_file  # noqa: E402
+from tinyengine_gen.codegen.project import generate_from_file  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string(

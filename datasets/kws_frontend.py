@@ -103,7 +103,7 @@ def quantize_features(features, scale: float, zero_point: int) -> np.ndarray:
 
 def model_input_quantization(model: bytes | str | os.PathLike[str], index: int = 0) -> tuple[float, int]:
     """(scale, zero point) of an int8 model's input ``index``, read from the .tflite file or its bytes."""
-    from tinyengine_gen.reader import read_model_bytes
+    from tinyengine_gen.frontend.reader import read_model_bytes
 
     source = "<bytes>"
     if not isinstance(model, (bytes, bytearray)):

@@ -35,7 +35,7 @@ from mcunet_tf.code_size import CORTEX_M7_OS, CodeSizeModel
 from mcunet_tf.space import SearchSpace
 from mcunet_tf.subnet_graph import BuiltSubnet, build_subnet_graph
 from tinyengine_gen.compiler import CompiledModel, CompileOptions, compile_graph
-from tinyengine_gen.emitter import ConstantCounter
+from tinyengine_gen.codegen.emitter import ConstantCounter
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpPlan, plan_operator, replace_plan
 

@@ -124,7 +124,7 @@ def convert_int8(model: Any, representative: Callable[[], Iterable], *, per_chan
 
 def check_int8_tensors(model: bytes, source: str = "<export>") -> None:
     """Raise ExportError naming the first tensor that is neither int8 nor int32."""
-    from tinyengine_gen.schema import schema
+    from tinyengine_gen.frontend.schema import schema
 
     root = schema.Model.GetRootAs(model, 0)
     names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
@@ -154,9 +154,9 @@ def verify_bit_exact(
     """Compile ``model`` with tinyengine_gen, build it, and require TFLM's output bytes; returns report.json."""
     from tflm_backend.tflm_runner import TflmModel
     from tinyengine_gen.errors import TinyEngineError
-    from tinyengine_gen.host_build import HostModel, build_host_library
-    from tinyengine_gen.project import generate, write_project
-    from tinyengine_gen.reader import read_model_bytes
+    from tinyengine_gen.host.build import HostModel, build_host_library
+    from tinyengine_gen.codegen.project import generate, write_project
+    from tinyengine_gen.frontend.reader import read_model_bytes
 
     with tempfile.TemporaryDirectory(prefix="mcunet-export-") as scratch:
         try:

@@ -313,8 +313,8 @@ class _Run:
     # 6. Cortex-M firmware
     def firmware(self, folder: Path) -> dict[str, Any]:
         from mcunet_tf.pipeline_steps.deploy import build_firmware
-        from tinyengine_gen.project import generate
-        from tinyengine_gen.reader import read_model_bytes
+        from tinyengine_gen.codegen.project import generate
+        from tinyengine_gen.frontend.reader import read_model_bytes
 
         project = generate(read_model_bytes(self._int8_model(), source="model_int8.tflite"))
         result = build_firmware(project, folder / "model", self.options.board, self._int8_inputs()[0])

@@ -35,7 +35,7 @@ from mcunet_tf.blueprint import STEM_KERNEL, STEM_STRIDE, BlockSpec, Blueprint, 
 from mcunet_tf.space import SearchSpace
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
 from tinyengine_gen.ops.base import same_or_valid_padding
-from tinyengine_gen.schema import schema
+from tinyengine_gen.frontend.schema import schema
 
 __all__ = ["SubnetGraph", "BuiltSubnet", "build_subnet_graph", "forget_shared_pieces"]
 

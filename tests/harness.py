@@ -13,11 +13,11 @@ import numpy as np
 from tests.model_factory import random_inputs
 from tflm_backend.tflm_runner import TflmModel
 from tinyengine_gen.compiler import CompileOptions
-from tinyengine_gen.host_build import HostModel, build_host_library
+from tinyengine_gen.host.build import HostModel, build_host_library
 from tinyengine_gen.ops.quantize import dequantize_reference, quantize_reference
-from tinyengine_gen.project import generate, write_project
-from tinyengine_gen.reader import read_model_bytes
-from tinyengine_gen.reference_runner import run_reference
+from tinyengine_gen.codegen.project import generate, write_project
+from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.host.reference_runner import run_reference
 
 __all__ = ["Comparison", "compile_and_compare"]
 

@@ -8,7 +8,7 @@ same file and keeps every op's output:
   (so no arena reuse) read back with ``GetTensor``: the baseline;
 * **TFLite ref**, the TFLite interpreter's reference kernels with
   ``experimental_preserve_all_tensors=True`` (absent where TFLite refuses an old file);
-* **numpy**, ``tinyengine_gen.reference_runner.run_reference`` over the compiled plans;
+* **numpy**, ``tinyengine_gen.host.reference_runner.run_reference`` over the compiled plans;
 * **C**, the generated project built with gcc, *instrumented*: after each kernel call in
   ``te_invoke`` a ``memcpy`` copies that op's outputs from the arena into a separate debug
   buffer (``te_debug_snapshot()``). This keeps the real memory plan (arena reuse, in-place
@@ -40,12 +40,12 @@ import numpy as np
 from absl import app, flags
 
 from tinyengine_gen.compiler import CompiledModel, CompileOptions, compile_graph
-from tinyengine_gen.emitter import emit_project
-from tinyengine_gen.host_build import HostModel, build_host_library
-from tinyengine_gen.project import GeneratedProject, write_project
-from tinyengine_gen.reader import read_model_bytes
-from tinyengine_gen.reference_runner import run_reference
-from tinyengine_gen.report import build_report, report_json
+from tinyengine_gen.codegen.emitter import emit_project
+from tinyengine_gen.host.build import HostModel, build_host_library
+from tinyengine_gen.codegen.project import GeneratedProject, write_project
+from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.host.reference_runner import run_reference
+from tinyengine_gen.codegen.report import build_report, report_json
 
 __all__ = [
     "RUNTIMES",

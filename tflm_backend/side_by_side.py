@@ -20,11 +20,11 @@ import numpy as np
 from tflm_backend.tflite_reference import TfliteReference, xnnpack_latency_ms
 from tflm_backend.tflm_runner import TflmModel
 from tinyengine_gen.compiler import CompileOptions
-from tinyengine_gen.host_build import HostModel, build_host_library, host_flash_bytes
-from tinyengine_gen.offline_plan import embed_offline_plan
-from tinyengine_gen.passes import strip_input_quantize
-from tinyengine_gen.project import generate, write_project
-from tinyengine_gen.reader import read_model
+from tinyengine_gen.host.build import HostModel, build_host_library, host_flash_bytes
+from tinyengine_gen.memory.offline_plan import embed_offline_plan
+from tinyengine_gen.passes.int8_io import strip_input_quantize
+from tinyengine_gen.codegen.project import generate, write_project
+from tinyengine_gen.frontend.reader import read_model
 
 __all__ = ["SideBySide", "compare_model", "random_model_inputs", "format_table", "choose_options"]
 

@@ -35,7 +35,7 @@ def capture_fd_output(function, fd: int = 2) -> str:
 
 def _io_counts(model: bytes) -> tuple[int, int]:
     """Number of inputs and outputs of the model's first subgraph (TFLM's Python API has no count)."""
-    from tinyengine_gen.schema import schema
+    from tinyengine_gen.frontend.schema import schema
 
     subgraph = schema.Model.GetRootAs(model, 0).Subgraphs(0)
     return subgraph.InputsLength(), subgraph.OutputsLength()

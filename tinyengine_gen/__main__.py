@@ -1,8 +1,9 @@
 """python -m tinyengine_gen --tflite=MODEL --out=DIR: compile an int8 TFLite model to C.
 
 Writes DIR/model.h, DIR/model.c, DIR/kernels/ (only the kernels the model uses),
-DIR/Makefile and DIR/report.json. DIR is replaced whole and only once everything has
-been generated, so a failed run leaves no partial folder.
+DIR/Makefile and DIR/report.json. DIR must be new, empty or an earlier output of ours (it
+carries a marker file); it is replaced whole and only once every step (host build,
+firmware, QEMU check, memory plot) has succeeded, so a failed run leaves it as it was.
 
 With --target=cortex-m --board=B it also writes DIR/firmware/ (startup code, linker
 script, main.c, Makefile), builds DIR/firmware/fw.elf with arm-none-eabi-gcc and adds a
@@ -16,12 +17,16 @@ from pathlib import Path
 
 from absl import app, flags
 
-from tinyengine_gen.cli import report_user_errors
+from tinyengine_gen.cli import check_file_destination, report_user_errors
 from tinyengine_gen.compiler import CompileOptions
-from tinyengine_gen.firmware.boards import BOARDS
-from tinyengine_gen.firmware.build import FirmwareOptions, write_firmware_project
-from tinyengine_gen.host_build import build_host_library
-from tinyengine_gen.project import GeneratedProject, generate_from_file, write_project
+from tinyengine_gen.errors import InvalidOptionsError
+from tinyengine_gen.firmware.boards import BOARDS, board_profile
+from tinyengine_gen.firmware.build import FIRMWARE_DIR, FirmwareOptions, build_firmware, check_planned_fit
+from tinyengine_gen.firmware.linker import qemu_layout_problem
+from tinyengine_gen.firmware.makefile import ELF_NAME
+from tinyengine_gen.host.build import build_host_library
+from tinyengine_gen.codegen.output_folder import check_output_folder, staged_output, write_files
+from tinyengine_gen.codegen.project import GeneratedProject, generate_from_file
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("tflite", None, "Path of the int8 .tflite model to compile.")
@@ -58,17 +63,40 @@ def options_from_flags() -> CompileOptions:
     )
 
 
+def _check_flags() -> None:
+    """Every flag combination and path checked before anything is compiled or written."""
+    if FLAGS.run_qemu:
+        if FLAGS.target != "cortex-m":
+            raise InvalidOptionsError("--run_qemu needs --target=cortex-m (it runs the firmware build)")
+        reason = qemu_layout_problem(board_profile(FLAGS.board), FLAGS.layout)
+        if reason:
+            raise InvalidOptionsError(f"--run_qemu: {reason}")
+    if FLAGS.memory_plot is not None:
+        check_file_destination(FLAGS.memory_plot, "--memory_plot")
+    check_output_folder(FLAGS.out, protect=[FLAGS.tflite])
+
+
 def _run() -> None:
+    _check_flags()
     project = generate_from_file(FLAGS.tflite, options_from_flags())
     decision = project.compiled.patch_decision
     if decision is not None:
         print(decision.message)
+    firmware_options = None
     if FLAGS.target == "cortex-m":
-        out_dir = _build_firmware(project)
-    else:
-        out_dir = write_project(project, FLAGS.out)
-    if FLAGS.host_build:
-        build_host_library(out_dir)
+        firmware_options = FirmwareOptions(
+            board=FLAGS.board, layout=FLAGS.layout, kernels=FLAGS.kernels, cases=FLAGS.input_cases
+        )
+        check_planned_fit(project, firmware_options)
+    out_dir = Path(FLAGS.out).resolve()
+    with staged_output(FLAGS.out, protect=[FLAGS.tflite]) as staging:
+        write_files(staging, project.files)
+        if firmware_options is not None:
+            _build_firmware(project, staging, firmware_options, out_dir)
+        if FLAGS.host_build:
+            build_host_library(staging)
+        if FLAGS.memory_plot:
+            _plot_memory(project)
     report = project.report
     print(
         f"{report['model']}: {len(report['ops'])} ops, {report['macs']:,} MACs, weights {report['weights_bytes']:,} B, "
@@ -76,13 +104,11 @@ def _run() -> None:
     )
     if FLAGS.print_plan:
         print(project.compiled.memory.dump())
-    if FLAGS.memory_plot:
-        _plot_memory(project)
 
 
 def _plot_memory(project: GeneratedProject) -> None:
     from tinyengine_gen.compiler import compile_graph
-    from tinyengine_gen.memory_plot import write_memory_plot
+    from tinyengine_gen.memory.plot import write_memory_plot
 
     compiled = project.compiled
     layer_wise = compile_graph(compiled.source_graph, dataclasses.replace(compiled.options, patch="off"))
@@ -92,14 +118,13 @@ def _plot_memory(project: GeneratedProject) -> None:
         print("memory plot skipped: matplotlib is not installed (pip install matplotlib)")
 
 
-def _build_firmware(project: GeneratedProject) -> Path:
-    options = FirmwareOptions(board=FLAGS.board, layout=FLAGS.layout, kernels=FLAGS.kernels, cases=FLAGS.input_cases)
-    build = write_firmware_project(project, FLAGS.out, options)
+def _build_firmware(project: GeneratedProject, staging: Path, options: FirmwareOptions, out_dir: Path) -> None:
+    build = build_firmware(project, staging, options)
     firmware = build.project_report()["firmware"]
     print(
         f"{options.board} firmware: Flash {firmware['flash_bytes']:,} / {firmware['flash_limit_bytes']:,} B, "
         f"SRAM {firmware['sram_bytes']:,} / {firmware['sram_limit_bytes']:,} B "
-        f"(stack {firmware['stack_bytes']:,} B) -> {build.elf}"
+        f"(stack {firmware['stack_bytes']:,} B) -> {out_dir / FIRMWARE_DIR / ELF_NAME}"
     )
     if FLAGS.run_qemu:
         from tinyengine_gen.firmware.qemu import check_firmware
@@ -109,7 +134,6 @@ def _build_firmware(project: GeneratedProject) -> Path:
             f"QEMU {build.board.qemu.name}: outputs identical to the host build; "
             f"instructions per inference {list(check.run.instructions)}"
         )
-    return build.project_dir
 
 
 def main(argv: list[str]) -> None:

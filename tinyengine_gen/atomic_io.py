@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from typing import Any
+
+from tinyengine_gen.codegen.output_folder import current_umask
 
 __all__ = ["write_bytes_atomically", "write_text_atomically", "write_json_atomically"]
 
@@ -21,6 +24,7 @@ def write_bytes_atomically(path: str | os.PathLike[str], data: bytes) -> None:
     handle = tempfile.NamedTemporaryFile("wb", dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp", delete=False)
     try:
         with handle:
+            os.fchmod(handle.fileno(), _file_mode(target))
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -29,6 +33,14 @@ def write_bytes_atomically(path: str | os.PathLike[str], data: bytes) -> None:
         if os.path.exists(handle.name):
             os.unlink(handle.name)
         raise
+
+
+def _file_mode(target: str) -> int:
+    """Keep a replaced file's mode; a new file gets 0666 less the umask (tempfile's is 0600)."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~current_umask()
 
 
 def write_text_atomically(path: str | os.PathLike[str], text: str) -> None:

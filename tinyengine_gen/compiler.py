@@ -1,7 +1,7 @@
 """Plan a graph for interpreter-free execution: operator plans plus one static arena.
 
 ``compile_graph`` is the Python API the command line, the benchmarks and the NAS cost
-model share. It does no I/O; ``write_project`` in :mod:`tinyengine_gen.project` turns
+model share. It does no I/O; ``write_project`` in :mod:`tinyengine_gen.codegen.project` turns
 its result into files.
 """
 
@@ -11,15 +11,17 @@ import dataclasses
 from collections.abc import Callable
 
 from tinyengine_gen import ops  # noqa: F401  (registers every operator)
-from tinyengine_gen import passes
 from tinyengine_gen.errors import UnsupportedModelError
 from tinyengine_gen.ir import Graph, Operator
-from tinyengine_gen.memory_passes import apply_memory_passes
+from tinyengine_gen.passes.memory_passes import apply_memory_passes
 from tinyengine_gen.ops.base import OpPlan, plan_operator
+from tinyengine_gen.passes.fold_input_transpose import fold_input_transpose
+from tinyengine_gen.passes.fold_pad import fold_pad
+from tinyengine_gen.passes.int8_io import strip_input_quantize, strip_output_dequantize
 from tinyengine_gen.patching.schedule import PatchDecision, decide_patch_schedule, parse_grid, with_stage
 from tinyengine_gen.patching.stage import StageError
-from tinyengine_gen.planner import MemoryPlan
-from tinyengine_gen.storage import layout_memory
+from tinyengine_gen.memory.planner import MemoryPlan
+from tinyengine_gen.memory.lifetimes import layout_memory
 
 __all__ = ["CompileOptions", "CompiledModel", "apply_passes", "compile_graph"]
 
@@ -90,13 +92,13 @@ class CompiledModel:
 def apply_passes(graph: Graph, options: CompileOptions) -> Graph:
     """The graph rewrites the options ask for, in a fixed order (each one exact)."""
     if options.int8_input:
-        graph = passes.strip_input_quantize(graph)
+        graph = strip_input_quantize(graph)
     if options.int8_output:
-        graph = passes.strip_output_dequantize(graph)
+        graph = strip_output_dequantize(graph)
     if options.fold_pad:
-        graph = passes.fold_pad(graph)
+        graph = fold_pad(graph)
     if options.fold_input_transpose and options.patch == "off":
-        graph = passes.fold_input_transpose(graph)
+        graph = fold_input_transpose(graph)
     return graph
 
 

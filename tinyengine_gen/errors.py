@@ -16,6 +16,8 @@ __all__ = [
     "QuantizationError",
     "DoesNotFitError",
     "BuildError",
+    "OutputFolderError",
+    "InvalidOptionsError",
 ]
 
 
@@ -45,3 +47,12 @@ class DoesNotFitError(TinyEngineError):
 
 class BuildError(TinyEngineError):
     """The C compiler rejected the generated project (a toolchain problem, or a bug here)."""
+
+
+class OutputFolderError(TinyEngineError):
+    """An output folder that must not be replaced (not ours, the current folder, holds the
+    model, a file) or cannot be written (read-only, under a file, a mount point)."""
+
+
+class InvalidOptionsError(TinyEngineError):
+    """Options that cannot work together, or a destination path that cannot be written."""

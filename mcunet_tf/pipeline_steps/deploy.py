@@ -57,9 +57,9 @@ def quantize_inputs(model: bytes, images: np.ndarray) -> list[np.ndarray]:
 
 def build_c_project(model: bytes, folder: Path) -> tuple[Any, Path]:
     """Generate the C project of ``model`` into ``folder`` (replaced whole) and build it for the host."""
-    from tinyengine_gen.host_build import build_host_library
-    from tinyengine_gen.project import generate, write_project
-    from tinyengine_gen.reader import read_model_bytes
+    from tinyengine_gen.host.build import build_host_library
+    from tinyengine_gen.codegen.project import generate, write_project
+    from tinyengine_gen.frontend.reader import read_model_bytes
 
     project = generate(read_model_bytes(model, source="model_int8.tflite"))
     project_dir = write_project(project, folder)
@@ -79,7 +79,7 @@ def check_predictions(
     """
     from tflm_backend.tflite_reference import TfliteReference
     from tflm_backend.tflm_runner import TflmModel
-    from tinyengine_gen.host_build import HostModel
+    from tinyengine_gen.host.build import HostModel
 
     reference, tflm, host = TfliteReference(model), TflmModel(model), HostModel(project_dir)
     if not reference.available:

@@ -110,9 +110,9 @@ def host_latency_ms(tflite: bytes, repeats: int = 20) -> float:
 
     import numpy as np
 
-    from tinyengine_gen.host_build import HostModel, build_host_library
-    from tinyengine_gen.project import generate, write_project
-    from tinyengine_gen.reader import read_model_bytes
+    from tinyengine_gen.host.build import HostModel, build_host_library
+    from tinyengine_gen.codegen.project import generate, write_project
+    from tinyengine_gen.frontend.reader import read_model_bytes
 
     with tempfile.TemporaryDirectory(prefix="mcunet-latency-") as scratch:
         folder = write_project(generate(read_model_bytes(tflite, source="latency.tflite")), Path(scratch) / "model")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from tests.fuzz.tiny_model import pack
-from tinyengine_gen.schema import schema
+from tinyengine_gen.frontend.schema import schema
 
 __all__ = ["Seed", "byte_mutation", "structure_mutation"]
 

@@ -14,8 +14,8 @@ import signal
 from collections.abc import Iterator
 
 from tinyengine_gen.errors import TinyEngineError
-from tinyengine_gen.project import generate
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.codegen.project import generate
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 __all__ = ["PER_INPUT_SECONDS", "FuzzTimeout", "Outcome", "run_one"]
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import flatbuffers
 import numpy as np
 
-from tinyengine_gen.schema import schema
+from tinyengine_gen.frontend.schema import schema
 
 __all__ = ["tiny_tree", "pack", "tiny_model"]
 

@@ -161,8 +161,8 @@ def _reference_flash(project, model: CostModel) -> int:
 
 
 def test_graph_matches_the_converter_and_costs_match_the_engine_report(converted):
-    from tinyengine_gen.project import generate
-    from tinyengine_gen.reader import read_model_bytes
+    from tinyengine_gen.codegen.project import generate
+    from tinyengine_gen.frontend.reader import read_model_bytes
 
     model = CostModel(SPACE)
     assert len(converted) >= 20

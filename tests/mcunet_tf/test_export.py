@@ -14,7 +14,7 @@ from mcunet_tf.export import (
     single_examples,
 )
 from tests.model_factory import keras, tf
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 CLASSES = 3
 
@@ -96,7 +96,7 @@ def test_a_model_tinyengine_cannot_compile_is_a_clear_error():
 
 
 def test_a_mismatch_with_tflm_is_reported(monkeypatch):
-    from tinyengine_gen import host_build
+    from tinyengine_gen.host import build as host_build
 
     original = host_build.HostModel.run
     monkeypatch.setattr(

@@ -13,7 +13,7 @@ from tests.model_factory import convert_int8, keras
 from tests.shared_assets import PROJECT_ROOT
 from tflm_backend.diff import diff_model, format_table, instrument_source
 from tinyengine_gen.compiler import CompileOptions, compile_graph
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 
 def _build():

@@ -16,8 +16,8 @@ from tinyengine_gen.errors import BuildError, UnsupportedOperatorError
 from tinyengine_gen.firmware.boards import board_profile
 from tinyengine_gen.firmware.build import FirmwareOptions, default_cases, encoded_cases, write_firmware_project
 from tinyengine_gen.firmware.qemu import run_firmware
-from tinyengine_gen.project import generate_from_file
-from tinyengine_gen.reader import read_model
+from tinyengine_gen.codegen.project import generate_from_file
+from tinyengine_gen.frontend.reader import read_model
 
 KWS = "mlperf_kws_ref_int8.tflite"
 

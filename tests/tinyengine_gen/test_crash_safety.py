@@ -1,7 +1,7 @@
 """Killing ``python -m tinyengine_gen`` mid-write never leaves a half-written ``--out`` folder.
 
 The project is written to a hidden temporary sibling and renamed into place at the end
-(:func:`tinyengine_gen.project.write_project`). Here the process is SIGKILLed while
+(:func:`tinyengine_gen.codegen.project.write_project`). Here the process is SIGKILLed while
 files are being written (held there by a slowed-down ``fsync``) and at a spread of
 moments in a normal run: the target is then either absent, the previous complete
 output, or the new complete output, never a mixture.
@@ -9,6 +9,8 @@ output, or the new complete output, never a mixture.
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 import sys
@@ -124,3 +126,58 @@ def test_sigkill_at_any_moment_leaves_absent_or_complete_output(model, tmp_path,
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=60)
     assert not out.exists() or _files(out) == expected
+
+
+# --- the firmware path: a kill during the cross build, and two builds into one folder at once
+
+_FIRMWARE = ("--target=cortex-m", "--board=stm32f746")
+
+
+def _staging(out: Path) -> list[Path]:
+    return [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
+
+
+def test_kill_during_firmware_build_keeps_previous_output_and_next_run_cleans_up(model, tmp_path):
+    from tests.tinyengine_gen.firmware._firmware_models import require_toolchain
+
+    require_toolchain()
+    out = tmp_path / "out"
+    assert _cli(f"--tflite={model}", f"--out={out}").returncode == 0
+    before = _files(out)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tinyengine_gen", f"--tflite={model}", f"--out={out}", *_FIRMWARE],
+        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not any((p / out.name / "firmware" / "build").is_dir() for p in _staging(out)):
+            assert child.poll() is None and time.monotonic() < deadline, "the cross build never started"
+            time.sleep(0.05)
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)  # the run and its make / gcc children, mid-build
+        child.wait(timeout=60)
+    assert _files(out) == before
+    assert _staging(out), "the killed run leaves its staging folder"
+    assert _cli(f"--tflite={model}", f"--out={out}").returncode == 0  # its owner is gone: removed
+    assert _staging(out) == [] and _visible(tmp_path) == ["out"]
+    assert _files(out) == before
+
+
+def test_two_firmware_builds_into_one_folder_at_once_both_leave_it_whole(model, tmp_path):
+    from tests.tinyengine_gen.firmware._firmware_models import require_toolchain
+
+    require_toolchain()
+    out = tmp_path / "out"
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tinyengine_gen", f"--tflite={model}", f"--out={out}", *_FIRMWARE, f"--input_cases={n}"],
+            cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        for n in (1, 2)
+    ]
+    for run in runs:
+        assert run.wait(timeout=300) == 0, run.stderr.read() if run.stderr else ""
+    report = json.loads((out / "report.json").read_text())
+    assert report["firmware"]["input_cases"] in (1, 2)
+    assert (out / "firmware" / "fw.elf").is_file() and (out / "model.c").is_file()
+    assert _staging(out) == [] and _visible(tmp_path) == ["out"]

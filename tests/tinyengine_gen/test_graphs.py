@@ -12,8 +12,8 @@ import pytest
 from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras
 from tinyengine_gen.compiler import CompileOptions, compile_graph
-from tinyengine_gen.planner import find_overlaps
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.memory.planner import find_overlaps
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 ALL_OFF = CompileOptions(fold_pad=False, in_place=False)
 

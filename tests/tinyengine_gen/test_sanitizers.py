@@ -24,9 +24,9 @@ from tests.model_factory import convert_int8, keras, random_inputs, tf
 from tests.shared_assets import MODEL_NAMES, shared_model
 from tflm_backend.tflm_runner import TflmModel
 from tinyengine_gen.ops.base import supported_opcodes
-from tinyengine_gen.project import generate, write_project
-from tinyengine_gen.reader import read_model_bytes
-from tinyengine_gen.schema import schema
+from tinyengine_gen.codegen.project import generate, write_project
+from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.frontend.schema import schema
 
 SANITIZER_FLAGS = (
     "-std=c99", "-Wall", "-Wextra", "-Werror",

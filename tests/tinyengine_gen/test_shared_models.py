@@ -25,7 +25,7 @@ def test_shared_model_bit_exact_with_tflm(tmp_path, name):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_shared_model_peak_sram_below_tflm_arena(tmp_path, name):
     path = shared_model(name)
-    from tinyengine_gen.project import generate_from_file
+    from tinyengine_gen.codegen.project import generate_from_file
 
     project = generate_from_file(path)
     tflm = TflmModel(path.read_bytes())
@@ -45,7 +45,7 @@ def test_mlperf_vww_real_photos_identical_and_person_scores_higher(tmp_path):
     path = shared_model("mlperf_vww_96_int8.tflite")
     person = read_bmp_gray(shared_sample("person.bmp"))
     no_person = read_bmp_gray(shared_sample("no_person.bmp"))
-    from tinyengine_gen.reader import read_model
+    from tinyengine_gen.frontend.reader import read_model
 
     graph = read_model(path)
     tensor = graph.tensor(graph.inputs[0])

@@ -41,7 +41,7 @@ from tinyengine_gen.firmware.linker import HEAP_BYTES, LinkerLayout, emit_linker
 from tinyengine_gen.firmware.qemu import QemuRun, parse_output, qemu_command
 from tinyengine_gen.firmware.sources import emit_inputs, emit_startup
 from tinyengine_gen.firmware.toolchain import COMPILE_FLAGS, LINK_FLAGS, tool
-from tinyengine_gen.reader import read_model
+from tinyengine_gen.frontend.reader import read_model
 
 __all__ = ["PROBE_ARENA_BYTES", "RUN_STACK_BYTES", "McuBuild", "OpTicks", "parse_op_lines", "build_and_run_tflm"]
 

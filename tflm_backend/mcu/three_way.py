@@ -21,7 +21,7 @@ from tinyengine_gen.firmware.boards import BoardProfile, board_profile
 from tinyengine_gen.firmware.build import FirmwareOptions, default_cases, encoded_cases, write_firmware_project
 from tinyengine_gen.firmware.linker import layout_for
 from tinyengine_gen.firmware.qemu import run_firmware
-from tinyengine_gen.project import generate_from_file
+from tinyengine_gen.codegen.project import generate_from_file
 
 __all__ = ["BUILD_NAMES", "McuComparison", "compare_on_mcu", "format_mcu_table", "format_ops_table"]
 

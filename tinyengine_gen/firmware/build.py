@@ -2,6 +2,8 @@
 
 ``write_firmware_project`` is what ``python -m tinyengine_gen --target=cortex-m`` runs:
 
+0. the planned arena and weights are checked against the board's SRAM and Flash
+   (:func:`check_planned_fit`), so a model far too big is refused before any build;
 1. the C project (model.c, kernels/) and ``firmware/`` (startup.c, main.c, inputs.c, the
    linker script, Makefile) are written to a staging folder beside ``out_dir``;
 2. ``make measure`` compiles everything and links ``build/measure.elf`` with no stack
@@ -12,7 +14,7 @@
    staging folder is removed, so nothing is left behind;
 4. the linker script is rewritten with that stack size and ``make`` links ``fw.elf``,
    which the script's ASSERTs check once more; report.json gains a ``firmware`` object;
-5. the staging folder replaces ``out_dir`` whole.
+5. the staging folder replaces ``out_dir`` whole (:mod:`tinyengine_gen.output_folder`).
 """
 
 from __future__ import annotations
@@ -20,9 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,9 @@ from tinyengine_gen.firmware.sources import emit_inputs, emit_main, emit_startup
 from tinyengine_gen.firmware.stack_usage import StackReport, analyse_stack
 from tinyengine_gen.firmware.toolchain import COMPILE_FLAGS, KERNEL_DEFINES, run_make
 from tinyengine_gen.ops.quantize import quantize_reference
-from tinyengine_gen.project import GeneratedProject, replace_dir, write_project
-from tinyengine_gen.report import report_json
+from tinyengine_gen.codegen.output_folder import staged_output, write_files
+from tinyengine_gen.codegen.project import GeneratedProject
+from tinyengine_gen.codegen.report import report_json
 
 __all__ = [
     "FIRMWARE_DIR",
@@ -48,6 +49,7 @@ __all__ = [
     "encoded_cases",
     "firmware_files",
     "build_firmware",
+    "check_planned_fit",
     "write_firmware_project",
 ]
 
@@ -203,13 +205,6 @@ def firmware_files(
     return {f"{FIRMWARE_DIR}/{name}": text for name, text in files.items()}
 
 
-def _write_files(root: Path, files: dict[str, str]) -> None:
-    for relative, text in sorted(files.items()):
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8", newline="\n")
-
-
 def _fit_problems(sizes: ElfSizes, stack_bytes: int, layout: LinkerLayout) -> list[str]:
     problems = []
     flash_over = sizes.flash_bytes - layout.flash.size
@@ -222,6 +217,29 @@ def _fit_problems(sizes: ElfSizes, stack_bytes: int, layout: LinkerLayout) -> li
             f"of {layout.sram.size:,} B)"
         )
     return problems
+
+
+def check_planned_fit(project: GeneratedProject, options: FirmwareOptions) -> None:
+    """Refuse, before any build, a model whose planned arena or weights alone exceed the board.
+
+    Both are lower bounds of what the ELF takes (it adds code, stack and the baked inputs),
+    so this never refuses a model the measured check would accept.
+    """
+    layout = layout_for(options.profile, options.layout)
+    report = project.report
+    problems = []
+    weights_over = int(report["weights_bytes"]) - layout.flash.size
+    arena_over = int(report["arena_bytes"]) - layout.sram.size
+    if weights_over > 0:
+        problems.append(
+            f"Flash over by at least {weights_over} bytes (weights {report['weights_bytes']:,} B of {layout.flash.size:,} B)"
+        )
+    if arena_over > 0:
+        problems.append(
+            f"SRAM over by at least {arena_over} bytes (planned arena {report['arena_bytes']:,} B of {layout.sram.size:,} B)"
+        )
+    if problems:
+        raise DoesNotFitError(f"{report['model']} does not fit {options.board}: {'; '.join(problems)}; nothing was built")
 
 
 def build_firmware(
@@ -240,7 +258,7 @@ def build_firmware(
         cases = default_cases(project.report, options.cases, options.seed)
     frozen_cases = tuple(tuple(np.asarray(a) for a in case) for case in cases)
     firmware_dir = project_dir / FIRMWARE_DIR
-    _write_files(project_dir, firmware_files(project, options, frozen_cases))
+    write_files(project_dir, firmware_files(project, options, frozen_cases))
     variables = {"KERNELS": options.kernels, "PROFILE": "1" if options.profile_ops else "0"}
     run_make(firmware_dir, ["measure"], variables, jobs=options.jobs)
     layout = layout_for(board, options.layout)
@@ -250,7 +268,7 @@ def build_firmware(
     problems = _fit_problems(measured, stack_bytes, layout)
     if problems:
         raise DoesNotFitError(f"{project.report['model']} does not fit {board.name}: {'; '.join(problems)}")
-    _write_files(project_dir, firmware_files(project, options, frozen_cases, stack_bytes))
+    write_files(project_dir, firmware_files(project, options, frozen_cases, stack_bytes))
     run_make(firmware_dir, ["all"], variables, jobs=options.jobs)
     sizes = read_elf_sizes(firmware_dir / ELF_NAME, layout)
     arena = symbol_sizes(firmware_dir / ELF_NAME).get("te_arena", 0)
@@ -267,19 +285,16 @@ def write_firmware_project(
     out_dir: str | os.PathLike[str],
     options: FirmwareOptions,
     cases: Sequence[Sequence[np.ndarray]] | None = None,
+    protect: Iterable[str | os.PathLike[str]] = (),
 ) -> FirmwareBuild:
     """The model's C project plus a built ``firmware/``, replacing ``out_dir`` whole.
 
-    Built in a staging folder beside ``out_dir``: on any failure (a model that does not
-    fit, a compiler error) that folder is removed and ``out_dir`` is left as it was.
+    Built in a staging folder beside ``out_dir`` (:mod:`tinyengine_gen.output_folder`):
+    on any failure (a model that does not fit, a compiler error) that folder is removed
+    and ``out_dir`` is left as it was.
     """
-    target = Path(out_dir).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging_root = Path(tempfile.mkdtemp(prefix=f".{target.name}.fw-", dir=target.parent))
-    try:
-        staged = write_project(project, staging_root / target.name)
-        build = build_firmware(project, staged, options, cases)
-        replace_dir(staged, target)
-    finally:
-        shutil.rmtree(staging_root, ignore_errors=True)
-    return dataclasses.replace(build, project_dir=target)
+    check_planned_fit(project, options)
+    with staged_output(out_dir, protect) as staging:
+        write_files(staging, project.files)
+        build = build_firmware(project, staging, options, cases)
+    return dataclasses.replace(build, project_dir=Path(out_dir).resolve())

@@ -15,7 +15,7 @@ import dataclasses
 
 from tinyengine_gen.firmware.boards import BoardProfile, MemoryRegion
 
-__all__ = ["HEAP_BYTES", "FLASH_ASSERT", "SRAM_ASSERT", "LinkerLayout", "layout_for", "emit_linker_script"]
+__all__ = ["HEAP_BYTES", "FLASH_ASSERT", "SRAM_ASSERT", "LinkerLayout", "layout_for", "qemu_layout_problem", "emit_linker_script"]
 
 #: newlib-nano's stdio set-up takes 3 FILE structures and a glue record from malloc (436
 #: bytes with the allocator's headers, newlib 4.3); main.c reports what it really took and
@@ -134,3 +134,11 @@ def emit_linker_script(
             "",
         ]
     )
+
+
+def qemu_layout_problem(board: BoardProfile, layout: str) -> str | None:
+    """Why a firmware linked with ``layout`` for ``board`` cannot run under QEMU (None: it can)."""
+    linked, machine = layout_for(board, layout), board.qemu
+    if linked.flash.origin != machine.flash.origin or linked.sram.origin != machine.sram.origin:
+        return f"{board.name}'s addresses differ from QEMU {machine.name}'s; add --layout=qemu"
+    return None

@@ -23,9 +23,9 @@ import numpy as np
 from tinyengine_gen.errors import BuildError
 from tinyengine_gen.firmware.boards import QemuMachine
 from tinyengine_gen.firmware.build import FirmwareBuild
-from tinyengine_gen.firmware.linker import HEAP_BYTES
+from tinyengine_gen.firmware.linker import HEAP_BYTES, qemu_layout_problem
 from tinyengine_gen.firmware.toolchain import tool
-from tinyengine_gen.host_build import HostModel, build_host_library
+from tinyengine_gen.host.build import HostModel, build_host_library
 from tinyengine_gen.ops.quantize import dequantize_reference
 
 __all__ = [
@@ -115,13 +115,9 @@ def parse_output(text: str, instructions_per_tick: int, wall_s: float = 0.0) -> 
 
 def run_firmware(build: FirmwareBuild, timeout_s: float = DEFAULT_TIMEOUT_S) -> QemuRun:
     """Run ``build``'s fw.elf on the QEMU machine with its board's core; parse what it prints."""
-    if (
-        build.layout.flash.origin != build.board.qemu.flash.origin
-        or build.layout.sram.origin != build.board.qemu.sram.origin
-    ):
-        raise BuildError(
-            f"{build.elf} is linked at {build.board.name}'s addresses; build it with layout 'qemu' to run it"
-        )
+    problem = qemu_layout_problem(build.board, build.options.layout)
+    if problem:
+        raise BuildError(f"{build.elf} cannot run under QEMU: {problem}")
     machine = build.board.qemu
     command = qemu_command(build.elf, machine)
     start = time.monotonic()

@@ -19,7 +19,7 @@ import numpy as np
 from tinyengine_gen.errors import QuantizationError, UnsupportedModelError, UnsupportedOperatorError
 from tinyengine_gen.fixedpoint import activation_range, quantize_multipliers
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
-from tinyengine_gen.schema import schema
+from tinyengine_gen.frontend.schema import schema
 
 __all__ = [
     "EmitContext",
@@ -313,7 +313,7 @@ def spatial_padding(
     check: OpChecker, size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]
 ) -> tuple[tuple[int, int], tuple[int, int]]:
     """((out_h, pad_top), (out_w, pad_left)) from the op's SAME/VALID padding, or from the
-    explicit (top, bottom, left, right) padding that :func:`tinyengine_gen.passes.fold_pad`
+    explicit (top, bottom, left, right) padding that :func:`tinyengine_gen.passes.fold_pad.fold_pad`
     gives a layer when it folds a PAD into it.
     """
     explicit = check.op.options.get("explicitPadding")

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from tinyengine_gen.c_literals import c_scalar
+from tinyengine_gen.codegen.c_literals import c_scalar
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register

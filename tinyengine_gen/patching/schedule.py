@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
 from tinyengine_gen.patching.stage import PatchStagePlan, StageError, build_patch_stage, stage_operator
-from tinyengine_gen.memory_passes import apply_memory_passes
-from tinyengine_gen.storage import memory_plan
+from tinyengine_gen.passes.memory_passes import apply_memory_passes
+from tinyengine_gen.memory.lifetimes import memory_plan
 
 __all__ = ["PatchDecision", "parse_grid", "decide_patch_schedule", "with_stage"]
 

@@ -23,7 +23,7 @@ from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpPlan
 from tinyengine_gen.patching.adapters import adapter_for
 from tinyengine_gen.patching.regions import Region, grid_regions
-from tinyengine_gen.planner import BufferRequest, MemoryPlan, plan_memory
+from tinyengine_gen.memory.planner import BufferRequest, MemoryPlan, plan_memory
 
 __all__ = ["PatchStagePlan", "StageError", "build_patch_stage", "PATCH_STAGE_OPCODE"]
 

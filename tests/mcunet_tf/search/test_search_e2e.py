@@ -23,8 +23,8 @@ from mcunet_tf.training.checkpointing import load_supernet
 from mcunet_tf.training.data import load_split
 from mcunet_tf.training.evaluation import recalibrated_subnet
 from mcunet_tf.training.shrinking import SubnetSampler
-from tinyengine_gen.project import generate
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.codegen.project import generate
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 SRAM_KB, FLASH_KB = 11.0, 80.0  # the W=0.3, R=32 tiny space spans 8 to 19 kB and 27 to 175 kB
 

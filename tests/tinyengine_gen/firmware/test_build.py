@@ -18,8 +18,8 @@ from tinyengine_gen.firmware.build import FirmwareOptions, default_cases, firmwa
 from tinyengine_gen.firmware.elf_size import symbol_sizes
 from tinyengine_gen.firmware.linker import FLASH_ASSERT, SRAM_ASSERT
 from tinyengine_gen.firmware.toolchain import run_make
-from tinyengine_gen.project import generate, generate_from_file
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.codegen.project import generate, generate_from_file
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 
 @pytest.fixture(scope="module")
@@ -102,18 +102,41 @@ def test_linker_script_assert_fails_the_link_one_byte_over(f746_build):
 def test_too_big_for_flash_says_by_how_much_and_leaves_nothing(tmp_path, monkeypatch):
     require_toolchain()
     project = generate(read_model_bytes(wide_dense(), source="wide_dense.tflite"))
-    big = dataclasses.replace(
-        board_profile("stm32f746"), name="stm32f746-2mb", flash=MemoryRegion(0x0800_0000, 2 << 20)
-    )
+    # weights fit this board; weights plus code do not: only the measured ELF finds it
+    tight = dataclasses.replace(
+        board_profile("stm32f746"), name="stm32f746-tight",
+        flash=MemoryRegion(0x0800_0000, project.report["weights_bytes"] + 1024),
+    )  # fmt: skip
+    big = dataclasses.replace(tight, name="stm32f746-2mb", flash=MemoryRegion(0x0800_0000, 2 << 20))
+    monkeypatch.setitem(BOARDS, tight.name, tight)
     monkeypatch.setitem(BOARDS, big.name, big)
     fits = write_firmware_project(project, tmp_path / "big", FirmwareOptions(board=big.name))
-    over = fits.sizes.flash_bytes - (1 << 20)
+    over = fits.sizes.flash_bytes - tight.flash.size
     out = tmp_path / "out"
     with pytest.raises(
-        DoesNotFitError, match=rf"^wide_dense.tflite does not fit stm32f746: Flash over by {over} bytes \("
+        DoesNotFitError, match=rf"^wide_dense.tflite does not fit stm32f746-tight: Flash over by {over} bytes \("
     ):
-        write_firmware_project(project, out, FirmwareOptions(board="stm32f746"))
+        write_firmware_project(project, out, FirmwareOptions(board=tight.name))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big"]
+
+
+def test_weights_or_arena_over_the_board_are_refused_before_building(tmp_path, monkeypatch):
+    project = generate(read_model_bytes(wide_dense(), source="wide_dense.tflite"))
+    over = project.report["weights_bytes"] - (1 << 20)
+    assert over > 0
+    calls = []
+    monkeypatch.setattr("tinyengine_gen.firmware.build.run_make", lambda *a, **k: calls.append(a))
+    with pytest.raises(
+        DoesNotFitError,
+        match=rf"^wide_dense.tflite does not fit stm32f746: Flash over by at least {over} bytes .*nothing was built$",
+    ):
+        write_firmware_project(project, tmp_path / "out", FirmwareOptions(board="stm32f746"))
+    small = generate(read_model_bytes(small_cnn(), source="small_cnn.tflite"))
+    tiny = dataclasses.replace(board_profile("stm32f746"), name="tiny-sram", sram=MemoryRegion(0x2000_0000, 1024))
+    monkeypatch.setitem(BOARDS, tiny.name, tiny)
+    with pytest.raises(DoesNotFitError, match=r"SRAM over by at least \d+ bytes \(planned arena"):
+        write_firmware_project(small, tmp_path / "out", FirmwareOptions(board=tiny.name))
+    assert calls == [] and list(tmp_path.iterdir()) == []
 
 
 def test_mcunet_vww_fits_stm32f746_with_measured_stack(tmp_path):

@@ -23,8 +23,8 @@ from tests.tinyengine_gen.firmware._firmware_models import require_qemu
 from tflm_backend.tflm_runner import TflmModel
 from tinyengine_gen.firmware.build import FirmwareOptions, write_firmware_project
 from tinyengine_gen.firmware.qemu import check_firmware
-from tinyengine_gen.project import generate, generate_from_file
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.codegen.project import generate, generate_from_file
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 KERNELS_DIR = __import__("pathlib").Path(__file__).resolve().parents[3] / "tinyengine_gen" / "kernels"
 

@@ -15,8 +15,8 @@ from tinyengine_gen.firmware.boards import BOARDS
 from tinyengine_gen.firmware.build import FirmwareOptions, write_firmware_project
 from tinyengine_gen.firmware.linker import HEAP_BYTES
 from tinyengine_gen.firmware.qemu import check_firmware, parse_output, run_firmware
-from tinyengine_gen.project import generate, generate_from_file
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.codegen.project import generate, generate_from_file
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 _SAMPLE = """\
 TE_FW begin 0000000000000002
@@ -78,7 +78,7 @@ def test_board_layout_of_an_stm32_cannot_run_under_qemu(tmp_path):
     require_qemu()
     project = generate(read_model_bytes(small_cnn(), source="small_cnn.tflite"))
     build = write_firmware_project(project, tmp_path / "out", FirmwareOptions(board="stm32f746"))
-    with pytest.raises(BuildError, match="linked at stm32f746's addresses; build it with layout 'qemu'"):
+    with pytest.raises(BuildError, match="cannot run under QEMU: stm32f746's addresses differ from QEMU mps2-an500's; add --layout=qemu"):
         run_firmware(build)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tests.model_factory import tf
-from tinyengine_gen.schema import schema
+from tinyengine_gen.frontend.schema import schema
 
 __all__ = ["convert_fn", "extract_ops", "with_quantization"]
 
@@ -62,7 +62,7 @@ def extract_ops(model: bytes, opcodes: set[str]) -> bytes:
     """
     import flatbuffers
 
-    from tinyengine_gen.schema import BUILTIN_OPERATOR_NAMES
+    from tinyengine_gen.frontend.schema import BUILTIN_OPERATOR_NAMES
 
     unpacked = schema.ModelT.InitFromPackedBuf(model, 0)
     subgraph = unpacked.subgraphs[0]

@@ -14,7 +14,7 @@ from tinyengine_gen.errors import QuantizationError, UnsupportedOperatorError
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
 from tinyengine_gen.ops.elementwise import ADD_TABLE_MIN_ELEMENTS, broadcast_nest, plan_add
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 # Activation layers the converter fuses into ADD's fusedActivationFunction.
 ACTIVATIONS = {"NONE": None, "RELU": lambda: keras.layers.ReLU(), "RELU6": lambda: keras.layers.ReLU(6.0)}

@@ -12,8 +12,8 @@ from tflm_backend.tflm_runner import TflmModel
 from tinyengine_gen.errors import QuantizationError, UnsupportedOperatorError
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
 from tinyengine_gen.ops.concatenation import plan_concatenation
-from tinyengine_gen.reader import read_model_bytes
-from tinyengine_gen.schema import schema
+from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.frontend.schema import schema
 
 
 def _concat_model(shapes, axis):

@@ -28,9 +28,9 @@ from tinyengine_gen.ops.conv2d import (
     plan_conv2d,
     shallow_filter_layout,
 )
-from tinyengine_gen.project import generate
-from tinyengine_gen.reader import read_model_bytes
-from tinyengine_gen.schema import schema
+from tinyengine_gen.codegen.project import generate
+from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.frontend.schema import schema
 
 CASES = [
     # kernel, stride, padding, activation, dilation, per_channel

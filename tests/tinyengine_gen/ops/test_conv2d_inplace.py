@@ -14,7 +14,7 @@ import pytest
 from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras
 from tinyengine_gen.compiler import CompileOptions
-from tinyengine_gen import in_place
+from tinyengine_gen.passes import in_place
 from tinyengine_gen.ops.conv2d import Conv2DPlan
 
 #: the lean-scratch pass would move peak layers to the shallow core: keep each case's kernel

@@ -8,11 +8,11 @@ from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras, random_inputs, tf
 from tflm_backend.tflm_runner import TflmModel
 from tinyengine_gen.errors import UnsupportedOperatorError
-from tinyengine_gen.host_build import HostModel, build_host_library
+from tinyengine_gen.host.build import HostModel, build_host_library
 from tinyengine_gen.ops.depthwise_conv2d import plan_depthwise_conv2d
-from tinyengine_gen.project import generate, write_project
-from tinyengine_gen.reader import read_model_bytes
-from tinyengine_gen.schema import schema
+from tinyengine_gen.codegen.project import generate, write_project
+from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.frontend.schema import schema
 
 CASES = [
     # kernel, stride, padding, activation, dilation, depth_multiplier, per_channel, use_bias

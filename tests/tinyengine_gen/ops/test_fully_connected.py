@@ -15,8 +15,8 @@ from tests.tinyengine_gen.test_sanitizers import run_under_sanitizers
 from tinyengine_gen.errors import QuantizationError, UnsupportedOperatorError
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from tinyengine_gen.ops.fully_connected import fold_bias, fully_connected_reference, plan_fully_connected
-from tinyengine_gen.reader import read_model_bytes
-from tinyengine_gen.schema import schema
+from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.frontend.schema import schema
 
 
 def _convert(build, *, per_channel: bool, seed: int = 0) -> bytes:

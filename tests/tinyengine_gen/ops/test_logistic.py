@@ -7,7 +7,7 @@ from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras
 from tinyengine_gen.errors import UnsupportedOperatorError
 from tinyengine_gen.ops.logistic import logistic_reference, plan_logistic
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 _ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
 

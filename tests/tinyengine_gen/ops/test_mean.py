@@ -15,7 +15,7 @@ from tests.tinyengine_gen.ops._quant_models import convert_fn, extract_ops, with
 from tests.tinyengine_gen.test_sanitizers import run_under_sanitizers
 from tinyengine_gen.errors import UnsupportedOperatorError
 from tinyengine_gen.ops.mean import canonical_reduce_dims, mean_requant, plan_mean
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 
 def _mean_plans(model: bytes):

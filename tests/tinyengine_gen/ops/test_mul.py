@@ -8,7 +8,7 @@ from tests.model_factory import convert_int8, keras, tf
 from tinyengine_gen.errors import QuantizationError, UnsupportedOperatorError
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
 from tinyengine_gen.ops.elementwise import plan_mul
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 # Activation layers the converter fuses into MUL's fusedActivationFunction.
 ACTIVATIONS = {"NONE": None, "RELU": lambda: keras.layers.ReLU(), "RELU6": lambda: keras.layers.ReLU(6.0)}

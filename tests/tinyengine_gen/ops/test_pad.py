@@ -8,7 +8,7 @@ from tests.shared_assets import shared_model
 from tests.tinyengine_gen.ops._quant_models import convert_fn, extract_ops, with_quantization
 from tinyengine_gen.errors import QuantizationError
 from tinyengine_gen.ops.pad import canonical_pad_dims, plan_padv2
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 
 def _opcodes(model: bytes) -> list[str]:

@@ -9,7 +9,7 @@ from tests.tinyengine_gen.ops._quant_models import convert_fn, extract_ops, with
 from tests.tinyengine_gen.test_sanitizers import run_under_sanitizers
 from tinyengine_gen.errors import QuantizationError
 from tinyengine_gen.ops.pooling import plan_average_pool, plan_max_pool
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 KERAS_CASES = [
     # pool, stride, padding

@@ -22,8 +22,8 @@ from tinyengine_gen.ops.quantize import (
     plan_quantize,
     quantize_reference,
 )
-from tinyengine_gen.reader import read_model_bytes
-from tinyengine_gen.schema import schema
+from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.frontend.schema import schema
 
 _MODELS = Path(__file__).resolve().parents[3] / ".." / "shared" / "models"
 _ALL_INT8 = np.arange(-128, 128, dtype=np.int8)

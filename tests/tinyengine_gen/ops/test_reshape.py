@@ -16,8 +16,8 @@ from tinyengine_gen.compiler import compile_graph
 from tinyengine_gen.errors import UnsupportedModelError, UnsupportedOperatorError
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.reshape import plan_reshape, plan_squeeze
-from tinyengine_gen.reader import read_model_bytes
-from tinyengine_gen.schema import schema
+from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.frontend.schema import schema
 
 
 def _convert_function(fn, shape, *, int8=True):

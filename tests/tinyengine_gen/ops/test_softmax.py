@@ -9,8 +9,8 @@ from tests.model_factory import convert_int8, keras
 from tests.tinyengine_gen.test_sanitizers import run_under_sanitizers
 from tinyengine_gen.errors import QuantizationError, UnsupportedOperatorError
 from tinyengine_gen.ops.softmax import plan_softmax
-from tinyengine_gen.reader import read_model_bytes
-from tinyengine_gen.schema import schema
+from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.frontend.schema import schema
 
 
 def _softmax_model(shape, spread):

@@ -8,7 +8,7 @@ from tests.model_factory import convert_int8, keras, tf
 from tinyengine_gen.errors import UnsupportedOperatorError
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.transpose import plan_transpose, simplify_permutation
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 
 def _convert_function(fn, shape, *, mode="int8"):

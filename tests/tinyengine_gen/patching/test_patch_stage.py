@@ -9,7 +9,7 @@ from tests.model_factory import convert_int8, keras
 from tests.shared_assets import shared_model
 from tinyengine_gen.compiler import CompileOptions, compile_graph
 from tinyengine_gen.errors import UnsupportedModelError
-from tinyengine_gen.reader import read_model, read_model_bytes
+from tinyengine_gen.frontend.reader import read_model, read_model_bytes
 
 
 def _early_heavy_network():

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyengine_gen.planner import BufferRequest, find_overlaps, plan_memory
+from tinyengine_gen.memory.planner import BufferRequest, find_overlaps, plan_memory
 
 
 @st.composite
@@ -43,7 +43,7 @@ def test_chain_reuses_memory():
 
 
 def test_overlap_checker_catches_a_bad_plan():
-    from tinyengine_gen.planner import MemoryPlan
+    from tinyengine_gen.memory.planner import MemoryPlan
 
     reqs = (BufferRequest("a", 100, 0, 1), BufferRequest("b", 100, 1, 2))
     bad = MemoryPlan(reqs, (0, 64), 176, 16)

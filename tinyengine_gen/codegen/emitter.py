@@ -13,7 +13,7 @@ from importlib import resources
 
 import numpy as np
 
-from tinyengine_gen.c_literals import C_TYPE_OF_NUMPY, c_array_literal, c_scalar
+from tinyengine_gen.codegen.c_literals import C_TYPE_OF_NUMPY, c_array_literal, c_scalar
 from tinyengine_gen.compiler import CompiledModel
 from tinyengine_gen.ir import Graph, Tensor
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
-from tinyengine_gen.planner import align_up
-from tinyengine_gen.storage import alias_owners, arena_if_below, find_root, live_peak_after_joins, memory_plan, tensor_sizes
+from tinyengine_gen.memory.planner import align_up
+from tinyengine_gen.memory.lifetimes import alias_owners, arena_if_below, find_root, live_peak_after_joins, memory_plan, tensor_sizes
 
 __all__ = ["MAX_RESIZING_TRIALS", "with_in_place_kernels"]
 

@@ -6,7 +6,7 @@ becomes one :class:`ConvAddPlan` at the ADD's place in the schedule: its kernel
 convolution would, then computes the ADD exactly as TFLite Micro does and writes the ADD's
 output. The ADD reads x only at the pixel it writes, so the output may lie over x when no
 later op reads x (:meth:`ConvAddPlan.in_place_variant`, applied by
-:func:`tinyengine_gen.in_place.with_in_place_kernels`); otherwise it gets its own buffer.
+:func:`tinyengine_gen.passes.in_place.with_in_place_kernels`); otherwise it gets its own buffer.
 ResNet-8's blocks then hold two maps instead of three.
 
 The rewrite is exact: the numpy reference is the convolution's reference followed by the
@@ -26,8 +26,8 @@ from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpPlan, plan_property, replace_plan
 from tinyengine_gen.ops.conv2d import GEMM_PIXELS, Conv2DPlan, shallow_filter_layout
 from tinyengine_gen.ops.elementwise import AddPlan
-from tinyengine_gen.in_place import with_in_place_kernels
-from tinyengine_gen.storage import memory_plan
+from tinyengine_gen.passes.in_place import with_in_place_kernels
+from tinyengine_gen.memory.lifetimes import memory_plan
 
 __all__ = ["FUSED_OPCODE", "ConvAddPlan", "fuse_residual_adds"]
 

@@ -4,11 +4,11 @@ A .tflite file is untrusted input: it may be truncated, corrupted or made to att
 tools that read it. Nothing here trusts an offset, length, index or size from the file:
 
 * structure (offsets, vtables, vector lengths) is checked by the bounds-checked walker in
-  :mod:`tinyengine_gen.verifier` before each read, so a vector claiming 10^9 entries or
+  :mod:`tinyengine_gen.frontend.verifier` before each read, so a vector claiming 10^9 entries or
   a tensor claiming a gigabyte fails at once instead of looping or allocating;
 * content (tensor, buffer, opcode and operator indices, shapes, dtypes, quantisation
   array lengths and zero-point ranges, constant data lengths, the order operators write
-  and read tensors) is checked here, against :class:`~tinyengine_gen.verifier.ReadLimits`.
+  and read tensors) is checked here, against :class:`~tinyengine_gen.frontend.verifier.ReadLimits`.
 
 Only the builtin-options table of each operator is unpacked with the generated schema
 module's object API (its vectors are numpy views, so a bad length fails fast). Every
@@ -28,8 +28,9 @@ from flatbuffers.table import Table as _SchemaTable
 
 from tinyengine_gen.errors import MalformedModelError, QuantizationError, UnsupportedModelError
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
-from tinyengine_gen.schema import BUILTIN_OPERATOR_NAMES, TENSOR_TYPE_NAMES, schema
-from tinyengine_gen.verifier import FlatBuffer, ReadLimits, Table
+from tinyengine_gen.printable import printable
+from tinyengine_gen.frontend.schema import BUILTIN_OPERATOR_NAMES, TENSOR_TYPE_NAMES, schema
+from tinyengine_gen.frontend.verifier import FlatBuffer, ReadLimits, Table
 
 __all__ = ["read_model", "read_model_bytes", "MAX_TENSOR_BYTES", "ReadLimits"]
 
@@ -75,16 +76,18 @@ _UNPACK_ERRORS = (struct.error, ValueError, TypeError, OverflowError, IndexError
 def read_model(path: str | os.PathLike[str], limits: ReadLimits | None = None) -> Graph:
     """Read the file at ``path``; raises MalformedModelError naming it if it cannot."""
     path = os.fspath(path)
+    shown = printable(path)
     limits = limits or ReadLimits()
     try:
         size = os.path.getsize(path)
         if size > limits.max_file_bytes:
-            raise _too_big(path, size, limits)
+            raise _too_big(shown, size, limits)
         with open(path, "rb") as handle:
             data = handle.read(limits.max_file_bytes + 1)
     except OSError as exc:
-        raise MalformedModelError(f"{path}: cannot read the model file ({exc.strerror}).") from exc
-    return read_model_bytes(data, source=path, limits=limits)
+        raise MalformedModelError(f"{shown}: cannot read the model file ({exc.strerror}).") from exc
+    return read_model_bytes(data, source=shown, limits=limits)
+
 
 
 def read_model_bytes(data: bytes, source: str = "<memory>", limits: ReadLimits | None = None) -> Graph:

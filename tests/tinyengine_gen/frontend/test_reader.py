@@ -15,9 +15,9 @@ from tests.fuzz.tiny_model import tiny_tree as _tiny_tree
 from tests.shared_assets import MODEL_NAMES, shared_model
 from tinyengine_gen.errors import MalformedModelError, QuantizationError, TinyEngineError, UnsupportedModelError
 from tinyengine_gen.ir import DType
-from tinyengine_gen.project import generate
-from tinyengine_gen.reader import ReadLimits, read_model, read_model_bytes
-from tinyengine_gen.schema import schema
+from tinyengine_gen.codegen.project import generate
+from tinyengine_gen.frontend.reader import ReadLimits, read_model, read_model_bytes
+from tinyengine_gen.frontend.schema import schema
 
 
 def test_reads_mcunet_vww_structure():

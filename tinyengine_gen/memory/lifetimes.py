@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
-from tinyengine_gen.planner import BufferRequest, MemoryPlan, align_up, live_peak, plan_memory
+from tinyengine_gen.memory.planner import BufferRequest, MemoryPlan, align_up, live_peak, plan_memory
 
 __all__ = [
     "alias_owners",

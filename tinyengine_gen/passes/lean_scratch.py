@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
-from tinyengine_gen.storage import arena_if_below, memory_plan
+from tinyengine_gen.memory.lifetimes import arena_if_below, memory_plan
 
 __all__ = ["with_lean_scratch"]
 

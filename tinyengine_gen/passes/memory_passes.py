@@ -8,11 +8,11 @@ scheduler compares are the peaks the compiler will produce.
 
 from __future__ import annotations
 
-from tinyengine_gen.fusion import fuse_residual_adds
+from tinyengine_gen.passes.fusion import fuse_residual_adds
 from tinyengine_gen.ir import Graph
-from tinyengine_gen.lean_scratch import with_lean_scratch
+from tinyengine_gen.passes.lean_scratch import with_lean_scratch
 from tinyengine_gen.ops.base import OpPlan
-from tinyengine_gen.in_place import with_in_place_kernels
+from tinyengine_gen.passes.in_place import with_in_place_kernels
 
 __all__ = ["apply_memory_passes"]
 

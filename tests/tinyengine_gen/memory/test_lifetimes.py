@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.model_factory import convert_int8, keras
-from tinyengine_gen import storage
+from tinyengine_gen.memory import lifetimes
 from tinyengine_gen.compiler import CompileOptions, compile_graph
-from tinyengine_gen.planner import BufferRequest, plan_memory
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.memory.planner import BufferRequest, plan_memory
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 
 def _reference_owners(plans) -> dict[int, int]:
@@ -105,21 +105,21 @@ def test_requests_equal_the_plain_algorithm_for_every_mix_of_variants(compiled):
     mixes = [set(), set(varied)] + [set(rng.sample(varied, k)) for k in range(1, len(varied)) for _ in range(3)]
     for mix in mixes:  # one schedule, many variants: the cached lifetimes and requests are reused
         plans = tuple(final[s] if s in mix else plain[s] for s in range(len(plain)))
-        owners = storage.alias_owners(plans)
+        owners = lifetimes.alias_owners(plans)
         assert owners == _reference_owners(plans)
         for given_owners in (owners, {}):
-            ours = storage.buffer_requests(graph, plans, given_owners)
+            ours = lifetimes.buffer_requests(graph, plans, given_owners)
             assert ours == _reference_requests(graph, plans, given_owners)
 
 
 def test_layout_memo_is_by_identity_and_matches_a_fresh_plan(compiled):
     graph, plans = compiled.graph, compiled.plans
-    memory = storage.memory_plan(graph, plans, 16)
-    assert storage.memory_plan(graph, list(plans), 16) is memory  # same plan objects: same layout
+    memory = lifetimes.memory_plan(graph, plans, 16)
+    assert lifetimes.memory_plan(graph, list(plans), 16) is memory  # same plan objects: same layout
     fresh = plan_memory(_reference_requests(graph, plans, _reference_owners(plans))[0], 16)
     assert (memory.offsets, memory.arena_bytes) == (fresh.offsets, fresh.arena_bytes)
     plain = _plain_plans(compiled)
-    assert storage.memory_plan(graph, plain, 16) is not memory
+    assert lifetimes.memory_plan(graph, plain, 16) is not memory
 
 
 def test_arena_if_below_answers_exactly_around_the_arena(compiled):
@@ -127,9 +127,9 @@ def test_arena_if_below_answers_exactly_around_the_arena(compiled):
     plain = _plain_plans(compiled)
     arena = plan_memory(_reference_requests(graph, plain, _reference_owners(plain))[0], 16).arena_bytes
     for limit in (arena - 16, arena, arena + 1, 2 * arena):
-        storage._LAYOUTS.pop(graph, None)  # answer from the bound and the planner, not the memo
+        lifetimes._LAYOUTS.pop(graph, None)  # answer from the bound and the planner, not the memo
         expected = arena if arena < limit else None
-        assert storage.arena_if_below(graph, plain, 16, limit) == expected
+        assert lifetimes.arena_if_below(graph, plain, 16, limit) == expected
 
 
 class _Aliasing:
@@ -141,7 +141,7 @@ class _Aliasing:
 @given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), max_size=40), st.integers(1, 5))
 def test_alias_owners_equals_the_plain_union_find(pairs, chunk):
     plans = [_Aliasing(pairs[i : i + chunk]) for i in range(0, len(pairs), chunk)]
-    ours = storage.alias_owners(plans)
+    ours = lifetimes.alias_owners(plans)
     reference = _reference_owners(plans)
     for t in set(itertools.chain.from_iterable(pairs)):
         assert ours.get(t, t) == reference.get(t, t)
@@ -149,12 +149,12 @@ def test_alias_owners_equals_the_plain_union_find(pairs, chunk):
 
 def test_a_long_in_place_chain_shares_its_first_tensor():
     chain = [_Aliasing([(t + 1, t)]) for t in range(20000)]  # (root walks without compression: minutes)
-    owners = storage.alias_owners(chain)
+    owners = lifetimes.alias_owners(chain)
     assert owners[20000] == 0 and len(owners) == 20000
 
 
 def test_live_peak_after_joins_is_the_peak_of_the_varied_schedule(compiled):
-    from tinyengine_gen.planner import live_peak
+    from tinyengine_gen.memory.planner import live_peak
 
     graph, final = compiled.graph, compiled.plans
     plain = _plain_plans(compiled)
@@ -167,4 +167,4 @@ def test_live_peak_after_joins_is_the_peak_of_the_varied_schedule(compiled):
             joins = sorted(rng.sample(free, k))
             varied_plans = tuple(final[s] if s in joins else p for s, p in enumerate(base))
             expected = live_peak(_reference_requests(graph, varied_plans, _reference_owners(varied_plans))[0])
-            assert storage.live_peak_after_joins(graph, base, [(s, final[s]) for s in joins], 16) == expected
+            assert lifetimes.live_peak_after_joins(graph, base, [(s, final[s]) for s in joins], 16) == expected

@@ -9,8 +9,8 @@ from tests.model_factory import convert_int8, keras
 from tests.shared_assets import shared_model
 from tflm_backend.tflm_runner import TflmModel
 from tinyengine_gen.compiler import CompileOptions
-from tinyengine_gen.fusion import FUSED_OPCODE, ConvAddPlan
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.passes.fusion import FUSED_OPCODE, ConvAddPlan
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 FIXED_KERNELS = CompileOptions(lean_scratch=False)
 
@@ -120,7 +120,7 @@ NO_WORSE = {"mcunet_vww.tflite": (89_600, CompileOptions(int8_input=True)), "mbv
 @pytest.mark.parametrize("name", sorted(RATIO_TARGETS))
 def test_mlperf_peak_at_most_six_tenths_of_tflm_arena(name):
     path = shared_model(name)
-    from tinyengine_gen.project import generate_from_file
+    from tinyengine_gen.codegen.project import generate_from_file
 
     peak = generate_from_file(path).report["peak_sram_bytes"]
     tflm = TflmModel(path.read_bytes())
@@ -131,7 +131,7 @@ def test_mlperf_peak_at_most_six_tenths_of_tflm_arena(name):
 @pytest.mark.parametrize("name", sorted(NO_WORSE))
 def test_other_shared_models_no_worse(name):
     path = shared_model(name)
-    from tinyengine_gen.project import generate_from_file
+    from tinyengine_gen.codegen.project import generate_from_file
 
     bound, options = NO_WORSE[name]
     assert generate_from_file(path, options).report["peak_sram_bytes"] <= bound

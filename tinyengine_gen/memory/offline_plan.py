@@ -17,10 +17,10 @@ import numpy as np
 from tinyengine_gen.errors import MalformedModelError
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import plan_operator
-from tinyengine_gen.planner import plan_memory
-from tinyengine_gen.reader import read_model_bytes
-from tinyengine_gen.storage import buffer_requests
-from tinyengine_gen.schema import schema
+from tinyengine_gen.memory.planner import plan_memory
+from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.memory.lifetimes import buffer_requests
+from tinyengine_gen.frontend.schema import schema
 
 __all__ = ["OFFLINE_PLAN_METADATA", "offline_offsets", "embed_offline_plan"]
 

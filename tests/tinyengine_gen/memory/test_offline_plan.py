@@ -8,9 +8,9 @@ from tests.model_factory import convert_int8, keras
 from tests.shared_assets import MODEL_NAMES, shared_model
 from tflm_backend.side_by_side import random_model_inputs
 from tflm_backend.tflm_runner import TflmModel
-from tinyengine_gen.offline_plan import OFFLINE_PLAN_METADATA, embed_offline_plan, offline_offsets
-from tinyengine_gen.reader import read_model_bytes
-from tinyengine_gen.schema import schema
+from tinyengine_gen.memory.offline_plan import OFFLINE_PLAN_METADATA, embed_offline_plan, offline_offsets
+from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.frontend.schema import schema
 
 
 def _check_tflm_with_plan(model: bytes, cases: int = 3) -> tuple[int, int]:

@@ -11,10 +11,10 @@ import dataclasses
 import pytest
 
 from tests.model_factory import convert_int8, keras
-from tinyengine_gen import storage
+from tinyengine_gen.memory import lifetimes
 from tinyengine_gen.compiler import CompileOptions, compile_graph
-from tinyengine_gen.in_place import with_in_place_kernels
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.passes.in_place import with_in_place_kernels
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 
 def _residual_blocks():
@@ -58,7 +58,7 @@ def test_ops_write_only_over_storage_nothing_reads_later(compiled):
     caller_owned = set(graph.inputs) | set(graph.outputs)
     for step in steps:
         # the storage group of the overwritten input, as the ops before this one left it
-        owners = storage.alias_owners(plans[:step] + (_undone(plans, {step})[step],))
+        owners = lifetimes.alias_owners(plans[:step] + (_undone(plans, {step})[step],))
         owner = owners.get(plans[step].inputs[0], plans[step].inputs[0])
         tensors = {t for p in plans for t in p.inputs + p.outputs}
         group = {t for t in tensors if owners.get(t, t) == owner}
@@ -84,11 +84,11 @@ def test_the_rewrite_is_repeatable_and_size_changing_variants_only_shrink_the_ar
     plain = _undone(plans, set(_in_place_steps(plans)))
     rewritten = with_in_place_kernels(graph, plain)
     assert [getattr(p, "in_place", False) for p in rewritten] == [getattr(p, "in_place", False) for p in plans]
-    size = storage.tensor_sizes(graph)
+    size = lifetimes.tensor_sizes(graph)
     resizing = {s for s in _in_place_steps(rewritten) if any(size(o) != size(i) for o, i in rewritten[s].aliases)}
     # by construction: the schedule without them is the first candidate, and one is kept
     # only where the arena gets strictly smaller
     assert resizing, "the last projection should be written over its wider input"
-    without = storage.memory_plan(graph, _undone(rewritten, resizing)).arena_bytes
-    assert storage.memory_plan(graph, rewritten).arena_bytes < without
-    assert storage.memory_plan(graph, rewritten).arena_bytes <= storage.memory_plan(graph, plain).arena_bytes
+    without = lifetimes.memory_plan(graph, _undone(rewritten, resizing)).arena_bytes
+    assert lifetimes.memory_plan(graph, rewritten).arena_bytes < without
+    assert lifetimes.memory_plan(graph, rewritten).arena_bytes <= lifetimes.memory_plan(graph, plain).arena_bytes

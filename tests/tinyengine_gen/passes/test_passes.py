@@ -7,7 +7,7 @@ import pytest
 from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras
 from tinyengine_gen.compiler import CompileOptions, compile_graph
-from tinyengine_gen.reader import read_model_bytes
+from tinyengine_gen.frontend.reader import read_model_bytes
 
 
 def _pad_conv_model(padding, kernel=3, stride=2, conv_padding="valid"):

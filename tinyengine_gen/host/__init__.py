@@ -1,0 +1,1 @@
+"""Host side: build the generated project with gcc and run it (ctypes), and the numpy reference runner."""

@@ -1,0 +1,1 @@
+"""Exact rewrites: graph passes before op planning, plan passes (fusion, in-place, lean scratch) after."""

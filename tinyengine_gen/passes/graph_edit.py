@@ -1,0 +1,28 @@
+"""Small helpers the graph rewrites share: copy an operator with changes, drop operators.
+
+Operators keep their original ``index`` (the position in the file) so that messages and
+reports still name the operator the user sees in the .tflite file.
+"""
+
+from __future__ import annotations
+
+from tinyengine_gen.ir import Graph, Operator
+
+__all__ = ["replace_operator", "without_operators"]
+
+
+def replace_operator(op: Operator, **changes) -> Operator:
+    return Operator(
+        index=op.index,
+        opcode=changes.get("opcode", op.opcode),
+        inputs=changes.get("inputs", op.inputs),
+        outputs=changes.get("outputs", op.outputs),
+        options=changes.get("options", op.options),
+    )
+
+
+def without_operators(graph: Graph, removed: set[int], **changes) -> Graph:
+    if not removed:
+        return graph
+    operators = tuple(op for op in graph.operators if op.index not in removed)
+    return graph.replace(operators=operators, **changes)
