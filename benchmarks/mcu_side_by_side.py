@@ -49,6 +49,11 @@ flags.DEFINE_string(
 )
 flags.DEFINE_string("work_dir", "/tmp/mcunet_tf_mcu_side_by_side", "Where the firmwares are built (per model).")
 flags.DEFINE_string("json", None, "Also write all figures to this JSON file.")
+flags.DEFINE_bool(
+    "model_kernels_only",
+    False,
+    "Link TFLM from a library of its framework and only each model's kernels (same firmware, fewer files to compile).",
+)
 
 _SHORT = {"tflm_reference": "ref", "tflm_cmsis_nn": "cmsis", "tinyengine": "ours"}
 
@@ -133,7 +138,9 @@ def _main() -> int:
     tree = _tree()
     if FLAGS.ops:
         path = Path(FLAGS.ops) if Path(FLAGS.ops).is_file() else SHARED / "models" / FLAGS.ops
-        result = compare_on_mcu(path, FLAGS.board, tree, work_dir=Path(FLAGS.work_dir) / path.stem)
+        result = compare_on_mcu(
+            path, FLAGS.board, tree, work_dir=Path(FLAGS.work_dir) / path.stem, model_kernels_only=FLAGS.model_kernels_only
+        )
         print(format_mcu_table(result))
         print()
         print(format_ops_table(result))
@@ -150,7 +157,12 @@ def _main() -> int:
     start = time.monotonic()
     for model in models:
         try:
-            results.append(compare_on_mcu(model, FLAGS.board, tree, work_dir=Path(FLAGS.work_dir) / Path(model).stem))
+            results.append(
+                compare_on_mcu(
+                    model, FLAGS.board, tree, work_dir=Path(FLAGS.work_dir) / Path(model).stem,
+                    model_kernels_only=FLAGS.model_kernels_only,
+                )
+            )
         except TinyEngineError as exc:
             errors[Path(model).name] = str(exc).splitlines()[0]
         print(f"[{time.monotonic() - start:.0f} s] {Path(model).name} done", file=sys.stderr, flush=True)

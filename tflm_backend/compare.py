@@ -43,6 +43,9 @@ flags.DEFINE_enum("board", "mps2-an500", sorted(BOARDS), "Board profile of the f
 flags.DEFINE_string(
     "tflm_tree", None, "Folder with TFLM's generated reference/ and cmsis_nn/ trees (default: $TFLM_TREE)."
 )
+flags.DEFINE_bool(
+    "model_kernels_only", False, "Link TFLM from its framework and only this model's kernels (fewer files to compile)."
+)
 flags.mark_flag_as_required("tflite")
 
 
@@ -58,7 +61,10 @@ def _run() -> int:
     payload = result.to_json()
     identical = result.bit_exact
     if tree is not None:
-        mcu = compare_on_mcu(FLAGS.tflite, FLAGS.board, tree, work_dir=FLAGS.keep and f"{FLAGS.keep}.mcu")
+        mcu = compare_on_mcu(
+            FLAGS.tflite, FLAGS.board, tree, work_dir=FLAGS.keep and f"{FLAGS.keep}.mcu",
+            model_kernels_only=FLAGS.model_kernels_only,
+        )
         print()
         print(format_mcu_table(mcu))
         payload["mcu"] = mcu.to_json()

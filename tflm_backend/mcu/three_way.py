@@ -104,8 +104,12 @@ def compare_on_mcu(
     work_dir: str | Path | None = None,
     seed: int = 0,
     jobs: int = 2,
+    model_kernels_only: bool = False,
 ) -> McuComparison:
-    """Build and run the three firmwares of ``tflite`` for ``board`` on one random input."""
+    """Build and run the three firmwares of ``tflite`` for ``board`` on one random input.
+
+    ``model_kernels_only``: link TFLM from a library of its framework and only this model's
+    kernels (the firmware links the same objects; a cold cache compiles far fewer files)."""
     tflite = Path(tflite)
     profile = board_profile(board)
     root = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="mcunet_tf_mcu_"))
@@ -114,7 +118,9 @@ def compare_on_mcu(
     raw = encoded_cases(project.report, cases)
     builds = {}
     for flavour in ("reference", "cmsis_nn"):
-        builds[f"tflm_{flavour}"] = build_and_run_tflm(tflite, flavour, profile, tree, raw, root / f"tflm_{flavour}", jobs)
+        builds[f"tflm_{flavour}"] = build_and_run_tflm(
+            tflite, flavour, profile, tree, raw, root / f"tflm_{flavour}", jobs, model_kernels_only=model_kernels_only
+        )
     builds["tinyengine"] = _ours(tflite, profile, cases, root / "tinyengine", jobs)
     return McuComparison(tflite.name, board, int(project.report["macs"]), builds, _first_difference(builds))
 
