@@ -10,7 +10,7 @@ from tests.shared_assets import shared_model, shared_tflm_tree
 from tests.tinyengine_gen.firmware._firmware_models import require_qemu, require_toolchain
 from tflm_backend.mcu.firmware import build_and_run_tflm, parse_op_lines
 from tflm_backend.mcu.library import build_library, cxx_toolchain_available
-from tflm_backend.mcu.sources import emit_main_cc, resolver_calls
+from tflm_backend.mcu.sources import emit_arena_c, emit_main_cc, resolver_calls
 from tflm_backend.mcu.tree import find_tflm_tree
 from tinyengine_gen.errors import BuildError, UnsupportedOperatorError
 from tinyengine_gen.firmware.boards import board_profile
@@ -44,11 +44,10 @@ def test_resolver_has_exactly_the_models_operators():
     assert resolver_calls(["CONV_2D", "RESHAPE", "CONV_2D", "SOFTMAX"], "m") == ["AddConv2D", "AddReshape", "AddSoftmax"]
     with pytest.raises(UnsupportedOperatorError, match="CUSTOM:x, LSTM_THING"):
         resolver_calls(["CONV_2D", "LSTM_THING", "CUSTOM:x"], "m.tflite")
-    main = emit_main_cc("m", ["CONV_2D", "RESHAPE", "CONV_2D"], 1234, probe=False)
+    main = emit_main_cc("m", ["CONV_2D", "RESHAPE", "CONV_2D"])
     assert "MicroMutableOpResolver<2>" in main and main.count("resolver.Add") == 2
-    assert "#define TFLM_FW_ARENA_BYTES 1234" in main
-    assert "const unsigned cases = TE_FW_NUM_CASES;" in main
-    assert "const unsigned cases = 0;" in emit_main_cc("m", ["CONV_2D"], 5, probe=True)
+    assert "uint8_t tflm_fw_arena[1234]" in emit_arena_c(1234, probe=False)
+    assert "tflm_fw_probe = 1;" in emit_arena_c(5, probe=True)
 
 
 def test_op_lines_of_one_case_are_read():

@@ -7,8 +7,8 @@ the library it links (:mod:`tflm_backend.mcu.library`, built once and cached).
 
 Steps for one flavour and board, in a work folder:
 
-1. *probe*: main.cc allocates tensors in a 3 MiB arena and prints TFLM's
-   ``arena_used_bytes()``; run under QEMU (allocation only, no inference);
+1. *probe*: main.cc, linked with a 3 MiB arena (arena.c), allocates tensors and prints
+   TFLM's ``arena_used_bytes()``; run under QEMU (allocation only, no inference);
 2. *run*: the arena is that figure plus TFLM's 16-byte alignment; linked at all of the QEMU
    machine's memory (the flatbuffer in its PSRAM, so that even a model the 4 MiB code
    memory cannot hold next to TFLM runs), with a 64 KiB stack, and run on every baked
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tflm_backend.mcu.library import CXX_FLAGS, TflmLibrary, build_library
-from tflm_backend.mcu.sources import ARENA_ALIGNMENT, MODEL_SYMBOL, emit_main_cc, emit_model_cc
+from tflm_backend.mcu.sources import ARENA_ALIGNMENT, MODEL_SYMBOL, emit_arena_c, emit_main_cc, emit_model_asm
 from tflm_backend.mcu.tree import TflmTree
 from tinyengine_gen.errors import BuildError
 from tinyengine_gen.firmware.boards import BoardProfile
@@ -132,11 +132,14 @@ def _run(command: list[str], cwd: Path, what: str) -> None:
 
 
 def _compile_objects(directory: Path, board: BoardProfile, library: TflmLibrary, jobs: int) -> None:
-    c_flags = [*COMPILE_FLAGS, *board.arch_flags]  # the harness's C: exactly as in our firmware
+    """startup.c, inputs.c (our firmware's C flags), model_data.S, main.cc (TFLM's C++ flags)."""
+    c_flags = [*COMPILE_FLAGS, *board.arch_flags]
+    includes = [f"-I{d}" for d in library.include_dirs]
     commands = {
+        "main.o": [tool("g++"), *CXX_FLAGS, *library.flags, *includes, "-c", "main.cc", "-o", "main.o"],
         "startup.o": [tool("gcc"), *c_flags, "-c", "startup.c", "-o", "startup.o"],
         "inputs.o": [tool("gcc"), *c_flags, "-c", "inputs.c", "-o", "inputs.o"],
-        "model_data.o": [tool("g++"), *CXX_FLAGS, *library.flags, "-c", "model_data.cc", "-o", "model_data.o"],
+        "model_data.o": [tool("gcc"), *board.arch_flags, "-c", "model_data.S", "-o", "model_data.o"],
     }
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(_run, command, directory, f"compiling {name}") for name, command in commands.items()]
@@ -144,15 +147,10 @@ def _compile_objects(directory: Path, board: BoardProfile, library: TflmLibrary,
             future.result()
 
 
-def _compile_main(directory: Path, library: TflmLibrary, source: str, obj: str) -> None:
-    includes = [f"-I{d}" for d in library.include_dirs]
-    _run([tool("g++"), *CXX_FLAGS, *library.flags, *includes, "-c", source, "-o", obj], directory, f"compiling {source}")
-
-
-def _link(
-    directory: Path, board: BoardProfile, library: TflmLibrary, main_obj: str, script: str, elf: str, keep: bool = False
-) -> None:
-    objects = ["startup.o", main_obj, "model_data.o", "inputs.o"]
+def _link(directory: Path, board: BoardProfile, library: TflmLibrary, arena: str, script: str, elf: str, keep: bool = False) -> None:
+    c_flags = [*COMPILE_FLAGS, *board.arch_flags]
+    _run([tool("gcc"), *c_flags, "-c", f"{arena}.c", "-o", f"{arena}.o"], directory, f"compiling {arena}.c")
+    objects = ["startup.o", "main.o", f"{arena}.o", "model_data.o", "inputs.o"]
     command = [tool("g++"), *board.arch_flags, *LINK_FLAGS, "-T", script, *(["-Wl,--noinhibit-exec"] if keep else []),
                "-o", elf, *objects, str(library.archive), "-lm"]
     _run(command, directory, f"linking {elf}")
@@ -194,26 +192,26 @@ def build_and_run_tflm(
     run_layout = layout_for(board, "qemu_full")
     board_layout = run_layout if board.name == board.qemu_machine else layout_for(board, "board")
     header, inputs = emit_inputs([list(case) for case in cases], len(graph.inputs))
+    (work_dir / "model.tflite").write_bytes(model)
     files = {
         "startup.c": emit_startup(board),
         "inputs.h": header,
         "inputs.c": inputs,
-        "model_data.cc": emit_model_cc(model, bulk=True),
-        "probe.cc": emit_main_cc(graph.source, opcodes, PROBE_ARENA_BYTES, probe=True),
+        "model_data.S": emit_model_asm("model.tflite"),
+        "main.cc": emit_main_cc(graph.source, opcodes),
+        "probe_arena.c": emit_arena_c(PROBE_ARENA_BYTES, probe=True),
         "run.ld": emit_linker_script(board, run_layout, RUN_STACK_BYTES),
     }
     for name, text in files.items():
         (work_dir / name).write_text(text, encoding="utf-8")
     _compile_objects(work_dir, board, library, jobs)
-    _compile_main(work_dir, library, "probe.cc", "probe.o")
-    _link(work_dir, board, library, "probe.o", "run.ld", "probe.elf")
+    _link(work_dir, board, library, "probe_arena", "run.ld", "probe.elf")
     probe = _ARENA_LINE.search(_qemu(work_dir / "probe.elf", board, timeout_s))
     if probe is None:
         raise BuildError(f"{work_dir / 'probe.elf'}: printed no TFLM arena size under QEMU")
     arena = int(probe.group(1), 16) + ARENA_ALIGNMENT
-    (work_dir / "main.cc").write_text(emit_main_cc(graph.source, opcodes, arena, probe=False), encoding="utf-8")
-    _compile_main(work_dir, library, "main.cc", "main.o")
-    _link(work_dir, board, library, "main.o", "run.ld", "run.elf")
+    (work_dir / "arena.c").write_text(emit_arena_c(arena, probe=False), encoding="utf-8")
+    _link(work_dir, board, library, "arena", "run.ld", "run.elf")
     text = _qemu(work_dir / "run.elf", board, timeout_s)
     per_tick = board.qemu.instructions_per_tick
     run: QemuRun = parse_output(text, per_tick)
@@ -225,7 +223,7 @@ def build_and_run_tflm(
         raise BuildError(f"{work_dir / 'run.elf'}: the stack reached its {RUN_STACK_BYTES}-byte reserve")
     stack = -(-run.stack_used // _STACK_ALIGN) * _STACK_ALIGN
     (work_dir / "fw.ld").write_text(emit_linker_script(board, board_layout, stack), encoding="utf-8")
-    _link(work_dir, board, library, "main.o", "fw.ld", "fw.elf", keep=True)
+    _link(work_dir, board, library, "arena", "fw.ld", "fw.elf", keep=True)
     sizes: ElfSizes = read_elf_sizes(work_dir / "fw.elf", board_layout)
     symbols = symbol_sizes(work_dir / "fw.elf")
     flash = sizes.flash_bytes + sizes.section(".bulk_rodata")
@@ -236,7 +234,7 @@ def build_and_run_tflm(
         model_bytes=symbols.get(MODEL_SYMBOL, len(model)),
         input_bytes=sum(len(data) for case in cases for data in case),
         sram_bytes=sizes.sram_bytes,
-        arena_bytes=symbols.get("_ZL13tflm_fw_arena", arena),
+        arena_bytes=symbols.get("tflm_fw_arena", arena),
         stack_bytes=stack,
         instructions=run.instructions[0] if run.instructions else 0,
         ops=tuple(parse_op_lines(text, per_tick)),
