@@ -166,9 +166,10 @@ def _main() -> int:
         except TinyEngineError as exc:
             errors[Path(model).name] = str(exc).splitlines()[0]
         print(f"[{time.monotonic() - start:.0f} s] {Path(model).name} done", file=sys.stderr, flush=True)
+        if FLAGS.json:  # after every model: a long run that is stopped keeps what it measured
+            payload = {"board": FLAGS.board, "models": {r.model: r.to_json() for r in results}, "errors": errors}
+            write_json_atomically(FLAGS.json, payload)
     print(format_summary(results, errors))
-    if FLAGS.json:
-        write_json_atomically(FLAGS.json, {"board": FLAGS.board, "models": {r.model: r.to_json() for r in results}, "errors": errors})
     return 0 if all(r.outputs_identical for r in results) and not errors else 1
 
 
