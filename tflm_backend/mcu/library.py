@@ -128,6 +128,45 @@ def _compile_into_cache(command: list[str], cwd: Path, target: Path) -> str | No
             os.unlink(temporary)
 
 
+def _claim(target: Path) -> bool:
+    """Claim ``target``'s compilation for this process (a ``.lock`` file holding our pid);
+    False while a live process holds it. A lock left by a dead process is taken over."""
+    lock = target.with_name(target.name + ".lock")
+    for _ in range(2):
+        try:
+            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                owner = int(lock.read_text() or "0")
+                os.kill(owner, 0)
+                return False  # alive: someone else is compiling it
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                lock.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            except PermissionError:
+                return False
+        with os.fdopen(handle, "w") as file:
+            file.write(str(os.getpid()))
+        return True
+    return False
+
+
+def _release(target: Path) -> None:
+    target.with_name(target.name + ".lock").unlink(missing_ok=True)
+
+
+def _wait_for(targets: list[Path], timeout_s: float = 3600.0) -> list[Path]:
+    """Objects another process was compiling: wait until each exists or its lock is gone;
+    return those that are still missing (their compiler failed or died)."""
+    deadline = time.monotonic() + timeout_s
+    pending = list(targets)
+    while pending and time.monotonic() < deadline:
+        pending = [t for t in pending if not t.is_file() and t.with_name(t.name + ".lock").exists()]
+        if pending:
+            time.sleep(1.0)
+    return [t for t in targets if not t.is_file()]
+
+
 def build_library(
     tree: TflmTree, flavour: str, board: BoardProfile, jobs: int = 2, operators: Sequence[str] | None = None
 ) -> TflmLibrary:
@@ -163,17 +202,30 @@ def build_library(
     start = time.monotonic()
     include_flags = [f"-I{d}" for d in includes]
     missing = [s for s in sources if not (object_dir / _object_name(s)).is_file()]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {}
-        for source in missing:
+
+    def compile_one(source: str) -> str | None:
+        target = object_dir / _object_name(source)
+        if target.is_file() or not _claim(target):
+            return None  # done meanwhile, or another run is compiling it: waited for below
+        try:
             cxx = source.endswith(".cc")
             command = ["nice", "-n", "10", tool("g++" if cxx else "gcc"), *(CXX_FLAGS if cxx else C_FLAGS), *flags,
                        *include_flags, "-c", source]
-            futures[source] = pool.submit(_compile_into_cache, command, base, object_dir / _object_name(source))
-        for source, future in futures.items():
-            error = future.result()
-            if error is not None:
-                raise BuildError(f"TFLM {flavour}: {base / source} does not compile: {error.splitlines()[0]}")
+            return _compile_into_cache(command, base, target)
+        finally:
+            _release(target)
+
+    for attempt in range(2):
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for source, error in zip(missing, pool.map(compile_one, missing)):
+                if error is not None:
+                    raise BuildError(f"TFLM {flavour}: {base / source} does not compile: {error.splitlines()[0]}")
+        still = _wait_for([object_dir / _object_name(s) for s in missing])
+        missing = [s for s in missing if object_dir / _object_name(s) in still]
+        if not missing:
+            break
+    if missing:
+        raise BuildError(f"TFLM {flavour}: {base / missing[0]} was not compiled (another run failed on it?)")
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:

@@ -116,12 +116,13 @@ def compare_on_mcu(
     project = generate_from_file(tflite)
     cases = default_cases(project.report, 1, seed)
     raw = encoded_cases(project.report, cases)
+    ours = _ours(tflite, profile, cases, root / "tinyengine", jobs)
     builds = {}
     for flavour in ("reference", "cmsis_nn"):
         builds[f"tflm_{flavour}"] = build_and_run_tflm(
             tflite, flavour, profile, tree, raw, root / f"tflm_{flavour}", jobs, model_kernels_only=model_kernels_only
         )
-    builds["tinyengine"] = _ours(tflite, profile, cases, root / "tinyengine", jobs)
+    builds["tinyengine"] = ours
     return McuComparison(tflite.name, board, int(project.report["macs"]), builds, _first_difference(builds))
 
 
