@@ -149,7 +149,7 @@ def _main() -> int:
         if FLAGS.json:
             write_json_atomically(FLAGS.json, {"mcu": result.to_json()})
         return 0 if result.outputs_identical else 1
-    models = sorted(glob.glob(FLAGS.models))
+    models = sorted(glob.glob(FLAGS.models), key=lambda m: (os.path.getsize(m), m))  # quick ones first
     if not models:
         print(f"mcu_side_by_side: error: no model matches {FLAGS.models}", file=sys.stderr)
         return 2
