@@ -23,6 +23,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -200,8 +201,10 @@ def build_library(
     object_dir = cache_root() / "tflm" / "objects" / f"{flavour}-{objects_key}"
     object_dir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
+    cpu_start = resource.getrusage(resource.RUSAGE_CHILDREN)
     include_flags = [f"-I{d}" for d in includes]
     missing = [s for s in sources if not (object_dir / _object_name(s)).is_file()]
+    compiled = len(missing)  # by this run or, concurrently, by another
 
     def compile_one(source: str) -> str | None:
         target = object_dir / _object_name(source)
@@ -234,8 +237,11 @@ def build_library(
         if archive.returncode != 0:
             raise BuildError(f"arm-none-eabi-ar failed for TFLM {flavour}: {archive.stderr.strip()}")
         build_s = time.monotonic() - start
+        cpu_end = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = (cpu_end.ru_utime - cpu_start.ru_utime) + (cpu_end.ru_stime - cpu_start.ru_stime)
         manifest = {"identity": json.loads(objects_identity), "selection": selection, "objects": len(objects),
-                    "compiled": len(missing), "build_s": round(build_s, 1), "tree_dir": str(base)}
+                    "compiled": compiled, "build_s": round(build_s, 1),
+                    "compile_cpu_s": round(cpu_s, 1), "tree_dir": str(base)}
         (staging / _MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         try:
             os.rename(staging, final)
