@@ -30,7 +30,7 @@ SECTIONS
 {
   .isr_vector : { KEEP(*(.isr_vector)) } > FLASH
   .text : { *(.text .text.*) *(.glue_7) *(.glue_7t) *(.vfp11_veneer) *(.v4_bx) *(.init) *(.fini) } > FLASH
-%BULK%  .rodata : ALIGN(16) { *(.rodata .rodata.*) } > FLASH
+%BULK%  .rodata : ALIGN(16) { *(.rodata .rodata.*) *(.bulk_rodata .bulk_rodata.*) } > FLASH
   .ARM.extab : { *(.ARM.extab* .gnu.linkonce.armextab.*) } > FLASH
   .ARM.exidx : { *(.ARM.exidx* .gnu.linkonce.armexidx.*) } > FLASH
   .init_array : ALIGN(4)
@@ -105,7 +105,7 @@ def emit_linker_script(
         f"  FLASH (rx)  : ORIGIN = 0x{layout.flash.origin:08X}, LENGTH = {layout.flash.size}",
         f"  SRAM  (rwx) : ORIGIN = 0x{layout.sram.origin:08X}, LENGTH = {layout.sram.size}",
     ]
-    bulk = ""
+    bulk = ""  # without a BULK region, .bulk_rodata* stays in .rodata (Flash)
     if layout.bulk is not None:
         memory.append(f"  BULK  (r)   : ORIGIN = 0x{layout.bulk.origin:08X}, LENGTH = {layout.bulk.size}")
         bulk = "  .bulk_rodata : ALIGN(16) { *(.bulk_rodata .bulk_rodata.*) } > BULK\n"
