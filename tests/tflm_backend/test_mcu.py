@@ -131,3 +131,16 @@ def test_three_way_on_mps2_builds_runs_and_agrees(tmp_path):
     builds = result.builds
     assert builds["tflm_cmsis_nn"].instructions < builds["tflm_reference"].instructions
     assert "identical in all three builds" in format_mcu_table(result)
+
+
+def test_flatbuffer_goes_to_psram_only_where_the_layout_has_it():
+    from tinyengine_gen.firmware.linker import emit_linker_script, layout_for
+
+    board = board_profile("stm32f746")
+    on_board = emit_linker_script(board, layout_for(board, "board"), 256)
+    assert "BULK" not in on_board and "*(.bulk_rodata .bulk_rodata.*) } > FLASH" in on_board
+    full = layout_for(board, "qemu_full")
+    assert (full.bulk.origin, full.bulk.size, full.sram.size) == (0x6000_0000, 16 << 20, 4 << 20)
+    at_qemu = emit_linker_script(board, full, 256)
+    assert "BULK  (r)   : ORIGIN = 0x60000000" in at_qemu
+    assert at_qemu.index("} > BULK") < at_qemu.index(".rodata : ALIGN(16)")  # the first match wins
