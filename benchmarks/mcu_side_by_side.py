@@ -69,7 +69,7 @@ def _kb(n: int) -> str:
 
 def format_summary(results: list[McuComparison], errors: dict[str, str]) -> str:
     board = results[0].board if results else FLAGS.board
-    triple = lambda title: "".join(f"{title + ' ' + _SHORT[n]:>14}" for n in BUILD_NAMES)  # noqa: E731
+    triple = lambda title: "".join(f"{title + ' ' + _SHORT[n]:>16}" for n in BUILD_NAMES)  # noqa: E731
     lines = [
         f"Three firmwares per model on {board} (QEMU -icount shift=0; TFLM release build -DNDEBUG; all -O3, same flags)",
         f"{'model':28}{triple('Flash KB')}{triple('SRAM KB')}{triple('Minstr')}{triple('MAC/ins')}"
@@ -81,10 +81,10 @@ def format_summary(results: list[McuComparison], errors: dict[str, str]) -> str:
         fits = "/".join("yes" if x.fits else "NO" for x in b)
         lines.append(
             f"{r.model[:27]:28}"
-            + "".join(f"{_kb(x.flash_bytes):>14}" for x in b)
-            + "".join(f"{_kb(x.sram_bytes):>14}" for x in b)
-            + "".join(f"{x.instructions / 1e6:>14,.2f}" for x in b)
-            + "".join(f"{r.macs / x.instructions:>14.3f}" for x in b)
+            + "".join(f"{_kb(x.flash_bytes):>16}" for x in b)
+            + "".join(f"{_kb(x.sram_bytes):>16}" for x in b)
+            + "".join(f"{x.instructions / 1e6:>16,.2f}" for x in b)
+            + "".join(f"{r.macs / x.instructions:>16.3f}" for x in b)
             + f"{ours.flash_bytes / cmsis.flash_bytes:>11.3f}{ours.sram_bytes / cmsis.sram_bytes:>10.3f}"
             + f"{ours.instructions / cmsis.instructions:>11.3f}  {fits:22} "
             + ("identical" if r.outputs_identical else f"DIFFER ({r.first_difference})")

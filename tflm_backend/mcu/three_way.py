@@ -155,7 +155,8 @@ def format_mcu_table(result: McuComparison) -> str:
     for label, values, ratio in rows:
         cells = "".join(f"{v:>{width},}" if isinstance(v, int) else f"{v:>{width}.3f}" for v in values)
         lines.append(f"{label:24}{cells}{'' if ratio is None else f'{ratio:>18.3f}'}")
-    lines.append(f"{'fit on ' + result.board:24}" + "".join(f"{_fit_text(b):>{width}}" for b in builds))
+    short = lambda b: "fits" if b.fits else "NO: " + ", ".join(f"{m} +{n:,}" for m, n in b.over_by.items())  # noqa: E731
+    lines.append(f"{'fit on ' + result.board:24}" + "".join(f"{short(b):>{width}}" for b in builds))
     for build in builds:
         if not build.fits:
             lines.append(
