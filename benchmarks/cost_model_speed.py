@@ -28,7 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from mcunet_tf.cost_model import CostModel  # noqa: E402
 from mcunet_tf.sampling import sample_arch  # noqa: E402
@@ -77,4 +77,6 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    from tinyengine_gen import cli
+
+    cli.run(main, program="benchmarks/cost_model_speed.py")

@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from mcunet_tf.search.budget import SearchBudget  # noqa: E402
 from mcunet_tf.search.run import SearchJob, run_search  # noqa: E402
@@ -144,4 +144,6 @@ def _table(curves: dict[str, dict[int, list[float]]], ends: list[int], budget: S
 
 
 if __name__ == "__main__":
-    app.run(main)
+    from tinyengine_gen import cli
+
+    cli.run(main, program="benchmarks/evolution_vs_random.py", tensorflow=True)

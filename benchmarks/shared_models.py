@@ -16,7 +16,7 @@ import math
 import sys
 from pathlib import Path
 
-from absl import app, flags
+from absl import flags
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -87,4 +87,6 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    from tinyengine_gen import cli
+
+    cli.run(main, program="benchmarks/shared_models.py", tensorflow=True)

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from mcunet_datasets.errors import DatasetLayoutError
+from mcunet_datasets.headers import check_headers, image_header_problem
 from mcunet_datasets.image_ops import center_crop, decode_image, random_flip, random_resized_crop, split_seed
 from mcunet_datasets.layout import IMAGE_EXTENSIONS, list_files, require_dir
 from mcunet_datasets.pipeline import example_dataset
@@ -105,6 +106,7 @@ def imagenet_folder_dataset(
         return preprocess_image(tf.io.read_file(path), resolution, training, example_seed), tf.cast(label, tf.int32)
 
     columns = ([p for p, _ in examples], [label for _, label in examples])
+    check_headers(columns[0], image_header_problem)
     return example_dataset(columns, load, shuffle=split == "train", seed=seed, batch_size=batch_size)
 
 

@@ -22,11 +22,13 @@ import dataclasses
 import math
 import os
 import wave
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from mcunet_datasets.audio_ops import NoiseBank, load_clip, mix_background, time_shift
 from mcunet_datasets.errors import DatasetLayoutError
+from mcunet_datasets.headers import check_headers
 from mcunet_datasets.image_ops import split_seed
 from mcunet_datasets.kws_frontend import MLPERF_KWS, MfccSettings, mfcc_features, normalize_peak
 from mcunet_datasets.layout import require_dir, require_file
@@ -41,6 +43,7 @@ __all__ = [
     "UNKNOWN_LABEL",
     "SpeechCommandsConfig",
     "SpeechExample",
+    "check_clip_headers",
     "check_layout",
     "load_noise_bank",
     "speech_commands_dataset",
@@ -119,11 +122,24 @@ def _wav_frames(path: Path, sample_rate: int) -> int:
     try:
         with wave.open(str(path), "rb") as handle:
             rate, width, frames = handle.getframerate(), handle.getsampwidth(), handle.getnframes()
-    except (wave.Error, EOFError) as exc:
+    except (wave.Error, EOFError, OSError) as exc:
         raise DatasetLayoutError(f"{path}: not a readable WAV file ({exc}); expected 16-bit PCM") from exc
     if rate != sample_rate or width != 2:
         raise DatasetLayoutError(f"{path}: {rate} Hz, {8 * width}-bit; expected {sample_rate} Hz 16-bit PCM")
     return frames
+
+
+def _header_problem(path: str, sample_rate: int) -> str | None:
+    try:
+        _wav_frames(Path(path), sample_rate)
+    except (DatasetLayoutError, OSError) as exc:
+        return str(exc)
+    return None
+
+
+def check_clip_headers(paths: Sequence[str], sample_rate: int) -> None:
+    """Read every clip's WAV header (in parallel, no decoding); the first bad one raises, naming the file."""
+    check_headers(paths, lambda path: _header_problem(path, sample_rate))
 
 
 def _noise_files(folder: Path, settings: MfccSettings) -> list[tuple[Path, int]]:
@@ -183,6 +199,7 @@ def speech_commands_examples(
         path, frames = noise[i % len(noise)]
         offset = int(rng.integers(0, frames - config.mfcc.clip_samples + 1))
         silence.append(SpeechExample(str(path), SILENCE_LABEL, offset))
+    check_clip_headers([e.path for e in known + unknown], config.mfcc.sample_rate)
     return known + unknown + silence
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mcunet_datasets.errors import DatasetLayoutError
+from mcunet_datasets.headers import check_headers, image_header_problem
 from mcunet_datasets.image_ops import channels_for, decode_image, random_flip, random_zoom_crop, resize, split_seed
 from mcunet_datasets.layout import IMAGE_EXTENSIONS, list_files, require_dir, split_train_val
 from mcunet_datasets.pipeline import example_dataset
@@ -184,6 +185,7 @@ def vww_dataset(
         return tf.clip_by_value(image, 0.0, 1.0), tf.cast(label, tf.int32)
 
     columns = ([e.path for e in chosen], [e.label for e in chosen])
+    check_headers([e.path for e in examples], image_header_problem)  # both splits: a bad file fails either
     return example_dataset(columns, load, shuffle=split == "train", seed=seed, batch_size=batch_size)
 
 

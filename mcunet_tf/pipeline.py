@@ -48,7 +48,6 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import dataclasses
 import json
@@ -106,7 +105,11 @@ def _data_spec(options: PipelineOptions, resolution: int):
 
 
 def check_data(options: PipelineOptions) -> None:
-    """Fail in one line, before any work, when ``--data_dir`` is missing, not a folder, or unreadable."""
+    """Fail in one line, before any work, when ``--data_dir`` is missing, not a folder, or unreadable.
+
+    Both splits are listed, which checks every file a pipeline can check without decoding
+    it (Speech Commands: each clip's WAV header), and one validation example is decoded.
+    """
     if options.task == "toy":
         return
     if not options.data_dir:
@@ -118,6 +121,7 @@ def check_data(options: PipelineOptions) -> None:
     from mcunet_tf.training.data import load_split
 
     try:
+        load_split(_data_spec(options, min(options.resolutions)), "train")  # lists (and for kws checks) every file
         split = load_split(_data_spec(options, min(options.resolutions)), "val")
         next(iter(split.batches(1).take(1)))
     except (McunetError, OSError, ValueError, StopIteration, tf.errors.OpError) as exc:
@@ -398,19 +402,24 @@ def run_pipeline(options: PipelineOptions, out: str | os.PathLike[str], stream: 
 def _flags():
     from absl import flags
 
+    from tinyengine_gen import flag_rules
+
     f = flags.FLAGS
     if "task" not in f:
         flags.DEFINE_enum("task", "toy", sorted(TASKS), "Task: toy (built-in data), kws, vww or imagenet.")
         flags.DEFINE_string("data_dir", None, "Dataset folder (kws, vww, imagenet); toy needs none.")
         flags.DEFINE_float("sram_kb", None, "SRAM budget in kB (default: the task's).")
+        flag_rules.positive_number("sram_kb")
         flags.DEFINE_float("flash_kb", None, "Flash budget in kB (default: the task's).")
+        flag_rules.positive_number("flash_kb")
         flags.DEFINE_string("board", "stm32f746", "Board profile of the Cortex-M firmware build.")
         flags.DEFINE_string("out", "out/pipeline", "Output folder (resumed with the same options, else replaced).")
+        flag_rules.folder_path("out")
         flags.DEFINE_enum("budget", "smoke", sorted(WORK), "Work preset: tiny (tests), smoke (default), full.")
         flags.DEFINE_integer("seed", 0, "Seed of data, sampling, training and search.")
-        flags.DEFINE_integer("epochs", None, "Override: supernet epochs.")
-        flags.DEFINE_integer("trials", None, "Override: search trials.")
-        flags.DEFINE_integer("samples", None, "Override: sub-networks sampled per (W, R) space.")
+        flags.DEFINE_integer("epochs", None, "Override: supernet epochs.", lower_bound=1)
+        flags.DEFINE_integer("trials", None, "Override: search trials.", lower_bound=1)
+        flags.DEFINE_integer("samples", None, "Override: sub-networks sampled per (W, R) space.", lower_bound=1)
     return f
 
 
@@ -439,7 +448,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
-    from absl import app
+    from tinyengine_gen import cli
 
     _flags()
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli.run(main, program="pipeline", user_errors=(McunetError,), tensorflow=True)

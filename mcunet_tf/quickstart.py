@@ -13,16 +13,18 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import sys
 from pathlib import Path
 
 import numpy as np
-from absl import app, flags
+from absl import flags
+
+from tinyengine_gen import cli, flag_rules
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", "out/quickstart", "Folder for the .tflite model, the C project and comparison.json.")
+flag_rules.folder_path("out")
 flags.DEFINE_integer("resolution", 64, "Input resolution R of the demo model (R x R x 3).", lower_bound=16)
 flags.DEFINE_integer("classes", 2, "Number of output classes.", lower_bound=2)
 flags.DEFINE_integer("inputs", 20, "Random inputs on which the outputs are compared.", lower_bound=1)
@@ -102,4 +104,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, program="mcunet_tf.quickstart", tensorflow=True)

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from absl import app, flags
+from absl import flags
 
 from mcunet_tf.cdf_plot import write_macs_cdf
 from mcunet_tf.errors import BudgetError, McunetError
@@ -35,6 +34,7 @@ from mcunet_tf.space_ranking import (
     rank_spaces,
     sample_spaces,
 )
+from tinyengine_gen import cli, flag_rules
 from tinyengine_gen.atomic_io import write_json_atomically
 
 __all__ = ["SearchSpaceJob", "GRID_SRAM_KB", "GRID_FLASH_KB", "run_single", "run_grid", "format_ranking", "format_grid"]
@@ -58,6 +58,16 @@ flags.DEFINE_integer("processes", 0, "Worker processes (0: one per core).")
 flags.DEFINE_integer("classes", 1000, "Classifier outputs (1000 for ImageNet; the classifier is part of Flash).")
 flags.DEFINE_string("out", "out/search_space", "Folder for the JSON report and the CDF plot.")
 flags.DEFINE_boolean("grid", False, "Fill the table of the best (W, R) over the paper's SRAM x Flash budgets.")
+for _name in ("sram_kb", "flash_kb"):
+    flag_rules.positive_number(_name)
+flag_rules.number_in("percentile", 0, 100)
+flag_rules.probability("min_fitting_fraction")
+flag_rules.at_least("samples", 1)
+flag_rules.at_least("top", 1)
+flag_rules.at_least("plot_top", 0)
+flag_rules.at_least("processes", 0)
+flag_rules.at_least("classes", 1)
+flag_rules.folder_path("out")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,16 +219,9 @@ def _job_from_flags() -> SearchSpaceJob:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        print(f"search_space: error: unexpected arguments {argv[1:]}", file=sys.stderr)
-        sys.exit(2)
-    try:
-        job = _job_from_flags()
-        run_grid(job) if FLAGS.grid else run_single(job)
-    except McunetError as exc:
-        print(f"search_space: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    job = _job_from_flags()
+    run_grid(job) if FLAGS.grid else run_single(job)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, program="search_space", user_errors=(McunetError,))

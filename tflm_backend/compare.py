@@ -20,7 +20,8 @@ from tflm_backend.mcu.tree import find_tflm_tree
 from tflm_backend.side_by_side import compare_model, format_table
 from tinyengine_gen.firmware.boards import BOARDS
 from tinyengine_gen.atomic_io import write_json_atomically
-from tinyengine_gen.cli import report_user_errors
+from tinyengine_gen import cli
+from tinyengine_gen.cli import check_file_destination, report_user_errors
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("tflite", None, "Path of the int8 .tflite model.")
@@ -50,12 +51,15 @@ flags.mark_flag_as_required("tflite")
 
 
 def _run() -> int:
+    if FLAGS.json is not None:
+        check_file_destination(FLAGS.json, "--json")
     tree = find_tflm_tree(FLAGS.tflm_tree) if FLAGS.target == "cortex-m" else None
     result = compare_model(
         FLAGS.tflite, inputs=FLAGS.inputs, seed=FLAGS.seed, max_repeats=FLAGS.repeats, work_dir=FLAGS.keep,
         input_api=FLAGS.input_api,
         patch=FLAGS.patch,
         native=FLAGS.native,
+        isolate_tflm=True,
     )
     print(format_table(result))
     payload = result.to_json()
@@ -81,4 +85,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, program="tflm_backend.compare", tensorflow=True)

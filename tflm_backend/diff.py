@@ -39,6 +39,8 @@ from typing import Any
 import numpy as np
 from absl import app, flags
 
+from tflm_backend.tflm_probe import probe_tflm
+from tflm_backend.tflm_runner import TflmRefusedError
 from tinyengine_gen.compiler import CompiledModel, CompileOptions, compile_graph
 from tinyengine_gen.codegen.emitter import emit_project
 from tinyengine_gen.host.build import HostModel, build_host_library
@@ -133,19 +135,24 @@ class DiffResult:
         }
 
 
-def tflm_intermediates(model: bytes, inputs: Sequence[np.ndarray], tensors: Sequence[int]) -> dict[int, np.ndarray]:
+def tflm_intermediates(
+    model: bytes, inputs: Sequence[np.ndarray], tensors: Sequence[int], source: str = "model.tflite"
+) -> dict[int, np.ndarray]:
     """Values of ``tensors`` after one TFLM invoke with every tensor preserved."""
     from tflite_micro.python.tflite_micro import runtime
 
-    interpreter = runtime.Interpreter.from_bytes(
-        model,
-        arena_size=max(len(model) * 10, 1 << 20) + (16 << 20),
-        intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors,
-    )
-    for position, array in enumerate(inputs):
-        info = interpreter.get_input_details(position)
-        interpreter.set_input(np.asarray(array, dtype=info["dtype"]).reshape(info["shape"]), position)
-    interpreter.invoke()
+    try:
+        interpreter = runtime.Interpreter.from_bytes(
+            model,
+            arena_size=max(len(model) * 10, 1 << 20) + (16 << 20),
+            intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors,
+        )
+        for position, array in enumerate(inputs):
+            info = interpreter.get_input_details(position)
+            interpreter.set_input(np.asarray(array, dtype=info["dtype"]).reshape(info["shape"]), position)
+        interpreter.invoke()
+    except (RuntimeError, ValueError) as exc:  # it failed to allocate, to prepare an op or to run
+        raise TflmRefusedError(f"{source}: stock TFLite Micro cannot run the model: {' '.join(str(exc).split())}") from None
     values = {}
     for index in tensors:
         try:
@@ -285,11 +292,13 @@ def diff_model(
     compiled: CompiledModel | None = None,
     work_dir: str | Path | None = None,
     source: str = "model.tflite",
+    isolate_tflm: bool = False,
 ) -> DiffResult:
     """Run ``model`` op by op in all four runtimes on one input and compare every op output with TFLM.
 
     ``compiled`` replaces the compiler's own plan (tests corrupt one to check the diff finds it).
     It must be compiled without a int8 input/output API, so its inputs are the file's.
+    ``isolate_tflm``: run TFLM on the file in a child process first (command-line input).
     """
     graph = read_model_bytes(model, source=source)
     # Residual fusion would remove the convolution's own output; a debugger wants every op's.
@@ -300,7 +309,9 @@ def diff_model(
     source_ops = compiled.source_graph.operators
     outputs = sorted({t for op in source_ops for t in op.outputs})
     notes: list[str] = []
-    tflm = tflm_intermediates(model, inputs, outputs)
+    if isolate_tflm:
+        probe_tflm(model, source)
+    tflm = tflm_intermediates(model, inputs, outputs, source)
     tflite, why_not = tflite_intermediates(model, inputs, outputs)
     if why_not:
         notes.append(why_not)
@@ -366,12 +377,19 @@ def _define_flags() -> None:
 
 
 def _run() -> int:
+    from tinyengine_gen.atomic_io import write_text_atomically
+    from tinyengine_gen.cli import check_file_destination
+
+    if FLAGS.json is not None:
+        check_file_destination(FLAGS.json, "--json")
     path = Path(FLAGS.tflite)
     inputs = [np.load(p) for p in FLAGS.input] or None
-    result = diff_model(path.read_bytes(), inputs, seed=FLAGS.seed, work_dir=FLAGS.keep, source=path.name)
+    result = diff_model(
+        path.read_bytes(), inputs, seed=FLAGS.seed, work_dir=FLAGS.keep, source=path.name, isolate_tflm=True
+    )
     print(format_table(result))
     if FLAGS.json:
-        Path(FLAGS.json).write_text(json.dumps(result.to_json(), indent=2) + "\n")
+        write_text_atomically(FLAGS.json, json.dumps(result.to_json(), indent=2) + "\n")
     return 0 if result.first_difference is None else 1
 
 
@@ -384,5 +402,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    from tinyengine_gen import cli
+
     _define_flags()
-    app.run(main)
+    cli.run(main, program="tflm_backend.diff", tensorflow=True)

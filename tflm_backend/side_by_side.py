@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tflm_backend.tflite_reference import TfliteReference, xnnpack_latency_ms
+from tflm_backend.tflm_probe import probe_tflm
 from tflm_backend.tflm_runner import TflmModel
 from tinyengine_gen.compiler import CompileOptions
 from tinyengine_gen.host.build import HostModel, build_host_library, host_flash_bytes
@@ -142,22 +143,27 @@ def compare_model(
     latency_budget_s: float = 3.0,
     work_dir: str | os.PathLike[str] | None = None,
     cases: list[list[np.ndarray]] | None = None,
+    isolate_tflm: bool = False,
 ) -> SideBySide:
     """Compile ``path``, build it, and measure it against TFLM on the same inputs.
 
     ``native`` builds the C for this machine's vector unit (-march=native); False gives a
-    baseline x86-64 build.
+    baseline x86-64 build. ``isolate_tflm`` first runs TFLM on the model in a child process
+    (:func:`~tflm_backend.tflm_probe.probe_tflm`): for files from the command line, on
+    which TFLM could abort this process.
     """
     path = Path(path)
     model = path.read_bytes()
     graph = read_model(path)
     options, input_phrase = choose_options(graph, input_api, patch)
     project = generate(graph, options)
+    if isolate_tflm:
+        probe_tflm(model, path.name)
     with tempfile.TemporaryDirectory(prefix="te-compare-") as scratch:
         out_dir = write_project(project, Path(work_dir or scratch) / path.stem)
         library = build_host_library(out_dir, native=native)
         host = HostModel(out_dir)
-        tflm = TflmModel(model)
+        tflm = TflmModel(model, source=path.name)
         tflm_planned = TflmModel(embed_offline_plan(model, str(path)))
         oracle = TfliteReference(model)
         cases = cases if cases is not None else random_model_inputs(host.input_details, inputs, seed)

@@ -14,7 +14,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["TflmModel", "capture_fd_output"]
+from tinyengine_gen.errors import TinyEngineError
+
+__all__ = ["TflmModel", "TflmRefusedError", "capture_fd_output"]
+
+class TflmRefusedError(TinyEngineError):
+    """Stock TFLite Micro refuses (or crashes on) a model: nothing to compare against."""
+
+
+def _refused(what: str, exc: Exception, source: str) -> TflmRefusedError:
+    said = " ".join(str(exc).split()) or type(exc).__name__
+    return TflmRefusedError(f"{source}: stock TFLite Micro cannot {what} the model: {said}")
+
 
 _ARENA_PATTERN = re.compile(r"Arena allocation total (\d+) bytes")
 
@@ -44,12 +55,16 @@ def _io_counts(model: bytes) -> tuple[int, int]:
 class TflmModel:
     """One TFLM interpreter over a model file's bytes."""
 
-    def __init__(self, model: bytes, arena_size: int | None = None) -> None:
+    def __init__(self, model: bytes, arena_size: int | None = None, source: str = "model") -> None:
         from tflite_micro.python.tflite_micro import runtime
 
         self._data = model
+        self._source = source
         size = arena_size or max(len(model) * 10, 1 << 20) + (8 << 20)
-        self._interpreter = runtime.Interpreter.from_bytes(model, arena_size=size)
+        try:
+            self._interpreter = runtime.Interpreter.from_bytes(model, arena_size=size)
+        except (RuntimeError, ValueError) as exc:  # it failed to allocate or to prepare an op
+            raise _refused("load", exc, source) from None
         self._num_inputs, self._num_outputs = _io_counts(model)
 
     @classmethod
@@ -69,7 +84,10 @@ class TflmModel:
         for position, array in enumerate(inputs):
             info = self._interpreter.get_input_details(position)
             self._interpreter.set_input(np.asarray(array, dtype=info["dtype"]).reshape(info["shape"]), position)
-        self._interpreter.invoke()
+        try:
+            self._interpreter.invoke()
+        except (RuntimeError, ValueError) as exc:
+            raise _refused("invoke", exc, self._source) from None
         return [np.array(self._interpreter.get_output(i)) for i in range(self._num_outputs)]
 
     def arena_bytes(self, inputs: Sequence[np.ndarray]) -> int:

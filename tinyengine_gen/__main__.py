@@ -17,6 +17,7 @@ from pathlib import Path
 
 from absl import app, flags
 
+from tinyengine_gen import cli, flag_rules
 from tinyengine_gen.cli import check_file_destination, report_user_errors
 from tinyengine_gen.compiler import CompileOptions
 from tinyengine_gen.errors import InvalidOptionsError
@@ -36,6 +37,7 @@ flags.DEFINE_bool("print_plan", False, "Print the memory plan (one buffer a line
 flags.DEFINE_string("patch", "off", "Patch-based inference of the first stage: off, auto, or a grid NxN (e.g. 4x4).")
 flags.DEFINE_integer("patch_split", None, "Index of the operator whose output ends the patch stage (default: search).")
 flags.DEFINE_float("patch_max_overhead", 0.2, "auto keeps only schedules with at most this fraction of extra MACs.")
+flag_rules.non_negative_number("patch_max_overhead")
 flags.DEFINE_string("memory_plot", None, "With --patch: write a PNG of memory per op, layer-wise against patch-based.")
 flags.DEFINE_bool("int8_input", False, "int8 input API: drop a QUANTIZE after a float model input (the caller quantises).")
 flags.DEFINE_bool("int8_output", False, "int8 output API: drop a DEQUANTIZE before a float model output.")
@@ -143,4 +145,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, program="tinyengine_gen")

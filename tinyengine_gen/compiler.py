@@ -13,45 +13,16 @@ from collections.abc import Callable
 from tinyengine_gen import ops  # noqa: F401  (registers every operator)
 from tinyengine_gen.errors import UnsupportedModelError
 from tinyengine_gen.ir import Graph, Operator
-from tinyengine_gen.passes.memory_passes import apply_memory_passes
-from tinyengine_gen.ops.base import OpPlan, plan_operator
-from tinyengine_gen.passes.fold_input_transpose import fold_input_transpose
-from tinyengine_gen.passes.fold_pad import fold_pad
-from tinyengine_gen.passes.int8_io import strip_input_quantize, strip_output_dequantize
+from tinyengine_gen.memory.lifetimes import layout_memory
+from tinyengine_gen.memory.planner import MemoryPlan
+from tinyengine_gen.ops.base import OpPlan, check_structure, plan_operator
+from tinyengine_gen.options import CompileOptions
+from tinyengine_gen.passes.base import PassStep, run_passes
+from tinyengine_gen.passes.pipeline import GRAPH_PASSES, PLAN_PASSES
 from tinyengine_gen.patching.schedule import PatchDecision, decide_patch_schedule, parse_grid, with_stage
 from tinyengine_gen.patching.stage import StageError
-from tinyengine_gen.memory.planner import MemoryPlan
-from tinyengine_gen.memory.lifetimes import layout_memory
 
-__all__ = ["CompileOptions", "CompiledModel", "apply_passes", "compile_graph"]
-
-
-@dataclasses.dataclass(frozen=True)
-class CompileOptions:
-    """Choices that change the generated code. Passed explicitly, never read from globals."""
-
-    alignment: int = 16
-    #: fold an explicit PAD into the convolution that consumes it (exact; saves the padded copy)
-    fold_pad: bool = True
-    #: let the first convolution read an NCHW input directly instead of after a TRANSPOSE
-    #: (a patch stage folds that TRANSPOSE into its own input crops instead)
-    fold_input_transpose: bool = True
-    #: int8 input API: drop a QUANTIZE right after a float graph input (the caller quantises)
-    int8_input: bool = False
-    #: int8 output API: drop a DEQUANTIZE right before a float graph output
-    int8_output: bool = False
-    #: let kernels that can (depthwise) write their output over an input no one reads later
-    in_place: bool = True
-    #: run a CONV_2D whose output only a same-shape ADD reads as one fused op (no map for it)
-    fuse_residual_add: bool = True
-    #: give ops at the memory peak their lower-scratch kernel variant (slower) when that shrinks the arena
-    lean_scratch: bool = True
-    #: patch-based inference of the first stage: "off", "auto" or a grid such as "4x4"
-    patch: str = "off"
-    #: the operator (index in the file) whose output is the patch stage's split point; None: search
-    patch_split: int | None = None
-    #: ``auto`` only keeps schedules whose extra MACs are at most this fraction of the network's
-    patch_max_overhead: float = 0.2
+__all__ = ["CompileOptions", "CompiledModel", "compile_graph"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -68,6 +39,8 @@ class CompiledModel:
     source_graph: Graph
     #: what the patch scheduler decided (None when patching was off)
     patch_decision: PatchDecision | None = None
+    #: every pass that ran, in order, with what it was given and gave back
+    passes: tuple[PassStep, ...] = ()
 
     @property
     def arena_bytes(self) -> int:
@@ -89,19 +62,6 @@ class CompiledModel:
         return sum(getattr(plan, "layer_wise_macs", plan.macs) for plan in self.plans)
 
 
-def apply_passes(graph: Graph, options: CompileOptions) -> Graph:
-    """The graph rewrites the options ask for, in a fixed order (each one exact)."""
-    if options.int8_input:
-        graph = strip_input_quantize(graph)
-    if options.int8_output:
-        graph = strip_output_dequantize(graph)
-    if options.fold_pad:
-        graph = fold_pad(graph)
-    if options.fold_input_transpose and options.patch == "off":
-        graph = fold_input_transpose(graph)
-    return graph
-
-
 def compile_graph(
     graph: Graph,
     options: CompileOptions | None = None,
@@ -116,7 +76,9 @@ def compile_graph(
     """
     options = options or CompileOptions()
     source_graph = graph
-    graph = apply_passes(graph, options)
+    check_structure(graph)
+    trace: list[PassStep] = []
+    graph, _ = run_passes(GRAPH_PASSES, graph, (), options, trace)
     plans = tuple(plan_op(graph, op) for op in graph.operators)
     _check_graph_io(graph)
     decision = None
@@ -125,9 +87,11 @@ def compile_graph(
         if decision.stage is not None:
             graph, plans = with_stage(graph, plans, decision.stage)
     # after the patch stage: fusion and the lean kernels touch only the ops outside it
-    graph, plans = apply_memory_passes(graph, plans, **_memory_pass_options(options))
+    graph, plans = run_passes(PLAN_PASSES, graph, plans, options, trace)
     memory, tensor_offsets, scratch_offsets = layout_memory(graph, plans, options.alignment)
-    return CompiledModel(graph, plans, memory, tensor_offsets, scratch_offsets, options, source_graph, decision)
+    return CompiledModel(
+        graph, plans, memory, tensor_offsets, scratch_offsets, options, source_graph, decision, tuple(trace)
+    )
 
 
 def _decide_patching(graph: Graph, plans: tuple[OpPlan, ...], options: CompileOptions) -> PatchDecision:
@@ -138,25 +102,9 @@ def _decide_patching(graph: Graph, plans: tuple[OpPlan, ...], options: CompileOp
         except ValueError as exc:
             raise UnsupportedModelError(f"{graph.source}: {exc}; use --patch=auto, off or NxN.") from None
     try:
-        return decide_patch_schedule(
-            graph,
-            plans,
-            grid=grid,
-            split_op=options.patch_split,
-            max_overhead=options.patch_max_overhead,
-            **_memory_pass_options(options),
-        )
+        return decide_patch_schedule(graph, plans, options, grid=grid)
     except StageError as exc:
         raise UnsupportedModelError(f"{graph.source}: cannot run that patch schedule: {exc}.") from None
-
-
-def _memory_pass_options(options: CompileOptions) -> dict:
-    return dict(
-        fuse_residual_add=options.fuse_residual_add,
-        in_place=options.in_place,
-        lean_scratch=options.lean_scratch,
-        alignment=options.alignment,
-    )
 
 
 def _check_graph_io(graph: Graph) -> None:

@@ -12,12 +12,18 @@ import math
 
 import numpy as np
 
+from tinyengine_gen.errors import QuantizationError
+
 __all__ = [
     "INT32_MIN",
     "INT32_MAX",
     "quantize_multiplier",
     "quantize_multipliers",
     "quantize_multiplier_smaller_than_one",
+    "MAX_LEFT_SHIFT",
+    "ScaleRangeError",
+    "requant_multiplier",
+    "requant_multipliers",
     "round_half_away",
     "saturating_rounding_doubling_high_mul",
     "rounding_divide_by_pot",
@@ -76,6 +82,58 @@ def quantize_multiplier_smaller_than_one(real_multiplier: float) -> tuple[int, i
     if not 0.0 <= real_multiplier < 1.0:
         raise ValueError(f"multiplier {real_multiplier} is not in [0, 1)")
     return quantize_multiplier(real_multiplier)
+
+
+#: The largest left shift a requantisation may apply: TFLite's MultiplyByQuantizedMultiplier
+#: computes ``x * (1 << left_shift)`` in int32, undefined from 31 on (single-rounding
+#: TFLite clamps the shift at 30 for the same reason); our kernels shift a uint32 by it.
+MAX_LEFT_SHIFT = 30
+
+
+class ScaleRangeError(QuantizationError):
+    """Scales no int32 kernel can apply: a requantisation multiplier or an activation bound
+    out of range (degenerate scales, e.g. 1e-30 or 3e38).
+
+    Raised without the operator's name; :func:`tinyengine_gen.ops.base.plan_operator`
+    re-raises it naming the file, the operator and its tensors.
+    """
+
+
+def _range_problem(real: float, shift: int) -> str | None:
+    if not math.isfinite(real):
+        return f"the requantisation multiplier {real!r} is not finite"
+    if shift > MAX_LEFT_SHIFT:
+        return (
+            f"the requantisation multiplier {real:.4g} needs a left shift of {shift} bits (at most {MAX_LEFT_SHIFT}); "
+            "the scales are out of range"
+        )
+    return None
+
+
+def requant_multiplier(real_multiplier: float) -> tuple[int, int]:
+    """:func:`quantize_multiplier` for a multiplier the generated C applies: proven in range
+    (finite, left shift at most :data:`MAX_LEFT_SHIFT`) or ScaleRangeError."""
+    real = float(real_multiplier)
+    if not math.isfinite(real):
+        raise ScaleRangeError(_range_problem(real, 0))
+    multiplier, shift = quantize_multiplier(real)
+    problem = _range_problem(real, shift)
+    if problem:
+        raise ScaleRangeError(problem)
+    return multiplier, shift
+
+
+def requant_multipliers(real_multipliers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised :func:`requant_multiplier` (per-channel requantisation)."""
+    values = np.asarray(real_multipliers, dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise ScaleRangeError(_range_problem(float(values[bad][0]), 0))
+    multipliers, shifts = quantize_multipliers(values)
+    if shifts.size and int(shifts.max()) > MAX_LEFT_SHIFT:
+        worst = int(np.argmax(shifts))
+        raise ScaleRangeError(f"channel {worst}: {_range_problem(float(values[worst]), int(shifts[worst]))}")
+    return multipliers, shifts
 
 
 def saturating_rounding_doubling_high_mul(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
@@ -145,11 +203,19 @@ def requantize_rq(acc: np.ndarray, multiplier: np.ndarray, shift: np.ndarray, ou
 def activation_range(activation: str, scale: float, zero_point: int, qmin: int = -128, qmax: int = 127) -> tuple[int, int]:
     """CalculateActivationRangeQuantized: the clamp a fused activation imposes on int8 outputs.
 
-    TFLite quantises the activation bounds with float32 arithmetic and std::round.
+    TFLite quantises the activation bounds with float32 arithmetic and std::round, and
+    casts to int32 (undefined where the bound is beyond int32): ScaleRangeError there.
     """
 
     def quantize(value: float) -> int:
-        return zero_point + round_half_away(float(np.float32(value) / np.float32(scale)))
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            steps = float(np.float32(value) / np.float32(scale))
+        if not (math.isfinite(steps) and abs(steps) < INT32_MAX):
+            raise ScaleRangeError(
+                f"the {activation} bound {value} is {steps:.4g} steps of the output scale {scale!r}, "
+                "beyond int32; the output scale is out of range"
+            )
+        return zero_point + round_half_away(steps)
 
     if activation == "NONE":
         return qmin, qmax

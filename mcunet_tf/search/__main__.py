@@ -17,42 +17,57 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import sys
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from absl import app, flags
+from absl import flags
 
-from mcunet_tf.errors import McunetError
-from mcunet_tf.search.budget import SearchBudget
-from mcunet_tf.search.run import ALGORITHMS, SearchJob, run_search
-from mcunet_tf.search.tuner import EvaluationOptions
+from tinyengine_gen import cli, flag_rules
+
+if TYPE_CHECKING:
+    from mcunet_tf.search.run import SearchJob
 
 __all__ = ["job_from_flags", "main"]
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("supernet", None, "Folder written by python -m mcunet_tf.train_supernet (--out).")
+flag_rules.required("supernet", "pass the --out folder of python -m mcunet_tf.train_supernet")
 flags.DEFINE_float("sram_kb", 320, "Peak SRAM budget in kB (1 kB = 1024 B).")
+flag_rules.positive_number("sram_kb")
 flags.DEFINE_float("flash_kb", 1024, "Flash budget in kB (weights, quantisation parameters, code).")
+flag_rules.positive_number("flash_kb")
 flags.DEFINE_float("latency_ms", None, "Estimated latency budget in ms (see mcunet_tf.search.latency).")
-flags.DEFINE_integer("trials", 64, "Trials (evaluated sub-networks) in all, whatever the algorithm.")
+flag_rules.positive_number("latency_ms")
+flags.DEFINE_integer("trials", 64, "Trials (evaluated sub-networks) in all, whatever the algorithm.", lower_bound=1)
 flags.DEFINE_string("project_dir", "out/search", "Folder of the search state and results (resumed if present).")
-flags.DEFINE_enum("algorithm", "evolution", list(ALGORITHMS), "Search algorithm.")
+flag_rules.folder_path("project_dir")
+# the names of mcunet_tf.search.run.ALGORITHMS (not imported here: it loads TensorFlow; a test keeps them equal)
+flags.DEFINE_enum("algorithm", "evolution", ["evolution", "random"], "Search algorithm.")
 flags.DEFINE_integer("seed", 0, "Seed of the oracle (same seed and folder state: same search).")
-flags.DEFINE_integer("population", 16, "evolution: population size.")
-flags.DEFINE_float("parent_fraction", 0.25, "evolution: share of the population kept as parents.")
+flags.DEFINE_integer("population", 16, "evolution: population size.", lower_bound=2)
+flags.DEFINE_float("parent_fraction", 0.25, "evolution: share of the population kept as parents, in (0, 1).")
+flag_rules.exclusive_fraction("parent_fraction")
 flags.DEFINE_float("mutation_prob", 0.1, "evolution: probability of resampling each choice in a mutation.")
+flag_rules.probability("mutation_prob")
 flags.DEFINE_float("mutation_share", 0.5, "evolution: share of children made by mutation (the rest by crossover).")
-flags.DEFINE_integer("calibration_batches", 4, "Training batches BN statistics are recomputed on per trial.")
-flags.DEFINE_integer("eval_examples", None, "Held-out examples scored per trial (default: the whole split).")
-flags.DEFINE_integer("batch_size", 128, "Batch size of BN recalibration and evaluation.")
+flag_rules.probability("mutation_share")
+flags.DEFINE_integer(
+    "calibration_batches", 4, "Training batches BN statistics are recomputed on per trial.", lower_bound=1
+)
+flags.DEFINE_integer(
+    "eval_examples", None, "Held-out examples scored per trial (default: the whole split).", lower_bound=1
+)
+flags.DEFINE_integer("batch_size", 128, "Batch size of BN recalibration and evaluation.", lower_bound=1)
 flags.DEFINE_boolean("overwrite", False, "Start over instead of resuming an existing --project_dir.")
 flags.DEFINE_boolean("deterministic", True, "tf.config.experimental.enable_op_determinism() (reproducible scores).")
 
 
 def job_from_flags() -> SearchJob:
-    if not FLAGS.supernet:
-        raise McunetError("--supernet is required (the --out folder of python -m mcunet_tf.train_supernet).")
+    """The search job the flags describe (imports the search, hence TensorFlow)."""
+    from mcunet_tf.search.budget import SearchBudget
+    from mcunet_tf.search.run import SearchJob
+    from mcunet_tf.search.tuner import EvaluationOptions
+
     return SearchJob(
         supernet=Path(FLAGS.supernet).resolve(),
         budget=SearchBudget.from_kb(FLAGS.sram_kb, FLAGS.flash_kb, FLAGS.latency_ms),
@@ -69,22 +84,19 @@ def job_from_flags() -> SearchJob:
     )
 
 
-def main(argv: Sequence[str]) -> int:
-    if len(argv) > 1:
-        print(f"search: unexpected arguments {list(argv[1:])}", file=sys.stderr)
-        return 2
-    try:
-        job = job_from_flags()
-        if FLAGS.deterministic:
-            import tensorflow as tf
+def main(argv: list[str]) -> int:
+    import tensorflow as tf
 
-            tf.config.experimental.enable_op_determinism()
-        run_search(job)
-    except (McunetError, ValueError) as exc:
-        print(f"search: {exc}", file=sys.stderr)
-        return 2
+    from mcunet_tf.search.run import run_search
+
+    job = job_from_flags()
+    if FLAGS.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    run_search(job)
     return 0
 
 
 if __name__ == "__main__":
-    app.run(lambda argv: sys.exit(main(argv)))
+    from mcunet_tf.errors import McunetError
+
+    cli.run(main, program="search", user_errors=(McunetError, ValueError), tensorflow=True)

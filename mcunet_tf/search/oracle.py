@@ -204,9 +204,11 @@ class EvolutionOracle(ArchOracle):
         idle_wait_s: float = 0.05,
         **kwargs: Any,
     ) -> None:
-        if population_size < 2 or not 0 < parent_fraction < 1 or not 0 <= mutation_share <= 1:
+        shares_ok = 0 <= mutation_share <= 1 and 0 <= mutation_prob <= 1  # False for NaN too
+        if population_size < 2 or not 0 < parent_fraction < 1 or not shares_ok:
             raise ValueError(
-                "evolution: population_size must be >= 2, parent_fraction in (0, 1) and mutation_share in [0, 1]."
+                "evolution: population_size must be >= 2, parent_fraction in (0, 1), mutation_prob and mutation_share "
+                "in [0, 1]."
             )
         self.population_size = int(population_size)
         self.parent_fraction = float(parent_fraction)

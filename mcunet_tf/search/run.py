@@ -21,7 +21,7 @@ from mcunet_tf.search.latency import CORTEX_M7_216MHZ, LatencyModel
 from mcunet_tf.search.oracle import ArchOracle, EvolutionOracle, RandomSearchOracle
 from mcunet_tf.search.results import TrialRow, best_row, trial_rows, write_results
 from mcunet_tf.search.tuner import EvaluationOptions, SubnetTuner
-from mcunet_tf.training.checkpointing import SupernetManifest
+from mcunet_tf.training.checkpointing import SupernetManifest, check_checkpoint
 
 __all__ = ["ALGORITHMS", "SearchJob", "SearchOutcome", "is_distributed_worker", "make_oracle", "run_search"]
 
@@ -81,8 +81,16 @@ def make_oracle(job: SearchJob, manifest: SupernetManifest) -> ArchOracle:
 
 
 def run_search(job: SearchJob, log: Callable[[str], None] = print) -> SearchOutcome:
+    """Search, then write the result files; a bad supernet or setup stops it first (nothing written).
+
+    The checkpoint is read whole before the tuner (and its folder) exists, and a trial that
+    cannot load what every trial needs raises keras-tuner's ``FatalError``
+    (:class:`~mcunet_tf.search.tuner.SearchSetupError`), which ends ``tuner.search`` at
+    once: the result files are only written after a search that ran.
+    """
     manifest = SupernetManifest.read(job.supernet)
-    oracle = make_oracle(job, manifest)
+    oracle = make_oracle(job, manifest)  # refuses a budget nothing fits
+    check_checkpoint(job.supernet)
     tuner = SubnetTuner(
         oracle,
         job.supernet,

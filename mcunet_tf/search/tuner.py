@@ -28,9 +28,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import tensorflow as tf
 from keras_tuner.engine.base_tuner import BaseTuner
+from keras_tuner.errors import FatalError
 
-from mcunet_tf.errors import InvalidArchitectureError
+from mcunet_tf.errors import InvalidArchitectureError, McunetError
 from mcunet_tf.search.budget import Pricer
 from mcunet_tf.search.latency import CORTEX_M7_216MHZ, LatencyModel
 from mcunet_tf.search.oracle import OBJECTIVE, arch_of
@@ -39,9 +41,17 @@ from mcunet_tf.training.data import load_split
 from mcunet_tf.training.evaluation import subnet_accuracy
 from tinyengine_gen.atomic_io import write_json_atomically
 
-__all__ = ["EVALUATIONS", "EvaluationOptions", "SubnetTuner"]
+__all__ = ["EVALUATIONS", "EvaluationOptions", "SearchSetupError", "SubnetTuner"]
 
 EVALUATIONS = "evaluations"
+
+
+class SearchSetupError(McunetError, FatalError):
+    """What every trial needs (the supernet, its data, the evaluation options) is unusable.
+
+    A keras-tuner ``FatalError``: the search stops at once instead of failing every trial
+    and ending "successfully" with no result.
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +61,17 @@ class EvaluationOptions:
     calibration_batches: int = 4
     #: held-out examples scored (None: the whole validation split)
     eval_examples: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.calibration_batches < 1:
+            raise SearchSetupError(
+                f"search: batch_size ({self.batch_size}) and calibration_batches ({self.calibration_batches}) "
+                "must be at least 1."
+            )
+        if self.eval_examples is not None and self.eval_examples < 1:
+            raise SearchSetupError(
+                f"search: eval_examples must be at least 1 (or None for all), got {self.eval_examples}."
+            )
 
 
 class SubnetTuner(BaseTuner):
@@ -86,16 +107,27 @@ class SubnetTuner(BaseTuner):
 
     def _load(self) -> tuple[Any, Pricer, list, list]:
         if self._loaded is None:
-            supernet, manifest, _ = load_supernet(self.supernet_dir)
-            options = self.evaluation_options
-            train, val = load_split(manifest.data, "train"), load_split(manifest.data, "val")
-            calibration = train.take_images(options.batch_size, options.calibration_batches)
-            batches = val.batches(options.batch_size)
-            if options.eval_examples is not None:
-                batches = batches.unbatch().take(options.eval_examples).batch(options.batch_size)
-            evaluation = [(x.numpy(), y.numpy()) for x, y in batches]
-            self._loaded = (supernet, Pricer(manifest.space, self.latency), calibration, evaluation)
+            try:
+                self._loaded = self._load_once()
+            except SearchSetupError:
+                raise
+            except (McunetError, ValueError, OSError, tf.errors.OpError) as exc:
+                raise SearchSetupError(
+                    f"search: cannot load the supernet or its data from {self.supernet_dir} "
+                    f"({type(exc).__name__}: {' '.join(str(exc).split())[:300]})."
+                ) from exc
         return self._loaded
+
+    def _load_once(self) -> tuple[Any, Pricer, list, list]:
+        supernet, manifest, _ = load_supernet(self.supernet_dir)
+        options = self.evaluation_options
+        train, val = load_split(manifest.data, "train"), load_split(manifest.data, "val")
+        calibration = train.take_images(options.batch_size, options.calibration_batches)
+        batches = val.batches(options.batch_size)
+        if options.eval_examples is not None:
+            batches = batches.unbatch().take(options.eval_examples).batch(options.batch_size)
+        evaluation = [(x.numpy(), y.numpy()) for x, y in batches]
+        return supernet, Pricer(manifest.space, self.latency), calibration, evaluation
 
     def _log_evaluation(self, trial_id: str, key: str) -> None:
         folder = Path(self.project_dir) / EVALUATIONS

@@ -40,6 +40,7 @@ __all__ = [
     "CheckpointError",
     "SupernetManifest",
     "TrainingCheckpoint",
+    "check_checkpoint",
     "load_supernet",
     "read_history",
     "write_history",
@@ -140,6 +141,32 @@ class TrainingCheckpoint:
     def save(self, epochs_done: int) -> str:
         self.epoch.assign(epochs_done)
         return self.manager.save(checkpoint_number=epochs_done)
+
+
+def check_checkpoint(folder: str | os.PathLike[str]) -> SupernetManifest:
+    """The manifest of a supernet folder whose latest checkpoint reads whole; a CheckpointError otherwise.
+
+    Reads every saved tensor (TensorFlow checks each one's CRC), without building the model,
+    so a search can refuse a missing, truncated or corrupt checkpoint before its first trial.
+    """
+    manifest = SupernetManifest.read(folder)
+    checkpoints = Path(folder) / CHECKPOINTS
+    try:
+        latest = tf.train.latest_checkpoint(os.fspath(checkpoints))
+    except tf.errors.OpError as exc:
+        raise CheckpointError(f"{checkpoints / 'checkpoint'}: unreadable checkpoint index; train again.") from exc
+    if latest is None:
+        raise CheckpointError(f"{folder}: no checkpoint yet under {CHECKPOINTS}/ (has an epoch finished?).")
+    try:
+        reader = tf.train.load_checkpoint(latest)
+        for name in sorted(reader.get_variable_to_shape_map()):
+            reader.get_tensor(name)
+    except Exception as exc:  # noqa: BLE001 - TensorFlow's reader fails in several types (OpError, IndexError, ...)
+        message = " ".join(str(getattr(exc, "message", exc)).split())[:200] or type(exc).__name__
+        raise CheckpointError(
+            f"{latest}: missing or corrupt checkpoint ({message}); train the supernet again or pass another --supernet."
+        ) from exc
+    return manifest
 
 
 def load_supernet(folder: str | os.PathLike[str]) -> tuple[Supernet, SupernetManifest, int]:

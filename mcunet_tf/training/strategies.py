@@ -7,6 +7,9 @@
   theirs to a scratch folder (they must still take part in saving, as collective ops run
   on all workers).
 
+TensorFlow is imported when a strategy is made, not with this module, so that the
+command line can list the names and check its flags without loading it.
+
 Model creation, the optimizer and the checkpoint variables are created inside
 ``strategy.scope()``, and the training step runs through ``strategy.run``.
 """
@@ -16,8 +19,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import tensorflow as tf
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 __all__ = ["STRATEGIES", "is_chief", "make_strategy", "worker_scratch_dir"]
 
@@ -25,6 +30,8 @@ STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
+    import tensorflow as tf
+
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -42,6 +49,8 @@ def _task() -> tuple[str | None, int]:
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """True unless this process is a non-chief worker of a multi-worker strategy."""
+    import tensorflow as tf
+
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return True
     kind, index = _task()

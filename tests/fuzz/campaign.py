@@ -62,6 +62,8 @@ class Result:
     seconds: float = 0.0
     outcomes: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     failures: list[Failure] = dataclasses.field(default_factory=list)
+    #: (seed position, input index) of every input the compiler accepted, to rebuild with make_input
+    accepted: list[tuple[int, int]] = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
         histogram = ", ".join(f"{label} {n}" for label, n in sorted(self.outcomes.items()))
@@ -85,6 +87,8 @@ def fuzz(seeds: Sequence[Seed], inputs: int, campaign_seed: int = 0, seconds: fl
             result.failures.append(Failure(seed.name, campaign_seed, index, data, error, traceback.format_exc(), where))
         else:
             label = outcome.label
+            if label == "ok":
+                result.accepted.append((index % len(seeds), index))
         result.outcomes[label] += 1
         result.count += 1
     result.seconds = time.perf_counter() - start

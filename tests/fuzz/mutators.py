@@ -27,7 +27,10 @@ _INTERESTING_U32 = (
 )  # fmt: skip
 _INTERESTING_DIMS = (0, 1, 1, 2, 3, 4, 5, 7, 8, 16, 31, 64, 255, 1024, 65535, 10**6, 2**31 - 1, -1, -2, -(2**31))
 _INTERESTING_INTS = (0, 1, 2, 3, -1, -2, 4, 5, 7, 8, 100, 127, 128, 255, 256, 2**15, 2**31 - 1, -(2**31))
-_INTERESTING_SCALES = (0.0, -1.0, 1e-30, 1e-12, 1e30, 3.4e38, float("nan"), float("inf"), 1.0, 0.5, 2**-31)
+_INTERESTING_SCALES = (
+    0.0, -1.0, 1e-30, 1e-12, 1e30, 3.4e38, float("nan"), float("inf"), 1e-40, 1.4e-45, 1.0, 0.5, 2**-31,
+)  # fmt: skip
+_PLAUSIBLE_SCALES = _INTERESTING_SCALES[10:]
 _INTERESTING_ZERO_POINTS = (0, -128, 127, 128, -129, 255, 256, -(2**31), 2**31, 2**62)
 
 
@@ -211,7 +214,7 @@ def _mutate_quantization(tree, rng):
         q.quantizedDimension = rng.choice((-1, 0, 1, 2, 3, 4, 100))
     else:
         count = rng.choice((1, 2, 3, 8, 16))
-        scales, zeros = [rng.choice(_INTERESTING_SCALES[8:])] * count, [0] * count
+        scales, zeros = [rng.choice(_PLAUSIBLE_SCALES)] * count, [0] * count
     q.scale = np.asarray(scales, dtype=np.float32)
     q.zeroPoint = np.asarray(zeros, dtype=np.int64)
 
@@ -288,6 +291,46 @@ def _mutate_options(tree, rng):
         setattr(op.builtinOptions, field, rng.choice((0, 1, 2, 3, 4, 5, 6, 7, 100, 127, -1, -128)))
 
 
+def _mutate_activation_scale(tree, rng):
+    """A degenerate scale on a tensor an operator writes (0, denormal, huge, NaN): what
+    the requantisation multipliers and the fused-activation bounds are computed from."""
+    written = [t for op in (_subgraph(tree).operators or []) for t in (op.outputs if op.outputs is not None else [])]
+    tensors = _subgraph(tree).tensors
+    candidates = [tensors[t] for t in written if 0 <= t < len(tensors) and tensors[t].quantization is not None]
+    if not candidates:
+        return
+    q = rng.choice(candidates).quantization
+    if q.scale is not None and len(q.scale):
+        scale = np.asarray(q.scale, dtype=np.float32).copy()
+        scale[rng.randrange(len(scale))] = rng.choice(_INTERESTING_SCALES[:10])
+        q.scale = scale
+
+
+def _drop_options(tree, rng):
+    """No builtin options at all: TFLite Micro reads them as zeros (stride 0, beta 0)."""
+    op = _some_operator(tree, rng)
+    if op is not None:
+        op.builtinOptionsType, op.builtinOptions = 0, None
+
+
+def _zero_stride_or_dilation(tree, rng):
+    op = _some_operator(tree, rng)
+    options = op.builtinOptions if op is not None else None
+    fields = sorted(f for f in vars(options) if "stride" in f.lower() or "dilation" in f.lower()) if options else []
+    if fields:
+        setattr(options, rng.choice(fields), rng.choice((0, 0, -1)))
+
+
+def _strip_op_inputs(tree, rng):
+    """An operator with no inputs, or every input out of range."""
+    op = _some_operator(tree, rng)
+    if op is None:
+        return
+    count = len(_subgraph(tree).tensors)
+    values = [] if rng.random() < 0.5 else [rng.choice((count, count + 7, 2**31 - 1, -5)) for _ in range(rng.randrange(1, 4))]
+    op.inputs = np.asarray(values, dtype=np.int32)
+
+
 def _mutate_operator_order(tree, rng):
     ops = _subgraph(tree).operators or []
     if len(ops) < 2:
@@ -317,4 +360,8 @@ _STRUCTURE_MUTATIONS: tuple[Callable, ...] = (
     _mutate_options,
     _mutate_options,
     _mutate_operator_order,
+    _mutate_activation_scale,
+    _drop_options,
+    _zero_stride_or_dilation,
+    _strip_op_inputs,
 )

@@ -151,3 +151,30 @@ def test_malformed_files_are_named(tmp_path):
 def test_bad_split_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match=r"split must be one of \('train', 'validation', 'test'\)"):
         speech_commands_examples(tmp_path, "val")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("8 kHz", r"go/zz_bad.wav: 8000 Hz, 16-bit; expected 16000 Hz 16-bit PCM \(every file is checked before"),
+        ("text", r"go/zz_bad.wav: not a readable WAV file \(file does not start with RIFF id\)"),
+        ("float", r"go/zz_bad.wav: not a readable WAV file \(unknown format: 3\)"),
+    ],
+)
+def test_every_clip_header_is_checked_up_front_naming_the_file(tmp_path, content, message):
+    """A bad clip would otherwise stop training at its batch with a TensorFlow traceback naming no file."""
+    root = make_speech_commands(tmp_path / "sc")
+    bad = root / "go" / "zz_bad.wav"
+    if content == "8 kHz":
+        write_wav(bad, np.zeros(8000), sample_rate=8000)
+    elif content == "text":
+        bad.write_text("not audio")
+    else:  # IEEE float samples (format tag 3): decode_wav reads 16-bit PCM only
+        write_wav(bad, np.zeros(16000))
+        raw = bytearray(bad.read_bytes())
+        raw[20:22] = (3).to_bytes(2, "little")
+        bad.write_bytes(bytes(raw))
+    with pytest.raises(DatasetLayoutError, match=message):
+        speech_commands_examples(root, "train")
+    bad.unlink()
+    assert len(speech_commands_examples(root, "train")) > 0

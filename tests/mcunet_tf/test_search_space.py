@@ -39,10 +39,10 @@ def test_grid_prints_the_table(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--sram_kb=-5",), "must both be positive"),
-        (("--flash_kb=-1",), "must both be positive"),
+        (("--sram_kb=-5",), "flag --sram_kb=-5.0: must be a finite number greater than 0"),
+        (("--flash_kb=nan",), "flag --flash_kb=nan: must be a finite number greater than 0"),
         (("--sram_kb=4",), "nothing in the search space fits"),
-        (("--samples=0",), "--samples must be at least 1"),
+        (("--samples=0",), "flag --samples=0: must be at least 1"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):

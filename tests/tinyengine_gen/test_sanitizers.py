@@ -76,23 +76,17 @@ int main(int argc, char** argv) {{
 """
 
 
-def run_under_sanitizers(model: bytes, tmp_path: Path, *, trials: int = 3, seed: int = 0, name: str = "model") -> int:
-    """Build ``model``'s C with ASan+UBSan, run it on random inputs, compare with TFLM; returns trials run."""
-    project = generate(read_model_bytes(model, source=f"{name}.tflite"))
-    folder = write_project(project, tmp_path / "project")
+def build_and_run_sanitized(project, folder: Path, cases, name: str, flags=SANITIZER_FLAGS) -> np.ndarray:
+    """Build ``project`` (already written to ``folder``) with the driver under ``flags``, run
+    it on ``cases`` and return the bytes it wrote; any sanitizer report fails the caller."""
     report = project.report
     (folder / "driver.c").write_text(_driver_source(len(report["inputs"]), len(report["outputs"])))
     sources = ["driver.c", "model.c", *sorted(str(p.relative_to(folder)) for p in (folder / "kernels").glob("*.c"))]
-    build = subprocess.run(
-        ["gcc", *SANITIZER_FLAGS, "-I.", "-o", "driver", *sources, "-lm"], cwd=folder, capture_output=True, text=True
-    )
+    build = subprocess.run(["gcc", *flags, "-I.", "-o", "driver", *sources, "-lm"], cwd=folder, capture_output=True, text=True)
     assert build.returncode == 0, f"{name}: sanitizer build failed:\n{build.stderr[-4000:]}"
-
-    rng = np.random.default_rng(seed)
-    cases = [random_inputs(report["inputs"], rng) for _ in range(trials)]
     (folder / "inputs.bin").write_bytes(b"".join(np.ascontiguousarray(a).tobytes() for case in cases for a in case))
     run = subprocess.run(
-        ["./driver", "inputs.bin", "outputs.bin", str(trials)],
+        ["./driver", "inputs.bin", "outputs.bin", str(len(cases))],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -101,8 +95,17 @@ def run_under_sanitizers(model: bytes, tmp_path: Path, *, trials: int = 3, seed:
     )
     assert run.returncode == 0, f"{name}: driver exited with {run.returncode} under sanitizers:\n{run.stderr[-6000:]}"
     assert "runtime error" not in run.stderr and "Sanitizer" not in run.stderr, run.stderr[-6000:]
+    return np.frombuffer((folder / "outputs.bin").read_bytes(), dtype=np.uint8)
 
-    produced = np.frombuffer((folder / "outputs.bin").read_bytes(), dtype=np.uint8)
+
+def run_under_sanitizers(model: bytes, tmp_path: Path, *, trials: int = 3, seed: int = 0, name: str = "model") -> int:
+    """Build ``model``'s C with ASan+UBSan, run it on random inputs, compare with TFLM; returns trials run."""
+    project = generate(read_model_bytes(model, source=f"{name}.tflite"))
+    folder = write_project(project, tmp_path / "project")
+    report = project.report
+    rng = np.random.default_rng(seed)
+    cases = [random_inputs(report["inputs"], rng) for _ in range(trials)]
+    produced = build_and_run_sanitized(project, folder, cases, name)
     tflm = TflmModel(model)
     position = 0
     for trial, case in enumerate(cases):

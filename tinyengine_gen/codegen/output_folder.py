@@ -179,7 +179,11 @@ def _make_parents(folder: Path) -> list[Path]:
 def _locked(folder: Path) -> Iterator[None]:
     handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError as exc:  # a file system without locks (some network mounts): swap unlocked
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL):
+                raise
         yield
     finally:
         os.close(handle)

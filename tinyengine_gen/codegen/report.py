@@ -11,6 +11,7 @@ from typing import Any
 
 from tinyengine_gen.compiler import CompiledModel
 from tinyengine_gen.ir import Tensor
+from tinyengine_gen.passes.base import pass_summary
 
 __all__ = ["REPORT_VERSION", "build_report", "report_json"]
 
@@ -66,6 +67,7 @@ def build_report(compiled: CompiledModel, constant_bytes: int) -> dict[str, Any]
         "outputs": _io_info(graph.outputs, compiled.source_graph, compiled.source_graph.outputs),
         "ops": ops,
         "patch": compiled.patch_decision.to_json(graph) if compiled.patch_decision else {"schedule": "layer-wise"},
+        "passes": [pass_summary(step, compiled.options.alignment) for step in compiled.passes],
     }
 
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from tinyengine_gen.errors import QuantizationError, UnsupportedModelError, UnsupportedOperatorError
-from tinyengine_gen.fixedpoint import activation_range, quantize_multipliers
+from tinyengine_gen.fixedpoint import ScaleRangeError, activation_range, requant_multipliers
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.frontend.schema import schema
 
@@ -25,6 +25,7 @@ __all__ = [
     "EmitContext",
     "OpPlan",
     "register",
+    "check_structure",
     "plan_operator",
     "supported_opcodes",
     "OpChecker",
@@ -89,16 +90,40 @@ PlanFunction = Callable[[Graph, Operator], OpPlan]
 _REGISTRY: dict[str, PlanFunction] = {}
 
 
-def register(opcode: str) -> Callable[[PlanFunction], PlanFunction]:
-    """Decorator: make ``function`` the planner for ``opcode``."""
+#: how many leading inputs each registered operator cannot do without
+_REQUIRED_INPUTS: dict[str, int] = {}
+
+
+def register(opcode: str, *, inputs: int = 1) -> Callable[[PlanFunction], PlanFunction]:
+    """Decorator: make ``function`` the planner for ``opcode``, whose first ``inputs``
+    inputs must be present (checked by :func:`check_structure` before any pass runs)."""
 
     def decorate(function: PlanFunction) -> PlanFunction:
         if opcode in _REGISTRY:
             raise RuntimeError(f"two planners registered for {opcode}")
         _REGISTRY[opcode] = function
+        _REQUIRED_INPUTS[opcode] = inputs
         return function
 
     return decorate
+
+
+def check_structure(graph: Graph) -> None:
+    """Every operator has its required inputs and an output, before any pass reads them.
+
+    The graph passes (PAD folding, QUANTIZE stripping...) look at an operator's first
+    input; a file that omits it must get this one line, not an IndexError inside a pass.
+    """
+    for op in graph.operators:
+        required = _REQUIRED_INPUTS.get(op.opcode, 0)
+        missing = [i for i in range(required) if i >= len(op.inputs) or op.inputs[i] < 0]
+        if missing:
+            raise UnsupportedModelError(
+                f"{graph.source}: {op.describe()}: input {missing[0]} is missing "
+                f"({len(op.inputs)} inputs; {op.opcode} needs {required})."
+            )
+        if not op.outputs:
+            raise UnsupportedModelError(f"{graph.source}: {op.describe()}: output 0 is missing.")
 
 
 def supported_opcodes() -> list[str]:
@@ -114,7 +139,24 @@ def plan_operator(graph: Graph, op: Operator) -> OpPlan:
             + ", ".join(supported_opcodes())
             + "."
         )
-    return planner(graph, op)
+    try:
+        return planner(graph, op)
+    except ScaleRangeError as exc:
+        if str(exc).startswith(f"{graph.source}:"):
+            raise
+        raise ScaleRangeError(f"{graph.source}: {op.describe()} ({_scales_of(graph, op)}): {exc}") from None
+
+
+def _scales_of(graph: Graph, op: Operator) -> str:
+    """``'name' scale S`` of each quantised tensor the operator reads and writes (for messages)."""
+    named = []
+    for index in (*op.inputs, *op.outputs):
+        tensor = graph.tensor(index) if index >= 0 else None
+        if tensor is not None and tensor.quant is not None and tensor.quant.scales:
+            scales = tensor.quant.scales
+            shown = f"{scales[0]:.4g}" if len(scales) == 1 else f"{min(scales):.4g}..{max(scales):.4g}"
+            named.append(f"'{tensor.name}' scale {shown}")
+    return ", ".join(named)
 
 
 class plan_property(functools.cached_property):  # noqa: N801 (a decorator, named like the one it refines)
@@ -184,6 +226,16 @@ class OpChecker:
 
     def quant_error(self, message: str) -> QuantizationError:
         return QuantizationError(f"{self.graph.source}: {self.op.describe()}: {message}")
+
+    def required_options(self, zeros_mean: str) -> Mapping[str, Any]:
+        """The operator's builtin options. TFLite Micro reads an absent options table as all
+        zeros (``zeros_mean``: e.g. stride 0), which no kernel runs: refused here."""
+        if not self.op.options:
+            raise self.unsupported(
+                f"has no builtin options; TFLite Micro would read them as zeros ({zeros_mean}) and cannot run it "
+                "(re-export the model with the TFLite converter)."
+            )
+        return self.op.options
 
     def input(self, position: int, *, optional: bool = False) -> Tensor | None:
         if position >= len(self.op.inputs) or self.op.inputs[position] < 0:
@@ -265,7 +317,7 @@ def per_channel_requant(input_scale: float, filter_scales: Sequence[float], outp
     if scales.size == 1:
         scales = np.full(channels, scales[0])
     effective = float(np.float32(input_scale)) * scales / float(np.float32(output_scale))
-    return quantize_multipliers(effective)
+    return requant_multipliers(effective)
 
 
 def same_or_valid_padding(padding: str, in_size: int, filter_size: int, stride: int, dilation: int) -> tuple[int, int]:

@@ -329,7 +329,7 @@ def _gemm_filter(kernel: str, filter2d: np.ndarray, depth: int) -> np.ndarray:
     return padded
 
 
-@register("CONV_2D")
+@register("CONV_2D", inputs=2)
 def plan_conv2d(graph: Graph, op: Operator) -> Conv2DPlan:
     check = OpChecker(graph, op)
     x = check.required_input(0)
@@ -354,8 +354,9 @@ def plan_conv2d(graph: Graph, op: Operator) -> Conv2DPlan:
         raise check.unsupported(
             f"grouped convolution ({ic} input channels, filter depth {w_ic}) is not supported."
         )
-    stride = (int(op.options.get("strideH", 1)), int(op.options.get("strideW", 1)))
-    dilation = (int(op.options.get("dilationHFactor", 1) or 1), int(op.options.get("dilationWFactor", 1) or 1))
+    options = check.required_options("stride 0, dilation 0")
+    stride = (int(options.get("strideH", 0)), int(options.get("strideW", 0)))
+    dilation = (int(options.get("dilationHFactor", 0)), int(options.get("dilationWFactor", 0)))
     if min(stride + dilation) < 1:
         raise check.unsupported(f"strides {stride} and dilations {dilation} must be positive.")
     (oh, pad_top), (ow, pad_left) = spatial_padding(check, (ih, iw), (kh, kw), stride, dilation)

@@ -196,7 +196,7 @@ class DepthwiseConv2DPlan:
         ]
 
 
-@register("DEPTHWISE_CONV_2D")
+@register("DEPTHWISE_CONV_2D", inputs=2)
 def plan_depthwise_conv2d(graph: Graph, op: Operator) -> DepthwiseConv2DPlan:
     check = OpChecker(graph, op)
     x = check.required_input(0)
@@ -214,8 +214,9 @@ def plan_depthwise_conv2d(graph: Graph, op: Operator) -> DepthwiseConv2DPlan:
     if one != 1:
         raise check.unsupported(f"{w.describe()} (filter) must have shape [1, k_h, k_w, out_c].")
     depth_multiplier = _depth_multiplier(check, ic, oc)
-    stride = (int(op.options.get("strideH", 1)), int(op.options.get("strideW", 1)))
-    dilation = (int(op.options.get("dilationHFactor", 1) or 1), int(op.options.get("dilationWFactor", 1) or 1))
+    options = check.required_options("stride 0, dilation 0")
+    stride = (int(options.get("strideH", 0)), int(options.get("strideW", 0)))
+    dilation = (int(options.get("dilationHFactor", 0)), int(options.get("dilationWFactor", 0)))
     if min(stride + dilation) < 1:
         raise check.unsupported(f"strides {stride} and dilations {dilation} must be positive.")
     (oh, pad_top), (ow, pad_left) = spatial_padding(check, (ih, iw), (kh, kw), stride, dilation)

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
 
@@ -253,13 +253,13 @@ def _smaller_than_one(check: OpChecker, real: float, what: str) -> tuple[int, in
             f"the {what} multiplier {real!r} is outside (0, 1); TFLite Micro cannot run this ADD "
             "(the output scale is far too small for the input scales)."
         )
-    multiplier, shift = quantize_multiplier(real)
+    multiplier, shift = requant_multiplier(real)
     if shift > 0:
         raise check.quant_error(f"the {what} multiplier {real!r} rounds up to 1.0; TFLite Micro cannot run this ADD.")
     return multiplier, shift
 
 
-@register("ADD")
+@register("ADD", inputs=2)
 def plan_add(graph: Graph, op: Operator) -> AddPlan:
     check = OpChecker(graph, op)
     x1, x2, y = _check_binary(check)
@@ -381,14 +381,14 @@ class MulPlan:
         ]
 
 
-@register("MUL")
+@register("MUL", inputs=2)
 def plan_mul(graph: Graph, op: Operator) -> MulPlan:
     check = OpChecker(graph, op)
     x1, x2, y = _check_binary(check)
     s1, z1 = check.per_tensor_quant(x1)
     s2, z2 = check.per_tensor_quant(x2)
     so, zo = check.per_tensor_quant(y)
-    multiplier, shift = quantize_multiplier(_f32(s1) * _f32(s2) / _f32(so))
+    multiplier, shift = requant_multiplier(_f32(s1) * _f32(s2) / _f32(so))
     act_min, act_max = check.activation_bounds(y)
     return MulPlan(
         op_index=op.index,

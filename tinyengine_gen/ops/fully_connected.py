@@ -101,7 +101,7 @@ class FullyConnectedPlan:
         ]
 
 
-@register("FULLY_CONNECTED")
+@register("FULLY_CONNECTED", inputs=2)
 def plan_fully_connected(graph: Graph, op: Operator) -> FullyConnectedPlan:
     check = OpChecker(graph, op)
     x = check.required_input(0)

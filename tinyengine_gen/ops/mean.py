@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
 
@@ -112,7 +112,7 @@ def mean_requant(input_scale: float, output_scale: float, count: int) -> tuple[i
     ``floor(log2 count)`` bits (at most 32, and never past a total shift of -31) before an
     int64 division by the count.
     """
-    multiplier, shift = quantize_multiplier(float(input_scale) / float(output_scale))
+    multiplier, shift = requant_multiplier(float(input_scale) / float(output_scale))
     fold = min(count.bit_length() - 1, 32, 31 + shift)
     multiplier = (multiplier << fold) // count
     return int(multiplier), int(shift - fold)
@@ -135,7 +135,7 @@ def _resolve_axes(check: OpChecker, raw: np.ndarray, rank: int) -> tuple[int, ..
     return tuple(resolved)
 
 
-@register("MEAN")
+@register("MEAN", inputs=2)
 def plan_mean(graph: Graph, op: Operator) -> MeanPlan:
     check = OpChecker(graph, op)
     if len(op.inputs) != 2:

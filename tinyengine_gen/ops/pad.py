@@ -82,12 +82,12 @@ def canonical_pad_dims(shape: Sequence[int], paddings: Sequence[tuple[int, int]]
     return tuple((a, b, c) for a, b, c in dims)
 
 
-@register("PAD")
+@register("PAD", inputs=2)
 def plan_pad(graph: Graph, op: Operator) -> PadPlan:
     return _plan_pad(graph, op)
 
 
-@register("PADV2")
+@register("PADV2", inputs=2)
 def plan_padv2(graph: Graph, op: Operator) -> PadPlan:
     return _plan_pad(graph, op)
 

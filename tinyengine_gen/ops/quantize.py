@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from tinyengine_gen.codegen.c_literals import c_scalar
-from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
 
@@ -165,7 +165,7 @@ def plan_quantize(graph: Graph, op: Operator) -> QuantizePlan | RequantizePlan:
     if x.dtype == DType.FLOAT32:
         return QuantizePlan(op.index, (x.index,), (y.index,), x.num_elements, float(np.float32(out_scale)), out_zp)
     in_scale, in_zp = check.per_tensor_quant(x)
-    multiplier, shift = quantize_multiplier(float(np.float32(in_scale)) / float(np.float32(out_scale)))
+    multiplier, shift = requant_multiplier(float(np.float32(in_scale)) / float(np.float32(out_scale)))
     return RequantizePlan(op.index, (x.index,), (y.index,), x.num_elements, in_zp, out_zp, multiplier, shift)
 
 

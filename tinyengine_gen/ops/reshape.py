@@ -100,7 +100,7 @@ def plan_squeeze(graph: Graph, op: Operator) -> ReshapePlan:
     return _view_plan(check, x, y)
 
 
-@register("EXPAND_DIMS")
+@register("EXPAND_DIMS", inputs=2)
 def plan_expand_dims(graph: Graph, op: Operator) -> ReshapePlan:
     check = OpChecker(graph, op)
     x = check.required_input(0)

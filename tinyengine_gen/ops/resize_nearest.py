@@ -83,7 +83,7 @@ def nearest_source_indices(in_size: int, out_size: int, align_corners: bool, hal
     return result
 
 
-@register("RESIZE_NEAREST_NEIGHBOR")
+@register("RESIZE_NEAREST_NEIGHBOR", inputs=2)
 def plan_resize_nearest(graph: Graph, op: Operator) -> ResizeNearestPlan:
     check = OpChecker(graph, op)
     x = check.required_input(0)

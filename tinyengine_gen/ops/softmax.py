@@ -109,7 +109,7 @@ def plan_softmax(graph: Graph, op: Operator) -> SoftmaxPlan:
             f"{y.describe()} has scale {out_scale} and zero point {out_zp}; int8 softmax needs scale 1/256 and "
             "zero point -128 (re-convert the model with the TFLite converter)."
         )
-    beta = float(op.options.get("beta", 1.0))
+    beta = float(check.required_options("beta 0").get("beta", 0.0))
     if not (beta > 0 and math.isfinite(beta)):
         raise check.unsupported(f"beta {beta} is not supported; beta must be positive and finite.")
     if beta * in_scale * float(1 << (31 - SCALED_DIFF_INTEGER_BITS)) <= 1.0:

@@ -93,7 +93,7 @@ def _kernel_geometry(shape: Sequence[int], perm: Sequence[int]) -> tuple[tuple[i
     return out_shape, in_stride
 
 
-@register("TRANSPOSE")
+@register("TRANSPOSE", inputs=2)
 def plan_transpose(graph: Graph, op: Operator) -> TransposePlan:
     check = OpChecker(graph, op)
     x = check.required_input(0)

@@ -11,8 +11,10 @@ import numpy as np
 
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.passes.graph_edit import replace_operator
+from tinyengine_gen.options import CompileOptions
+from tinyengine_gen.passes.base import graph_pass
 
-__all__ = ["fold_input_transpose"]
+__all__ = ["FOLD_INPUT_TRANSPOSE", "fold_input_transpose"]
 
 
 def fold_input_transpose(graph: Graph) -> Graph:
@@ -39,3 +41,11 @@ def fold_input_transpose(graph: Graph) -> Graph:
         return graph
     operators = tuple(replaced.get(op.index, op) for op in graph.operators if op.index not in removed)
     return graph.replace(operators=operators)
+
+
+def _asked(options: CompileOptions) -> bool:
+    """Off under patching: a patch stage folds that TRANSPOSE into its own input crops instead."""
+    return options.fold_input_transpose and options.patch == "off"
+
+
+FOLD_INPUT_TRANSPOSE = graph_pass("fold_input_transpose", _asked, fold_input_transpose)

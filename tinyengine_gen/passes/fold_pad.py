@@ -13,8 +13,10 @@ import numpy as np
 from tinyengine_gen.frontend.schema import schema
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.passes.graph_edit import replace_operator
+from tinyengine_gen.options import CompileOptions
+from tinyengine_gen.passes.base import graph_pass
 
-__all__ = ["fold_pad", "PAD_CONSUMERS"]
+__all__ = ["FOLD_PAD", "fold_pad", "PAD_CONSUMERS"]
 
 #: Operators whose planners accept ``options["explicitPadding"] = (top, bottom, left, right)``.
 PAD_CONSUMERS = ("CONV_2D", "DEPTHWISE_CONV_2D")
@@ -65,3 +67,10 @@ def fold_pad(graph: Graph) -> Graph:
         return graph
     operators = tuple(replaced.get(op.index, op) for op in graph.operators if op.index not in removed)
     return graph.replace(operators=operators)
+
+
+def _asked(options: CompileOptions) -> bool:
+    return options.fold_pad
+
+
+FOLD_PAD = graph_pass("fold_pad", _asked, fold_pad)

@@ -28,8 +28,10 @@ from tinyengine_gen.ops.conv2d import GEMM_PIXELS, Conv2DPlan, shallow_filter_la
 from tinyengine_gen.ops.elementwise import AddPlan
 from tinyengine_gen.passes.in_place import with_in_place_kernels
 from tinyengine_gen.memory.lifetimes import memory_plan
+from tinyengine_gen.options import CompileOptions
+from tinyengine_gen.passes.base import Plans, plan_pass
 
-__all__ = ["FUSED_OPCODE", "ConvAddPlan", "fuse_residual_adds"]
+__all__ = ["FUSE_RESIDUAL_ADD", "FUSED_OPCODE", "ConvAddPlan", "fuse_residual_adds"]
 
 FUSED_OPCODE = "CONV_2D+ADD"
 #: te_conv2d_add.h's core numbers, by the convolution kernel whose rows and core they reuse.
@@ -263,3 +265,14 @@ def fuse_residual_adds(
     if len(fused_plans) == len(plans):
         return graph, plans
     return graph.replace(operators=tuple(operators)), tuple(fused_plans)
+
+
+def _asked(options: CompileOptions) -> bool:
+    return options.fuse_residual_add
+
+
+def _run(graph: Graph, plans: Plans, options: CompileOptions) -> tuple[Graph, Plans]:
+    return fuse_residual_adds(graph, plans, options.alignment)
+
+
+FUSE_RESIDUAL_ADD = plan_pass("fuse_residual_add", _asked, _run)

@@ -14,8 +14,10 @@ from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
 from tinyengine_gen.memory.planner import align_up
 from tinyengine_gen.memory.lifetimes import alias_owners, arena_if_below, find_root, live_peak_after_joins, memory_plan, tensor_sizes
+from tinyengine_gen.options import CompileOptions
+from tinyengine_gen.passes.base import Plans, plan_pass
 
-__all__ = ["MAX_RESIZING_TRIALS", "with_in_place_kernels"]
+__all__ = ["IN_PLACE", "MAX_RESIZING_TRIALS", "with_in_place_kernels"]
 
 
 def with_in_place_kernels(graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 16) -> tuple[OpPlan, ...]:
@@ -150,3 +152,14 @@ class _StorageGroups:
         self._last_read[root] = max(self._last_read.get(root, -1), self._last_read.pop(other, -1))
         if other in self._caller_owned:
             self._caller_owned.add(root)
+
+
+def _asked(options: CompileOptions) -> bool:
+    return options.in_place
+
+
+def _in_place(graph: Graph, plans: Plans, options: CompileOptions) -> tuple[Graph, Plans]:
+    return graph, with_in_place_kernels(graph, plans, options.alignment)
+
+
+IN_PLACE = plan_pass("in_place", _asked, _in_place)

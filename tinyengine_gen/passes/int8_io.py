@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from tinyengine_gen.ir import DType, Graph
 from tinyengine_gen.passes.graph_edit import without_operators
+from tinyengine_gen.options import CompileOptions
+from tinyengine_gen.passes.base import graph_pass
 
-__all__ = ["strip_input_quantize", "strip_output_dequantize"]
+__all__ = ["STRIP_INPUT_QUANTIZE", "STRIP_OUTPUT_DEQUANTIZE", "strip_input_quantize", "strip_output_dequantize"]
 
 
 def strip_input_quantize(graph: Graph) -> Graph:
@@ -46,3 +48,15 @@ def strip_output_dequantize(graph: Graph) -> Graph:
         outputs[position] = op.inputs[0]
         removed.add(op.index)
     return without_operators(graph, removed, outputs=tuple(outputs))
+
+
+def _int8_input(options: CompileOptions) -> bool:
+    return options.int8_input
+
+
+def _int8_output(options: CompileOptions) -> bool:
+    return options.int8_output
+
+
+STRIP_INPUT_QUANTIZE = graph_pass("strip_input_quantize", _int8_input, strip_input_quantize)
+STRIP_OUTPUT_DEQUANTIZE = graph_pass("strip_output_dequantize", _int8_output, strip_output_dequantize)

@@ -14,8 +14,10 @@ from __future__ import annotations
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
 from tinyengine_gen.memory.lifetimes import arena_if_below, memory_plan
+from tinyengine_gen.options import CompileOptions
+from tinyengine_gen.passes.base import Plans, plan_pass
 
-__all__ = ["with_lean_scratch"]
+__all__ = ["LEAN_SCRATCH", "with_lean_scratch"]
 
 
 def with_lean_scratch(graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 16) -> tuple[OpPlan, ...]:
@@ -45,3 +47,14 @@ def with_lean_scratch(graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 
             plans, memory = candidate, memory_plan(graph, candidate, alignment)
             if memory.arena_bytes < best[1]:
                 best = (plans, memory.arena_bytes)
+
+
+def _asked(options: CompileOptions) -> bool:
+    return options.lean_scratch
+
+
+def _lean(graph: Graph, plans: Plans, options: CompileOptions) -> tuple[Graph, Plans]:
+    return graph, with_lean_scratch(graph, plans, options.alignment)
+
+
+LEAN_SCRATCH = plan_pass("lean_scratch", _asked, _lean)

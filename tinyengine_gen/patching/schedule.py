@@ -14,9 +14,11 @@ from collections.abc import Sequence
 
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
-from tinyengine_gen.patching.stage import PatchStagePlan, StageError, build_patch_stage, stage_operator
-from tinyengine_gen.passes.memory_passes import apply_memory_passes
 from tinyengine_gen.memory.lifetimes import memory_plan
+from tinyengine_gen.options import CompileOptions
+from tinyengine_gen.passes.base import run_passes
+from tinyengine_gen.passes.pipeline import PLAN_PASSES
+from tinyengine_gen.patching.stage import PatchStagePlan, StageError, build_patch_stage, stage_operator
 
 __all__ = ["PatchDecision", "parse_grid", "decide_patch_schedule", "with_stage"]
 
@@ -66,31 +68,25 @@ def with_stage(graph: Graph, plans: Sequence[OpPlan], stage: PatchStagePlan) -> 
     return graph.replace(operators=operators), (stage,) + tuple(plans[count:])
 
 
-def _peak(graph: Graph, plans: Sequence[OpPlan], passes: dict) -> int:
-    """The arena the compiler will plan: after the same memory passes it applies."""
-    graph, plans = apply_memory_passes(graph, tuple(plans), **passes)
-    return memory_plan(graph, plans, passes["alignment"]).arena_bytes
+def _peak(graph: Graph, plans: Sequence[OpPlan], options: CompileOptions) -> int:
+    """The arena the compiler will plan: after the same plan passes it runs, with the same options."""
+    graph, plans = run_passes(PLAN_PASSES, graph, tuple(plans), options)
+    return memory_plan(graph, plans, options.alignment).arena_bytes
 
 
 def decide_patch_schedule(
     graph: Graph,
     plans: Sequence[OpPlan],
+    options: CompileOptions,
     *,
     grid: tuple[int, int] | None,
-    split_op: int | None,
-    max_overhead: float,
-    in_place: bool = True,
-    alignment: int = 16,
-    fuse_residual_add: bool = False,
-    lean_scratch: bool = False,
 ) -> PatchDecision:
-    """``grid``/``split_op`` None means search; a given pair is built as asked (or refused), even
-    where layer-wise would need less (the message says so); a search never returns such a one.
-    Peaks are priced after the memory passes the flags ask for, as the compiler applies them."""
-    passes = dict(
-        fuse_residual_add=fuse_residual_add, in_place=in_place, lean_scratch=lean_scratch, alignment=alignment
-    )
-    layer_wise = _peak(graph, plans, passes)
+    """``grid`` (parsed from ``options.patch``) / ``options.patch_split`` None means search; a
+    given pair is built as asked (or refused), even where layer-wise would need less (the
+    message says so); a search never returns such a one. Peaks are priced after the plan
+    passes ``options`` asks for, run by the compiler's own runner."""
+    split_op, max_overhead, alignment = options.patch_split, options.patch_max_overhead, options.alignment
+    layer_wise = _peak(graph, plans, options)
     total_macs = max(sum(p.macs for p in plans), 1)
     positions = {op.index: position for position, op in enumerate(graph.operators)}
     if split_op is not None and split_op not in positions:
@@ -114,7 +110,7 @@ def decide_patch_schedule(
             if grid is None and overhead > max_overhead:
                 continue
             staged_graph, staged_plans = with_stage(graph, plans, stage)
-            peak = _peak(staged_graph, staged_plans, passes)
+            peak = _peak(staged_graph, staged_plans, options)
             if best is None or (peak, overhead) < (best.peak_bytes, best.mac_overhead):
                 best = PatchDecision(stage, layer_wise, peak, overhead, "", evaluated)
     if best is None:

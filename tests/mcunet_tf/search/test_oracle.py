@@ -118,5 +118,8 @@ def test_an_unreachable_budget_is_reported_before_any_trial():
 def test_bad_evolution_settings_are_refused():
     with pytest.raises(ValueError, match="parent_fraction"):
         EvolutionOracle(SPACE, 0.3, 32, TIGHT, max_trials=4, parent_fraction=1.5)
+    for prob in (-1.0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="mutation_prob"):
+            EvolutionOracle(SPACE, 0.3, 32, TIGHT, max_trials=4, mutation_prob=prob)
     with pytest.raises(ValueError, match="max_trials"):
         RandomSearchOracle(SPACE, 0.3, 32, TIGHT, max_trials=0)

@@ -11,7 +11,7 @@ def test_a_budget_nothing_fits_is_reported_in_one_line(tmp_path):
     result = run_search_cli(tmp_path / "supernet", tmp_path / "search", 4, "--sram_kb=2", timeout=300)
     assert result.returncode == 2
     line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith("search: budget: not even the smallest sub-network of W=0.3, R=32 fits SRAM 2 kB")
+    assert line.startswith("search: error: budget: not even the smallest sub-network of W=0.3, R=32 fits SRAM 2 kB")
     assert not (tmp_path / "search").exists() or not list((tmp_path / "search").rglob("trial.json"))
 
 

@@ -1,4 +1,4 @@
-"""Graph rewrites: exact (bit-identical to TFLM) and actually removing what they promise."""
+"""fold_pad: exact (bit-identical to TFLM) and actually removing the PAD it promises to."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras
 from tinyengine_gen.compiler import CompileOptions, compile_graph
 from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.passes.fold_pad import FOLD_PAD, fold_pad
+from tests.tinyengine_gen.passes.ir_graphs import GraphBuilder
 
 
 def _pad_conv_model(padding, kernel=3, stride=2, conv_padding="valid"):
@@ -50,3 +52,38 @@ def test_pad_folded_into_depthwise_is_exact(tmp_path):
     compiled = compile_graph(read_model_bytes(model))
     assert [op.opcode for op in compiled.graph.operators] == ["DEPTHWISE_CONV_2D"]
     compile_and_compare(model, tmp_path, trials=3)
+
+
+def _pad_then_conv(value=None, padding="VALID", conv_reads_pad_only=True):
+    b = GraphBuilder()
+    x = b.tensor((1, 9, 9, 4))
+    padded = b.pad(x, 1, 2, 0, 1, value)
+    y = b.conv(padded, 6, 3, 1, padding)
+    outputs = [y] if conv_reads_pad_only else [y, b.conv(padded, 2, 1)]
+    return b.build([x], outputs)
+
+
+def test_fold_pad_moves_the_amounts_into_the_conv_and_drops_the_pad():
+    graph = _pad_then_conv()
+    folded = fold_pad(graph)
+    assert [op.opcode for op in folded.operators] == ["CONV_2D"]
+    conv = folded.operators[0]
+    assert conv.options["explicitPadding"] == (1, 2, 0, 1)
+    assert conv.inputs[0] == graph.inputs[0]
+    assert conv.index == 1  # operators keep their index in the file
+
+
+def test_fold_pad_takes_a_padv2_only_with_the_zero_point_as_value():
+    assert [op.opcode for op in fold_pad(_pad_then_conv(value=0)).operators] == ["CONV_2D"]
+    assert [op.opcode for op in fold_pad(_pad_then_conv(value=5)).operators] == ["PADV2", "CONV_2D"]
+
+
+def test_fold_pad_leaves_a_pad_before_a_same_conv_or_with_a_second_reader():
+    for graph in (_pad_then_conv(padding="SAME"), _pad_then_conv(conv_reads_pad_only=False)):
+        assert fold_pad(graph) is graph
+
+
+def test_fold_pad_runs_only_when_the_options_ask():
+    assert FOLD_PAD.applies(CompileOptions()) and not FOLD_PAD.applies(CompileOptions(fold_pad=False))
+    graph = _pad_then_conv()
+    assert [op.opcode for op in compile_graph(graph, CompileOptions(fold_pad=False)).graph.operators] == ["PAD", "CONV_2D"]

@@ -1,0 +1,39 @@
+"""The compile options: every choice that changes the generated code, in one frozen object.
+
+Its own module so that the passes can read it (each pass decides from the options whether
+it runs) without importing the compiler that runs them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+__all__ = ["CompileOptions"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CompileOptions:
+    """Choices that change the generated code. Passed explicitly, never read from globals."""
+
+    alignment: int = 16
+    #: fold an explicit PAD into the convolution that consumes it (exact; saves the padded copy)
+    fold_pad: bool = True
+    #: let the first convolution read an NCHW input directly instead of after a TRANSPOSE
+    #: (a patch stage folds that TRANSPOSE into its own input crops instead)
+    fold_input_transpose: bool = True
+    #: int8 input API: drop a QUANTIZE right after a float graph input (the caller quantises)
+    int8_input: bool = False
+    #: int8 output API: drop a DEQUANTIZE right before a float graph output
+    int8_output: bool = False
+    #: let kernels that can (depthwise) write their output over an input no one reads later
+    in_place: bool = True
+    #: run a CONV_2D whose output only a same-shape ADD reads as one fused op (no map for it)
+    fuse_residual_add: bool = True
+    #: give ops at the memory peak their lower-scratch kernel variant (slower) when that shrinks the arena
+    lean_scratch: bool = True
+    #: patch-based inference of the first stage: "off", "auto" or a grid such as "4x4"
+    patch: str = "off"
+    #: the operator (index in the file) whose output is the patch stage's split point; None: search
+    patch_split: int | None = None
+    #: ``auto`` only keeps schedules whose extra MACs are at most this fraction of the network's
+    patch_max_overhead: float = 0.2

@@ -1,0 +1,27 @@
+"""The pass order, written once: graph passes before op planning, plan passes after.
+
+Every caller runs these lists through :func:`tinyengine_gen.passes.base.run_passes`; each
+pass reads the options to decide whether it runs.
+
+Graph passes: the int8 API strips first (they change what the graph's inputs and outputs
+are), then PAD folding, then the NCHW input fold (off under patching).
+
+Plan passes: residual fusion first (it removes tensors and decides which buffers an ADD
+may write over), then in-place kernels, then lean scratch at the peak (which needs the
+final lifetimes).
+"""
+
+from __future__ import annotations
+
+from tinyengine_gen.passes.base import Pass
+from tinyengine_gen.passes.fold_input_transpose import FOLD_INPUT_TRANSPOSE
+from tinyengine_gen.passes.fold_pad import FOLD_PAD
+from tinyengine_gen.passes.fusion import FUSE_RESIDUAL_ADD
+from tinyengine_gen.passes.in_place import IN_PLACE
+from tinyengine_gen.passes.int8_io import STRIP_INPUT_QUANTIZE, STRIP_OUTPUT_DEQUANTIZE
+from tinyengine_gen.passes.lean_scratch import LEAN_SCRATCH
+
+__all__ = ["GRAPH_PASSES", "PLAN_PASSES"]
+
+GRAPH_PASSES: tuple[Pass, ...] = (STRIP_INPUT_QUANTIZE, STRIP_OUTPUT_DEQUANTIZE, FOLD_PAD, FOLD_INPUT_TRANSPOSE)
+PLAN_PASSES: tuple[Pass, ...] = (FUSE_RESIDUAL_ADD, IN_PLACE, LEAN_SCRATCH)
