@@ -7,7 +7,8 @@ the library it links (:mod:`tflm_backend.mcu.library`, built once and cached).
 
 Steps for one flavour and board, in a work folder:
 
-1. *probe*: main.cc, linked with a 3 MiB arena (arena.c), allocates tensors and prints
+1. *probe*: main.cc, linked with an arena of nearly all the QEMU machine's SRAM (arena.c: 4 MiB
+   less 192 KiB), allocates tensors and prints
    TFLM's ``arena_used_bytes()``; run under QEMU (allocation only, no inference);
 2. *run*: the arena is that figure plus TFLM's 16-byte alignment; linked at all of the QEMU
    machine's memory (the flatbuffer in its PSRAM, so that even a model the 4 MiB code
@@ -43,10 +44,11 @@ from tinyengine_gen.firmware.sources import emit_inputs, emit_startup
 from tinyengine_gen.firmware.toolchain import COMPILE_FLAGS, LINK_FLAGS, tool
 from tinyengine_gen.frontend.reader import read_model
 
-__all__ = ["PROBE_ARENA_BYTES", "RUN_STACK_BYTES", "McuBuild", "OpTicks", "parse_op_lines", "build_and_run_tflm"]
+__all__ = ["RUN_STACK_BYTES", "McuBuild", "OpTicks", "parse_op_lines", "build_and_run_tflm"]
 
-PROBE_ARENA_BYTES = 3 * 1024 * 1024
 RUN_STACK_BYTES = 64 * 1024
+#: SRAM of the probe besides its arena and stack: .data, the rest of .bss, the heap
+_PROBE_OTHER_BYTES = 128 * 1024
 _STACK_ALIGN = 8
 _OP_LINE = re.compile(r"^TE_FW op ([0-9a-f]+) ([0-9a-f]+) ([0-9a-f]+)(?: (\S+))?\s*$")
 _ARENA_LINE = re.compile(r"^TE_FW arena ([0-9a-f]+)\s*$", re.M)
@@ -199,7 +201,7 @@ def build_and_run_tflm(
         "inputs.c": inputs,
         "model_data.S": emit_model_asm("model.tflite"),
         "main.cc": emit_main_cc(graph.source, opcodes),
-        "probe_arena.c": emit_arena_c(PROBE_ARENA_BYTES, probe=True),
+        "probe_arena.c": emit_arena_c(run_layout.sram.size - RUN_STACK_BYTES - _PROBE_OTHER_BYTES, probe=True),
         "run.ld": emit_linker_script(board, run_layout, RUN_STACK_BYTES),
     }
     for name, text in files.items():
