@@ -28,18 +28,17 @@ import operator
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from mcunet_tf.arch import ArchConfig
 from mcunet_tf.code_size import CORTEX_M7_OS, CodeSizeModel
+from mcunet_tf.firmware_cost import AlignedConstantCounter, OpFirmware, op_firmware_of
 from mcunet_tf.space import SearchSpace
 from mcunet_tf.subnet_graph import BuiltSubnet, build_subnet_graph
 from tinyengine_gen.compiler import CompiledModel, CompileOptions, compile_graph
-from tinyengine_gen.codegen.emitter import ConstantCounter
 from tinyengine_gen.ir import Graph, Operator
+from tinyengine_gen.memory.layout_cache import LayoutCache
 from tinyengine_gen.ops.base import OpPlan, plan_operator, replace_plan
 
-__all__ = ["Cost", "CostModel", "Emitted", "emitted", "SRAM_NOT_PLANNED"]
+__all__ = ["Cost", "CostModel", "Emitted", "Priced", "emitted", "SRAM_NOT_PLANNED"]
 
 
 #: ``Cost.peak_sram_bytes`` of a config whose memory was not planned because its Flash
@@ -73,19 +72,36 @@ EARLY_EXIT_MARGIN = 0.10
 @dataclasses.dataclass(frozen=True)
 class Emitted:
     """What one operator puts into Flash (constant bytes, file-scope definitions, kernel files
-    it links) and the multiply-accumulates it runs: all fixed by its memo key."""
+    it links) and the multiply-accumulates it runs: all fixed by its memo key. ``firmware``
+    is the same, as the firmware cost model (:mod:`mcunet_tf.firmware_cost`) reads it."""
 
     constant_bytes: int
     definitions: frozenset[str]
     kernel_sources: tuple[str, ...] = ()
     macs: int = 0
+    firmware: OpFirmware | None = None
 
 
 def emitted(graph: Graph, plan: OpPlan) -> Emitted:
     """Constant bytes ``plan.emit`` puts in Flash (before the emitter merges identical arrays) and its definitions."""
-    counter = ConstantCounter(graph, merge_identical=False)  # placeholder weights would merge
+    counter = AlignedConstantCounter(graph)  # every array: placeholder weights would merge
     plan.emit(counter)
-    return Emitted(counter.total, frozenset(counter.definitions), tuple(plan.kernel_sources), int(plan.macs))
+    definitions = frozenset(counter.definitions)
+    firmware = op_firmware_of(graph, plan, counter.aligned_total, definitions)
+    return Emitted(counter.total, definitions, tuple(plan.kernel_sources), int(plan.macs), firmware)
+
+
+@dataclasses.dataclass(frozen=True)
+class Priced:
+    """A config's cost and the one compiled model it was read from (None where the Flash
+    early exit skipped compiling), with what each compiled operator emits."""
+
+    cost: Cost
+    compiled: CompiledModel | None
+    parts: tuple[Emitted, ...] = ()
+
+    def firmware_ops(self) -> list[OpFirmware]:
+        return [part.firmware for part in self.parts if part.firmware is not None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,12 +193,18 @@ class CostModel:
         #: signature), and plans are immutable, so graphs share them too
         self._bound: dict[int, tuple[Operator, OpPlan]] = {}
         self._emitted: dict[Hashable, Emitted] = {}
+        #: per signature: its constants and its code estimate alone (see _flash_upper_bound)
+        self._flash_bounds: dict[Hashable, int] = {}
         #: the same, by plan identity, for plans that recur (bounded like ``_bound``)
         self._emitted_of_plan: dict[int, tuple[OpPlan, Emitted]] = {}
         self._current: BuiltSubnet | None = None
         #: whether every op of the last compile was planned on the builder's own graph
         self._planned_on_built = False
-        self._compile = functools.partial(compile_graph, plan_op=self._plan) if memoize else compile_graph
+        #: the memory layouts' memo, owned here and passed to every compile (entries die with their graph)
+        self._layouts = LayoutCache()
+        self._compile = (
+            functools.partial(compile_graph, plan_op=self._plan, layout_cache=self._layouts) if memoize else compile_graph
+        )
 
     def cost(self, config: ArchConfig, *, flash_limit: int | None = None) -> Cost:
         """What ``config`` costs.
@@ -198,26 +220,33 @@ class CostModel:
         passes would only rescan this model's memo and, in a training process, everything
         TensorFlow holds, which costs a fifth of the time here and more beside TensorFlow.
         """
+        return self.price(config, flash_limit=flash_limit).cost
+
+    def price(self, config: ArchConfig, *, flash_limit: int | None = None) -> Priced:
+        """:meth:`cost` with the compiled model it was read from: whoever also wants latency
+        or firmware figures reads them from this one plan instead of compiling again."""
         with _cyclic_gc_paused():
             return self._cost(config, flash_limit)
 
-    def _cost(self, config: ArchConfig, flash_limit: int | None) -> Cost:
+    def _cost(self, config: ArchConfig, flash_limit: int | None) -> Priced:
         if flash_limit is not None and self.memoize:
             sketch = build_subnet_graph(config, self.space, materialize=False)
-            early = self._price_from_signatures(sketch)
             # After planning the engine may fuse an ADD into its convolution (dropping the ADD's
             # constants) and pick leaner kernels: only a config well over the limit even
             # without the ADDs' constants is surely over it; the rest are compiled in full.
             surely_over = flash_limit * (1 + EARLY_EXIT_MARGIN)
-            if early is not None and early.flash_bytes - self._fusable_bytes(sketch) > surely_over:
-                return early
+            bound = self._flash_upper_bound(sketch)  # cheap: most configs are decided by it alone
+            if bound is not None and bound > surely_over:
+                early = self._price_from_signatures(sketch)
+                if early is not None and early.flash_bytes - self._fusable_bytes(sketch) > surely_over:
+                    return Priced(early, None)
         built = build_subnet_graph(config, self.space)
         compiled = self._compile_memoized(built)
-        return self._price(built, compiled.graph, compiled.plans, compiled.peak_sram_bytes)
+        parts = self._parts(built, compiled.graph, compiled.plans)
+        return Priced(self._price(built, compiled.graph, parts, compiled.peak_sram_bytes), compiled, tuple(parts))
 
-    def _price(self, built: BuiltSubnet, graph: Graph, plans: Sequence[OpPlan], peak: int) -> Cost:
-        parts = self._parts(built, graph, plans)
-        kernels = [k for p in parts for k in p.kernel_sources]
+    def _price(self, built: BuiltSubnet, graph: Graph, parts: Sequence[Emitted], peak: int) -> Cost:
+        kernels = set().union(*(p.kernel_sources for p in parts))  # (the estimate counts each file once)
         definitions = set().union(*(p.definitions for p in parts))
         return Cost(
             macs=sum(p.macs for p in parts),
@@ -234,7 +263,7 @@ class CostModel:
             return None
         parts = [t.emitted for t in templates]  # type: ignore[union-attr]
         code = self.code_size.estimate(
-            [k for p in parts for k in p.kernel_sources],
+            set().union(*(p.kernel_sources for p in parts)),
             [str(key[0]) for key in sketch.signatures],  # type: ignore[index]
             set().union(*(p.definitions for p in parts)),
         )
@@ -245,6 +274,23 @@ class CostModel:
             code_bytes=code,
             peak_sram_bytes=SRAM_NOT_PLANNED,
         )
+
+    def _flash_upper_bound(self, sketch: BuiltSubnet) -> int | None:
+        """At least ``_price_from_signatures(sketch).flash_bytes`` (None where that is None):
+        constants plus the code estimate of each operator alone, which counts the kernels
+        and specialisations that operators share once per operator. Memoised per signature."""
+        bounds, total = self._flash_bounds, self.code_size.runtime_bytes
+        for key in sketch.signatures:
+            bound = bounds.get(key)
+            if bound is None:
+                template = self._templates.get(key)
+                if template is None:
+                    return None
+                part = template.emitted
+                code = self.code_size.estimate(part.kernel_sources, [str(key[0])], part.definitions)  # type: ignore[index]
+                bound = bounds[key] = part.constant_bytes + code - self.code_size.runtime_bytes
+            total += bound
+        return total
 
     def _fusable_bytes(self, sketch: BuiltSubnet) -> int:
         """Constant bytes of the ADDs of ``sketch`` (what residual fusion can remove from Flash)."""

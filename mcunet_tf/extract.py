@@ -9,9 +9,6 @@ inference mode it computes what the supernet computes with the same config activ
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from collections.abc import Callable
 

@@ -16,9 +16,6 @@ training is applied to the plain model that :mod:`mcunet_tf.extract` makes.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tfmot's QAT only works on tf-keras (Keras 2)
 
 from collections.abc import Sequence
 from typing import Any

@@ -6,7 +6,7 @@
 
 Steps (each prints a line when it starts and when it ends, with elapsed time):
 
-1. **search-space optimisation** (:mod:`mcunet_tf.space_ranking`): sample sub-networks of every
+1. **search-space optimisation** (:mod:`mcunet_tf.space.ranking`): sample sub-networks of every
    (W, R) space of the task's grid, price them with the co-design cost model (the arena
    ``tinyengine_gen`` would plan), and pick the space whose fitting networks compute most;
 2. **supernet training** (:mod:`mcunet_tf.training`): the once-for-all supernet of that space,
@@ -45,11 +45,8 @@ fits) is one line on stderr and exit status 2.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
 import dataclasses
+import os
 import json
 import shutil
 import sys
@@ -132,7 +129,7 @@ def check_data(options: PipelineOptions) -> None:
 def test_split(options: PipelineOptions, resolution: int) -> tuple[np.ndarray, np.ndarray]:
     """The held-out test split: toy's own test seed, or (file datasets) the validation split."""
     if options.task == "toy":
-        from mcunet_tf.toy_data import ToyDataSpec, toy_splits
+        from mcunet_tf.toy_data import toy_splits
 
         spec = _data_spec(options, resolution).toy()
         return toy_splits(dataclasses.replace(spec, test_examples=options.work.toy_test)).test
@@ -171,9 +168,9 @@ class _Run:
 
     # 1. search-space optimisation
     def space(self, folder: Path) -> dict[str, Any]:
-        from mcunet_tf.cdf_plot import write_macs_cdf
+        from mcunet_tf.space.cdf_plot import write_macs_cdf
         from mcunet_tf.errors import BudgetError
-        from mcunet_tf.space_ranking import Budget, check_budget_reachable, rank_spaces, sample_spaces
+        from mcunet_tf.space.ranking import Budget, check_budget_reachable, rank_spaces, sample_spaces
         from tinyengine_gen.atomic_io import write_json_atomically
 
         o = self.options

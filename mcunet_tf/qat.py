@@ -15,10 +15,7 @@ tfmot works on Keras 2 only: run with ``TF_USE_LEGACY_KERAS=1`` and build models
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Any
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import numpy as np
 

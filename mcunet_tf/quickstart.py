@@ -10,10 +10,6 @@ and the comparison, not accuracy.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
 import sys
 from pathlib import Path
 

@@ -8,7 +8,7 @@ Prints the best spaces with their fitting fraction and MACs statistics, and writ
 spaces' fitting MACs under ``--out``; ``--grid`` prints and writes
 ``search_space_grid.json``. Bad input (a negative budget, one that nothing in the space
 fits) is reported in one line with exit status 2. Flags are read here only; the work is
-done by :mod:`mcunet_tf.space_ranking` on a :class:`SearchSpaceJob`.
+done by :mod:`mcunet_tf.space.ranking` on a :class:`SearchSpaceJob`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from typing import Any
 
 from absl import flags
 
-from mcunet_tf.cdf_plot import write_macs_cdf
+from mcunet_tf.space.cdf_plot import write_macs_cdf
 from mcunet_tf.errors import BudgetError, McunetError
 from mcunet_tf.space import SearchSpace
-from mcunet_tf.space_ranking import (
+from mcunet_tf.space.ranking import (
     KIB,
     Budget,
     SpaceSample,

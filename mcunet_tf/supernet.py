@@ -8,9 +8,6 @@ average pooling and the classifier. The input resolution is free: any R runs on 
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from typing import Any
 

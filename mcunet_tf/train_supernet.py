@@ -14,9 +14,6 @@ elastic over the epochs. A checkpoint is saved after every epoch and a rerun wit
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from pathlib import Path
 

@@ -49,20 +49,25 @@ def compile_and_compare(
     options: CompileOptions | None = None,
     inputs: list[list[np.ndarray]] | None = None,
     reference_trials: int = 2,
+    tflm_model: bytes | None = None,
 ) -> Comparison:
     """Compile, build and run ``model``; assert C, numpy reference and TFLM agree bit for bit.
 
     The C build is checked on every input; the (slower) numpy reference on the first
-    ``reference_trials`` of them.
+    ``reference_trials`` of them. The inputs run in sequence: a model with state (SVDF,
+    LSTM) carries it from one input to the next in all three. ``tflm_model``: the file TFLM
+    runs instead of ``model`` (where ``model`` is a variant TFLM mishandles but that must
+    give the same outputs).
     """
     graph = read_model_bytes(model, source="test.tflite")
     project = generate(graph, options)
     out_dir = write_project(project, tmp_path / "project")
     build_host_library(out_dir, extra_flags=("-Wall", "-Wextra", "-Werror"))
     host = HostModel(out_dir)
-    tflm = TflmModel(model)
+    tflm = TflmModel(tflm_model if tflm_model is not None else model)
     rng = np.random.default_rng(seed)
     cases = inputs if inputs is not None else [random_inputs(host.input_details, rng) for _ in range(trials)]
+    state: dict[int, np.ndarray] = {}  # variable tensors, carried from trial to trial as both runtimes carry them
     for trial, case in enumerate(cases):
         expected = tflm.run(case)
         ours = host.run(case)
@@ -74,10 +79,64 @@ def compile_and_compare(
                 quantize_reference(np.asarray(x), info["scale"], info["zero_point"]) if "float_api" in info else x
                 for x, info in zip(case, host.model_input_details)
             ]
-            values = run_reference(compiled, reference_inputs)
+            values = run_reference(compiled, reference_inputs, state)
             for position, (index, info, b) in enumerate(zip(compiled.graph.outputs, host.output_details, expected)):
                 value = values[index]
                 if "float_api" in info:
                     value = dequantize_reference(value, info["scale"], info["zero_point"])
                 _assert_same(f"numpy reference output {position}", value, b, trial)
     return Comparison(host, tflm, project, len(cases))
+
+
+def compile_and_compare_with_oracle(model: bytes, oracle: bytes, tmp_path: Path, *, trials: int = 5, seed: int = 0) -> None:
+    """Compile ``model``; assert its C build gives, bit for bit, what TFLM gives on ``oracle``.
+
+    For a file TFLM cannot run as it is (an unfixed-batch export whose tensors TFLM does
+    not resize): ``oracle`` is the batch-1 export of the same weights.
+    """
+    project = generate(read_model_bytes(model, source="test.tflite"))
+    out_dir = write_project(project, tmp_path / "project")
+    build_host_library(out_dir, extra_flags=("-Wall", "-Wextra", "-Werror"))
+    host = HostModel(out_dir)
+    tflm = TflmModel(oracle)
+    rng = np.random.default_rng(seed)
+    for trial in range(trials):
+        case = random_inputs(host.input_details, rng)
+        for position, (ours, theirs) in enumerate(zip(host.run(case), tflm.run(case))):
+            _assert_same(f"generated C output {position}", ours, theirs.reshape(ours.shape), trial)
+
+
+def with_shapes_folded(model: bytes) -> bytes:
+    """``model`` with its compile-time computable operators replaced by constants, as a file.
+
+    The tinyengine_gen constant-folding pass runs on the graph; every tensor it made
+    constant gets a buffer with that value, every placeholder shape it settled is written
+    back, and the folded operators are dropped. Quantisation is untouched, so TFLM running
+    the result is an exact oracle for an unfixed-batch file TFLM cannot run as it is
+    (REDUCE_PROD in its shape subgraphs). The folded values themselves are shapes the file
+    already implies (checked against the graph's static shapes by the planners).
+    """
+    import flatbuffers
+
+    from tinyengine_gen.frontend.schema import schema
+    from tinyengine_gen.passes.fold_constants import fold_constants
+
+    graph = read_model_bytes(model)
+    folded = fold_constants(graph)
+    kept = {op.index for op in folded.operators}
+    tree = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
+    subgraph = tree.subgraphs[0]
+    for before, after in zip(graph.tensors, folded.tensors):
+        raw = subgraph.tensors[before.index]
+        if before.data is None and after.data is not None:
+            buffer = schema.BufferT()
+            buffer.data = np.frombuffer(np.ascontiguousarray(after.data).tobytes(), dtype=np.uint8)
+            tree.buffers.append(buffer)
+            raw.buffer = len(tree.buffers) - 1
+        if tuple(after.shape) != tuple(before.shape):
+            raw.shape = np.asarray(after.shape, dtype=np.int32)
+            raw.shapeSignature = None
+    subgraph.operators = [op for index, op in enumerate(subgraph.operators) if index in kept]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(tree.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["keras", "tf", "convert_int8", "random_inputs"]
+__all__ = ["keras", "tf", "convert_int8", "convert_function", "full_int8", "random_inputs"]
 
 
 @functools.cache
@@ -61,16 +61,35 @@ def convert_int8(
         for _ in range(samples):
             yield [rng.uniform(-spread, spread, (1, *s)).astype(np.float32) for s in shapes]
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter = full_int8(tf.lite.TFLiteConverter.from_keras_model(model), representative, int8_io=int8_io)
+    if not per_channel:
+        converter._experimental_disable_per_channel = True
+    return converter.convert()
+
+
+def convert_function(fn: Callable, shape: Sequence[int], *, int8: bool = True) -> bytes:
+    """A one-input tf.function -> TFLite flatbuffer: fully int8 (random representative data) or float."""
+    tf = _tf()
+    concrete = tf.function(fn, input_signature=[tf.TensorSpec(shape, tf.float32)]).get_concrete_function()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], concrete)
+    if int8:
+        rng = np.random.default_rng(0)
+        full_int8(converter, lambda: ([rng.uniform(-1, 1, shape).astype(np.float32)] for _ in range(8)))
+    return converter.convert()
+
+
+def full_int8(converter, representative: Callable[[], object], *, int8_io: bool = True):
+    """``converter`` set up for a fully int8 model calibrated on ``representative`` (a
+    representative dataset: a callable yielding lists of float inputs); with ``int8_io`` the
+    model's inputs and outputs are int8 too. The one place the tests spell this out."""
+    tf = _tf()
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     if int8_io:
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
-    if not per_channel:
-        converter._experimental_disable_per_channel = True
-    return converter.convert()
+    return converter
 
 
 def random_inputs(details: Sequence[dict], rng: np.random.Generator) -> list[np.ndarray]:

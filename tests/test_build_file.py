@@ -162,7 +162,7 @@ def test_every_test_file_has_one_py_test():
 def test_every_kernel_source_is_in_the_cc_library():
     (kernels,) = [rule for rule in _rules() if rule.kind == "cc_library" and rule.name == "te_kernels"]
     c_files = sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / KERNEL_DIR).glob("*.c"))
-    headers = sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / KERNEL_DIR).glob("*.h"))
+    headers = sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / KERNEL_DIR).rglob("*.h"))
     assert sorted(kernels.attrs["srcs"]) == c_files, {"expected": c_files}
     assert sorted(kernels.attrs["hdrs"]) == headers, {"expected": headers}
 
@@ -341,7 +341,7 @@ def _deps(files: list[str], own: str | None = None, extra: tuple[str, ...] = ())
 def render_build() -> str:
     """BUILD text for the tree as it is now."""
     python = sorted(_python_files())
-    kernels = sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / KERNEL_DIR).iterdir())
+    kernels = sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / KERNEL_DIR).rglob("*") if p.is_file())
     blocks = [_HEADER]
     blocks.append(f"KERNEL_SRCS = {_list(_quoted(k for k in kernels if k.endswith('.c')), 4)}\n")
     blocks.append(f"KERNEL_HDRS = {_list(_quoted(k for k in kernels if k.endswith('.h')), 4)}")

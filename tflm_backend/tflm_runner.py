@@ -90,6 +90,10 @@ class TflmModel:
             raise _refused("invoke", exc, self._source) from None
         return [np.array(self._interpreter.get_output(i)) for i in range(self._num_outputs)]
 
+    def reset(self) -> None:
+        """Clear the variable tensors (state) as MicroInterpreter::Reset does."""
+        self._interpreter.reset()
+
     def arena_bytes(self, inputs: Sequence[np.ndarray]) -> int:
         """The arena the RecordingMicroAllocator used, after one invoke (as TFLM reports it)."""
         self.run(inputs)

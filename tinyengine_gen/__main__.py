@@ -20,7 +20,7 @@ from absl import app, flags
 from tinyengine_gen import cli, flag_rules
 from tinyengine_gen.cli import check_file_destination, report_user_errors
 from tinyengine_gen.compiler import CompileOptions
-from tinyengine_gen.errors import InvalidOptionsError
+from tinyengine_gen.errors import InvalidOptionsError, TinyEngineError
 from tinyengine_gen.firmware.boards import BOARDS, board_profile
 from tinyengine_gen.firmware.build import FIRMWARE_DIR, FirmwareOptions, build_firmware, check_planned_fit
 from tinyengine_gen.firmware.linker import qemu_layout_problem
@@ -92,13 +92,16 @@ def _run() -> None:
         check_planned_fit(project, firmware_options)
     out_dir = Path(FLAGS.out).resolve()
     with staged_output(FLAGS.out, protect=[FLAGS.tflite]) as staging:
-        write_files(staging, project.files)
-        if firmware_options is not None:
-            _build_firmware(project, staging, firmware_options, out_dir)
-        if FLAGS.host_build:
-            build_host_library(staging)
-        if FLAGS.memory_plot:
-            _plot_memory(project)
+        try:
+            write_files(staging, project.files)
+            if firmware_options is not None:
+                _build_firmware(project, staging, firmware_options, out_dir)
+            if FLAGS.host_build:
+                build_host_library(staging)
+            if FLAGS.memory_plot:
+                _plot_memory(project)
+        except TinyEngineError as exc:  # name --out, not the staging folder that is about to go
+            raise type(exc)(str(exc).replace(str(staging), str(out_dir))) from None
     report = project.report
     print(
         f"{report['model']}: {len(report['ops'])} ops, {report['macs']:,} MACs, weights {report['weights_bytes']:,} B, "

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from tinyengine_gen import ops  # noqa: F401  (registers every operator)
 from tinyengine_gen.errors import UnsupportedModelError
 from tinyengine_gen.ir import Graph, Operator
+from tinyengine_gen.memory.layout_cache import LayoutCache
 from tinyengine_gen.memory.lifetimes import layout_memory
 from tinyengine_gen.memory.planner import MemoryPlan
-from tinyengine_gen.ops.base import OpPlan, check_structure, plan_operator
+from tinyengine_gen.ops.base import OpPlan, check_structure, check_supported, plan_operator
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import PassStep, run_passes
 from tinyengine_gen.passes.pipeline import GRAPH_PASSES, PLAN_PASSES
@@ -67,15 +68,24 @@ def compile_graph(
     options: CompileOptions | None = None,
     *,
     plan_op: Callable[[Graph, Operator], OpPlan] = plan_operator,
+    layout_cache: LayoutCache | None = None,
 ) -> CompiledModel:
-    """Passes, op planning, patch schedule, residual fusion, in-place kernels, lean scratch
-    and the arena layout.
+    """Graph passes, op planning, patch schedule, plan passes (residual fusion, in-place
+    kernels, lean scratch) and the arena layout.
 
     ``plan_op`` lets a caller that compiles thousands of similar graphs (the NAS cost
-    model) reuse op plans; it must behave exactly like :func:`plan_operator`.
+    model) reuse op plans; it must behave exactly like :func:`plan_operator`. Such a caller
+    may also pass the ``layout_cache`` it owns; by default each compile memoises its
+    layouts in a cache of its own, so nothing is kept from one call to the next.
     """
     options = options or CompileOptions()
+    with (layout_cache if layout_cache is not None else LayoutCache()).active():
+        return _compile(graph, options, plan_op)
+
+
+def _compile(graph: Graph, options: CompileOptions, plan_op: Callable[[Graph, Operator], OpPlan]) -> CompiledModel:
     source_graph = graph
+    check_supported(graph)
     check_structure(graph)
     trace: list[PassStep] = []
     graph, _ = run_passes(GRAPH_PASSES, graph, (), options, trace)

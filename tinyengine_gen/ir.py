@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -91,6 +91,8 @@ class Tensor:
     dtype: DType
     quant: Quantization | None = None
     data: np.ndarray | None = None
+    #: a variable tensor (LSTM / SVDF state): kept from one invoke to the next, cleared by te_reset()
+    is_variable: bool = False
 
     @property
     def is_constant(self) -> bool:
@@ -136,20 +138,6 @@ class Graph:
     def tensor(self, index: int) -> Tensor:
         return self.tensors[index]
 
-    def op_inputs(self, op: Operator) -> list[Tensor | None]:
-        return [self.tensors[i] if i >= 0 else None for i in op.inputs]
-
-    def op_outputs(self, op: Operator) -> list[Tensor]:
-        return [self.tensors[i] for i in op.outputs]
-
-    def activation_tensors(self) -> list[Tensor]:
-        """Tensors that need space in the arena: every non-constant tensor that is used."""
-        used: set[int] = set(self.inputs) | set(self.outputs)
-        for op in self.operators:
-            used.update(i for i in op.inputs if i >= 0)
-            used.update(op.outputs)
-        return [t for t in self.tensors if t.index in used and not t.is_constant]
-
     def replace(self, **changes: Any) -> "Graph":
         return dataclasses.replace(self, **changes)
 
@@ -161,7 +149,3 @@ class Graph:
                 if i >= 0:
                     result.setdefault(i, []).append(op.index)
         return result
-
-
-def shape_of(values: Sequence[int]) -> tuple[int, ...]:
-    return tuple(int(v) for v in values)

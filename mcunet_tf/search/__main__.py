@@ -13,9 +13,6 @@ is reported in one line with exit status 2.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +34,12 @@ flag_rules.positive_number("sram_kb")
 flags.DEFINE_float("flash_kb", 1024, "Flash budget in kB (weights, quantisation parameters, code).")
 flag_rules.positive_number("flash_kb")
 flags.DEFINE_float("latency_ms", None, "Estimated latency budget in ms (see mcunet_tf.search.latency).")
+flags.DEFINE_string(
+    "board",
+    None,
+    "Board whose firmware calibration prices candidates (mcunet_tf/calibration/<board>.json, made by "
+    "python -m mcunet_tf.calibrate): Flash and SRAM as the firmware build measures them, latency in ms.",
+)
 flag_rules.positive_number("latency_ms")
 flags.DEFINE_integer("trials", 64, "Trials (evaluated sub-networks) in all, whatever the algorithm.", lower_bound=1)
 flags.DEFINE_string("project_dir", "out/search", "Folder of the search state and results (resumed if present).")
@@ -81,6 +84,7 @@ def job_from_flags() -> SearchJob:
         mutation_share=FLAGS.mutation_share,
         evaluation=EvaluationOptions(FLAGS.batch_size, FLAGS.calibration_batches, FLAGS.eval_examples),
         overwrite=FLAGS.overwrite,
+        board=FLAGS.board,
     )
 
 

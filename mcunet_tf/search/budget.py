@@ -1,9 +1,12 @@
 """The search's constraint: peak SRAM, Flash and (optionally) latency, and the price of a config.
 
 A :class:`Pricer` asks the co-design cost model (``tinyengine_gen``'s own planner, see
-:mod:`mcunet_tf.cost_model`) for MACs, parameters, Flash and peak SRAM, and the latency
-table of :mod:`mcunet_tf.search.latency` for an estimated latency. The oracle prices every
-candidate *before* it becomes a trial, so nothing over budget is ever built or trained.
+:mod:`mcunet_tf.cost_model`) for MACs, parameters, Flash and peak SRAM, and reads from the
+same compiled plan (one compile per candidate) either a board's firmware cost model
+(:mod:`mcunet_tf.firmware_cost`: Flash as the linker places it, SRAM with the runtime's
+fixed part, calibrated instructions and milliseconds) or, without a board, the latency
+table of :mod:`mcunet_tf.search.latency`. The oracle prices every candidate *before* it
+becomes a trial, so nothing over budget is ever built or trained.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import dataclasses
 from mcunet_tf.arch import ArchConfig
 from mcunet_tf.cost_model import SRAM_NOT_PLANNED, Cost, CostModel
 from mcunet_tf.errors import BudgetError
+from mcunet_tf.firmware_cost import FirmwareCostModel, FirmwarePrice
 from mcunet_tf.search.latency import CORTEX_M7_216MHZ, LatencyModel
 from mcunet_tf.space import SearchSpace
-from mcunet_tf.space_ranking import KIB
+from mcunet_tf.space.ranking import KIB
 
 __all__ = ["Price", "Pricer", "SearchBudget"]
 
@@ -41,14 +45,10 @@ class SearchBudget:
     def violations(self, price: Price) -> list[str]:
         """What ``price`` exceeds, in words (empty when it fits)."""
         problems = []
-        if price.cost.flash_bytes > self.flash_bytes:
-            problems.append(f"Flash {price.cost.flash_bytes / KIB:.1f} kB > {self.flash_bytes / KIB:g} kB")
-        if price.cost.peak_sram_bytes > self.sram_bytes:
-            sram = (
-                "not planned"
-                if price.cost.peak_sram_bytes == SRAM_NOT_PLANNED
-                else f"{price.cost.peak_sram_bytes / KIB:.1f} kB"
-            )
+        if price.flash_bytes > self.flash_bytes:
+            problems.append(f"Flash {price.flash_bytes / KIB:.1f} kB > {self.flash_bytes / KIB:g} kB")
+        if price.sram_bytes > self.sram_bytes:
+            sram = "not planned" if price.sram_bytes == SRAM_NOT_PLANNED else f"{price.sram_bytes / KIB:.1f} kB"
             problems.append(f"SRAM {sram} > {self.sram_bytes / KIB:g} kB")
         if self.latency_ms is not None and (price.latency_ms is None or price.latency_ms > self.latency_ms):
             problems.append(f"latency {price.latency_ms or float('nan'):.1f} ms > {self.latency_ms:g} ms")
@@ -70,32 +70,63 @@ class Price:
     cost: Cost
     #: None when the config was not planned (its Flash alone exceeds the budget)
     latency_ms: float | None
+    #: the board's firmware figures, where the pricer has a board's calibration
+    firmware: FirmwarePrice | None = None
+
+    @property
+    def flash_bytes(self) -> int:
+        """What the budget compares: the firmware's Flash where known, else the cost model's."""
+        return self.firmware.flash_bytes if self.firmware is not None else self.cost.flash_bytes
+
+    @property
+    def sram_bytes(self) -> int:
+        """The firmware's SRAM (arena + stack, data, heap) where known, else the arena."""
+        return self.firmware.sram_bytes if self.firmware is not None else self.cost.peak_sram_bytes
 
     def metrics(self) -> dict[str, float]:
         """Trial metrics (numbers only; keras-tuner keeps them with each trial)."""
-        return {
+        metrics = {
             "macs": float(self.cost.macs),
             "params": float(self.cost.params),
             "peak_sram_kb": self.cost.peak_sram_bytes / KIB,
             "flash_kb": self.cost.flash_bytes / KIB,
             "latency_ms": float("nan") if self.latency_ms is None else float(self.latency_ms),
         }
+        if self.firmware is not None:
+            metrics["firmware_flash_kb"] = self.firmware.flash_bytes / KIB
+            metrics["firmware_sram_kb"] = self.firmware.sram_bytes / KIB
+            metrics["instructions"] = float(self.firmware.instructions)
+        return metrics
 
 
 class Pricer:
-    """Prices configs of one search space; keeps the cost model's per-process memo."""
+    """Prices configs of one search space; keeps the cost model's per-process memo.
 
-    def __init__(self, space: SearchSpace, latency: LatencyModel = CORTEX_M7_216MHZ) -> None:
+    With ``firmware`` (a board's calibration, see :func:`mcunet_tf.firmware_cost.firmware_cost_model`)
+    the budget is checked against the firmware's Flash and SRAM and latency is the board's
+    calibrated estimate; ``latency`` (a per-operator table) serves only without one.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        latency: LatencyModel = CORTEX_M7_216MHZ,
+        firmware: FirmwareCostModel | None = None,
+    ) -> None:
         self.space = space
         self.latency = latency
+        self.firmware = firmware
         self.cost_model = CostModel(space)
 
     def price(self, config: ArchConfig, budget: SearchBudget | None = None) -> Price:
-        """Cost and latency of ``config``; with a budget, a config over its memory is not priced further."""
+        """Cost and latency of ``config`` from one compile; with a budget, a config over its
+        memory is not priced further."""
         flash_limit = budget.flash_bytes if budget is not None else None
-        cost = self.cost_model.cost(config, flash_limit=flash_limit)
-        if cost.peak_sram_bytes == SRAM_NOT_PLANNED or (
-            budget is not None and cost.peak_sram_bytes > budget.sram_bytes
-        ):
+        priced = self.cost_model.price(config, flash_limit=flash_limit)
+        cost, compiled = priced.cost, priced.compiled
+        if compiled is None or (budget is not None and cost.peak_sram_bytes > budget.sram_bytes):
             return Price(cost, None)  # over budget already: the latency estimate would not change that
-        return Price(cost, self.latency.estimate_ms(self.cost_model.compile(config)))
+        if self.firmware is None:
+            return Price(cost, self.latency.estimate_ms(compiled))
+        firmware = self.firmware.price(compiled, priced.firmware_ops())
+        return Price(cost, firmware.latency_ms, firmware)

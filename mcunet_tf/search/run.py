@@ -16,7 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mcunet_tf.search.budget import SearchBudget
+from mcunet_tf.firmware_cost import FirmwareCostModel, firmware_cost_model
+from mcunet_tf.search.budget import Pricer, SearchBudget
 from mcunet_tf.search.latency import CORTEX_M7_216MHZ, LatencyModel
 from mcunet_tf.search.oracle import ArchOracle, EvolutionOracle, RandomSearchOracle
 from mcunet_tf.search.results import TrialRow, best_row, trial_rows, write_results
@@ -43,6 +44,9 @@ class SearchJob:
     evaluation: EvaluationOptions = dataclasses.field(default_factory=EvaluationOptions)
     latency: LatencyModel = CORTEX_M7_216MHZ
     overwrite: bool = False
+    #: a board with a firmware calibration (mcunet_tf/calibration/<board>.json): the budget
+    #: is then checked against the firmware's Flash and SRAM and latency is its estimate
+    board: str | None = None
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -65,8 +69,13 @@ def is_distributed_worker() -> bool:
     return "KERASTUNER_ORACLE_IP" in os.environ and "chief" not in os.environ.get("KERASTUNER_TUNER_ID", "")
 
 
+def _firmware(job: SearchJob) -> FirmwareCostModel | None:
+    return firmware_cost_model(job.board) if job.board is not None else None
+
+
 def make_oracle(job: SearchJob, manifest: SupernetManifest) -> ArchOracle:
-    common: dict[str, Any] = {"max_trials": job.trials, "seed": job.seed}
+    pricer = Pricer(manifest.space, job.latency, _firmware(job))
+    common: dict[str, Any] = {"max_trials": job.trials, "seed": job.seed, "pricer": pricer}
     args = (manifest.space, manifest.width, manifest.resolution, job.budget)
     if job.algorithm == "random":
         return RandomSearchOracle(*args, **common)
@@ -97,6 +106,7 @@ def run_search(job: SearchJob, log: Callable[[str], None] = print) -> SearchOutc
         project_dir=job.project_dir,
         evaluation=job.evaluation,
         latency=job.latency,
+        firmware=_firmware(job),
         overwrite=job.overwrite,
     )
     tuner.search(verbose=0)
@@ -108,7 +118,7 @@ def run_search(job: SearchJob, log: Callable[[str], None] = print) -> SearchOutc
         "algorithm": job.algorithm,
         "seed": job.seed,
         "budget": job.budget.to_dict(),
-        "latency_model": job.latency.describe(),
+        "latency_model": (_firmware(job) or job.latency).describe(),
         "supernet": {"width": manifest.width, "resolution": manifest.resolution, "dataset": manifest.data.name},
         "counters": stats,
         "title": f"{job.algorithm} search, W={manifest.width:g} R={manifest.resolution}, {job.budget.describe()}",

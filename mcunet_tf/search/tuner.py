@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
 import dataclasses
 import hashlib
 import json
@@ -33,6 +31,7 @@ from keras_tuner.engine.base_tuner import BaseTuner
 from keras_tuner.errors import FatalError
 
 from mcunet_tf.errors import InvalidArchitectureError, McunetError
+from mcunet_tf.firmware_cost import FirmwareCostModel
 from mcunet_tf.search.budget import Pricer
 from mcunet_tf.search.latency import CORTEX_M7_216MHZ, LatencyModel
 from mcunet_tf.search.oracle import OBJECTIVE, arch_of
@@ -83,6 +82,7 @@ class SubnetTuner(BaseTuner):
         project_dir: str | os.PathLike[str],
         evaluation: EvaluationOptions = EvaluationOptions(),
         latency: LatencyModel = CORTEX_M7_216MHZ,
+        firmware: FirmwareCostModel | None = None,
         overwrite: bool = False,
     ) -> None:
         project = Path(project_dir).resolve()
@@ -90,6 +90,7 @@ class SubnetTuner(BaseTuner):
         self.supernet_dir = Path(supernet_dir)
         self.evaluation_options = evaluation
         self.latency = latency
+        self.firmware = firmware
         self._loaded: tuple[Any, Any, list, list] | None = None
         if not self._is_worker():
             self.save()  # from now on a restart finds and reloads this project
@@ -127,7 +128,7 @@ class SubnetTuner(BaseTuner):
         if options.eval_examples is not None:
             batches = batches.unbatch().take(options.eval_examples).batch(options.batch_size)
         evaluation = [(x.numpy(), y.numpy()) for x, y in batches]
-        return supernet, Pricer(manifest.space, self.latency), calibration, evaluation
+        return supernet, Pricer(manifest.space, self.latency, self.firmware), calibration, evaluation
 
     def _log_evaluation(self, trial_id: str, key: str) -> None:
         folder = Path(self.project_dir) / EVALUATIONS

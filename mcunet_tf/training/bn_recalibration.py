@@ -11,9 +11,6 @@ Only the statistics change; weights, gamma and beta are untouched.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from collections.abc import Iterable
 

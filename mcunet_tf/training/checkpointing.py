@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
 import dataclasses
 import json
 from collections.abc import Mapping

@@ -8,9 +8,6 @@ on a few training batches.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from collections.abc import Iterable, Sequence
 

@@ -14,9 +14,6 @@ is seeded from ``(seed, epoch)``, so a run interrupted after epoch ``e`` and res
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import dataclasses
 import time

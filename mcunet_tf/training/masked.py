@@ -28,9 +28,6 @@ zeros rather than absent.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import dataclasses
 

@@ -15,9 +15,6 @@ optimizer all-reduces the accumulated gradients.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import dataclasses
 from collections.abc import Sequence

@@ -8,6 +8,8 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import numpy as np
 
+from tests.model_factory import full_int8
+
 __all__ = ["randomize_supernet", "convert_subnet_int8"]
 
 
@@ -50,9 +52,4 @@ def convert_subnet_int8(
 
     converter = tf.lite.TFLiteConverter.from_concrete_functions([module.serve.get_concrete_function()], module)
     converter.experimental_lower_to_saved_model = lower_to_saved_model
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    return converter.convert()
+    return full_int8(converter, representative).convert()

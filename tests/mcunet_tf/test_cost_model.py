@@ -13,7 +13,7 @@ from mcunet_tf.sampling import sample_arch
 from mcunet_tf.space import SearchSpace
 from mcunet_tf.subnet_graph import build_subnet_graph
 from mcunet_tf.supernet import largest_arch
-from mcunet_tf.space_ranking import smallest_arch
+from mcunet_tf.space.ranking import smallest_arch
 from tinyengine_gen.compiler import CompileOptions, compile_graph
 
 SPACE = SearchSpace(num_classes=10)
@@ -166,7 +166,7 @@ def test_graph_matches_the_converter_and_costs_match_the_engine_report(converted
 
     model = CostModel(SPACE)
     assert len(converted) >= 20
-    for config, keras_model, flatbuffer in converted:
+    for config, _keras_model, flatbuffer in converted:
         real = read_model_bytes(flatbuffer)
         ours = build_subnet_graph(config, SPACE)
         assert _op_table(real) == _op_table(ours.graph), config.key()

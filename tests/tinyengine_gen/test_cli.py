@@ -53,10 +53,14 @@ def test_writes_project_and_report(conv_model, tmp_path):
     assert [op["name"] for op in report["ops"]] == ["CONV_2D"]
     assert report["ops"][0]["macs"] == report["macs"] and report["ops"][0]["live_bytes"] > 0
     assert f"#define TE_ARENA_BYTES {report['arena_bytes']}" in (out / "model.h").read_text()
-    kernels = sorted(p.name for p in (out / "kernels").iterdir())
-    # Only the kernels a one-convolution model uses: convolution variants and the fixed-point header.
+    kernels = sorted(p.name for p in (out / "kernels").iterdir() if p.is_file())
+    # Only the kernels a one-convolution model uses: convolution variants and the fixed-point header
+    # (and, in arm/, the Armv7E-M code of the convolutions' GEMM core).
     assert "te_fixedpoint.h" in kernels and any(k.startswith("te_conv2d") and k.endswith(".c") for k in kernels)
     assert all(k.startswith(("te_conv2d", "te_fixedpoint")) for k in kernels), kernels
+    arm = sorted(p.name for p in (out / "kernels" / "arm").iterdir())
+    assert {p.name for p in (out / "kernels").iterdir() if p.is_dir()} == {"arm"}
+    assert arm and all(k.startswith("te_gemm") for k in arm), arm
 
 
 def test_same_model_gives_identical_files(conv_model, tmp_path):
@@ -160,7 +164,8 @@ def test_failing_host_compiler_keeps_previous_output(conv_model, tmp_path):
     out = tmp_path / "out"
     before = _previous_output(conv_model, out)
     result = _run_cli(f"--tflite={conv_model}", f"--out={out}", "--host_build", env={**os.environ, "CC": "false"})
-    _one_line_exit_2(result, "could not build the generated project")
+    _one_line_exit_2(result, f"{out.resolve()}: false could not build the generated project")
+    assert ".out.tmp-" not in result.stderr  # names --out, not the staging folder that is gone
     assert _tree(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 

@@ -20,7 +20,7 @@ import flatbuffers
 import numpy as np
 import pytest
 
-from tests.model_factory import convert_int8, keras, random_inputs, tf
+from tests.model_factory import convert_int8, full_int8, keras, random_inputs, tf
 from tests.shared_assets import MODEL_NAMES, shared_model
 from tflm_backend.tflm_runner import TflmModel
 from tinyengine_gen.ops.base import supported_opcodes
@@ -143,11 +143,7 @@ def _function_model(fn: Callable, shape: tuple[int, ...]) -> Callable[[], bytes]
         concrete = tf.function(fn).get_concrete_function(tf.TensorSpec(shape, tf.float32))
         rng = np.random.default_rng(0)
         converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], tf.Module())
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([rng.uniform(-1, 1, shape).astype(np.float32)] for _ in range(16))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        full_int8(converter, lambda: ([rng.uniform(-1, 1, shape).astype(np.float32)] for _ in range(16)))
         return converter.convert()
 
     return convert
@@ -189,6 +185,18 @@ def _reshape_rewritten(opcode: str) -> Callable[[], bytes]:
     return convert
 
 
+def _swapped_unary(opcode: str, shape: tuple[int, ...], *ranges: float) -> bytes:
+    from tests.tinyengine_gen.ops._unary import swapped_unary_model
+
+    return swapped_unary_model(opcode, shape, *ranges)
+
+
+def _svdf_model() -> bytes:
+    from tests.tinyengine_gen.ops.test_svdf import svdf_model
+
+    return svdf_model(batch=2)
+
+
 def _two_inputs(layer: Callable[[], object], shape: tuple[int, ...]) -> Callable[[], object]:
     def build():
         a, b = keras.Input(shape, batch_size=1), keras.Input(shape, batch_size=1)
@@ -224,19 +232,38 @@ OPERATOR_MODELS: dict[str, Callable[[], bytes]] = {
         _one_input((9, 9, 4), _layer("DepthwiseConv2D", 3, strides=2, padding="same", activation="relu6"))
     ),
     "DEQUANTIZE": _keras_model(_one_input((6, 6, 2), _layer("Conv2D", 3, 3)), int8_io=False),
+    "ELU": lambda: _swapped_unary("ELU", (4, 6), -3.0, 2.0, -1.0, 2.0),
     "EXPAND_DIMS": _reshape_rewritten("EXPAND_DIMS"),
     "FULLY_CONNECTED": _keras_model(_one_input((20,), _layer("Dense", 7, activation="relu"))),
+    "HARD_SWISH": _function_model(lambda x: x * tf.nn.relu6(x + 3.0) / 6.0, (1, 3, 4, 5)),
+    "L2_NORMALIZATION": _function_model(lambda x: tf.math.l2_normalize(x, axis=-1), (1, 3, 9)),
+    "LEAKY_RELU": _function_model(lambda x: tf.nn.leaky_relu(x, alpha=0.3), (1, 4, 6)),
+    "LOG_SOFTMAX": _function_model(tf.nn.log_softmax, (2, 10)),
     "LOGISTIC": _keras_model(_one_input((4, 6), _layer("Activation", "sigmoid"))),
     "MAX_POOL_2D": _keras_model(_one_input((8, 8, 3), _layer("MaxPooling2D", 2))),
+    "MAXIMUM": _keras_model(_two_inputs(_layer("Maximum"), (3, 4, 5))),
     "MEAN": _keras_model(_one_input((6, 6, 5), _layer("GlobalAveragePooling2D"))),
+    "MINIMUM": _keras_model(_two_inputs(_layer("Minimum"), (3, 4, 5))),
     "MUL": _keras_model(_two_inputs(_layer("Multiply"), (3, 4, 5))),
     "PAD": _keras_model(_one_input((5, 5, 3), _layer("ZeroPadding2D", ((1, 2), (0, 1))))),
     "PADV2": _function_model(lambda x: tf.pad(x, [[0, 0], [1, 2], [2, 0], [0, 1]], constant_values=0.5), (1, 4, 5, 3)),
+    "PRELU": _keras_model(_one_input((4, 5, 3), _layer("PReLU", shared_axes=[1, 2]))),
     "QUANTIZE": _keras_model(_one_input((6, 6, 2), _layer("Conv2D", 3, 3)), int8_io=False),
+    "REDUCE_MAX": _function_model(lambda x: tf.reduce_max(x, axis=[1, 2]), (1, 5, 4, 3)),
+    "RELU": _function_model(tf.nn.relu, (1, 4, 6)),
+    "RELU6": _function_model(tf.nn.relu6, (1, 4, 6)),
     "RESHAPE": _keras_model(_one_input((4, 6), _layer("Reshape", (3, 8)))),
+    "RESIZE_BILINEAR": _keras_model(_one_input((3, 4, 2), _layer("UpSampling2D", 2, interpolation="bilinear"))),
     "RESIZE_NEAREST_NEIGHBOR": _keras_model(_one_input((3, 4, 2), _layer("UpSampling2D", 2, interpolation="nearest"))),
+    "RSQRT": lambda: _swapped_unary("RSQRT", (4, 6), 0.0, 4.0, 0.0, 8.0),  # input zero point -128: all bytes valid
     "SOFTMAX": _keras_model(_one_input((10,), _layer("Softmax"))),
+    "SQUARED_DIFFERENCE": _keras_model(
+        _two_inputs(lambda: keras.layers.Lambda(lambda t: tf.math.squared_difference(t[0], t[1])), (3, 4, 5))
+    ),
     "SQUEEZE": _reshape_rewritten("SQUEEZE"),
+    "SUB": _keras_model(_two_inputs(_layer("Subtract"), (3, 4, 5))),
+    "SVDF": lambda: _svdf_model(),
+    "TANH": _function_model(tf.math.tanh, (1, 4, 6)),
     "TRANSPOSE": _keras_model(_one_input((3, 4, 5), _layer("Permute", (3, 1, 2)))),
 }
 

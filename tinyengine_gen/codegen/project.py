@@ -1,7 +1,7 @@
 """Turn a model into a C project folder: compile, emit, report, and write it atomically.
 
 The folder is written to a staging sibling and swapped into place at the end
-(:mod:`tinyengine_gen.output_folder`), so an interrupted or failed run never leaves a
+(:mod:`tinyengine_gen.codegen.output_folder`), so an interrupted or failed run never leaves a
 half-written project behind, and a folder we did not write is never replaced.
 """
 
@@ -49,7 +49,7 @@ def write_project(
     """Write every file under ``out_dir``, replacing it whole once all are written.
 
     ``out_dir`` must be new, empty or an earlier output (see
-    :mod:`tinyengine_gen.output_folder`); ``protect`` names inputs it must not hold.
+    :mod:`tinyengine_gen.codegen.output_folder`); ``protect`` names inputs it must not hold.
     """
     with staged_output(out_dir, protect) as staging:
         write_files(staging, project.files)

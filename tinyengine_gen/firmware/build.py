@@ -14,7 +14,7 @@
    staging folder is removed, so nothing is left behind;
 4. the linker script is rewritten with that stack size and ``make`` links ``fw.elf``,
    which the script's ASSERTs check once more; report.json gains a ``firmware`` object;
-5. the staging folder replaces ``out_dir`` whole (:mod:`tinyengine_gen.output_folder`).
+5. the staging folder replaces ``out_dir`` whole (:mod:`tinyengine_gen.codegen.output_folder`).
 """
 
 from __future__ import annotations
@@ -289,7 +289,7 @@ def write_firmware_project(
 ) -> FirmwareBuild:
     """The model's C project plus a built ``firmware/``, replacing ``out_dir`` whole.
 
-    Built in a staging folder beside ``out_dir`` (:mod:`tinyengine_gen.output_folder`):
+    Built in a staging folder beside ``out_dir`` (:mod:`tinyengine_gen.codegen.output_folder`):
     on any failure (a model that does not fit, a compiler error) that folder is removed
     and ``out_dir`` is left as it was.
     """

@@ -27,7 +27,9 @@ import numpy as np
 from flatbuffers.table import Table as _SchemaTable
 
 from tinyengine_gen.errors import MalformedModelError, QuantizationError, UnsupportedModelError
+from tinyengine_gen import ops  # noqa: F401  (registers every operator, for the support check)
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
+from tinyengine_gen.ops.base import supported_opcodes, unsupported_operators_error
 from tinyengine_gen.printable import printable
 from tinyengine_gen.frontend.schema import BUILTIN_OPERATOR_NAMES, TENSOR_TYPE_NAMES, schema
 from tinyengine_gen.frontend.verifier import FlatBuffer, ReadLimits, Table
@@ -63,6 +65,7 @@ _MODEL_OPERATOR_CODES, _MODEL_SUBGRAPHS, _MODEL_BUFFERS = 1, 2, 4
 _OPCODE_DEPRECATED_BUILTIN, _OPCODE_CUSTOM, _OPCODE_BUILTIN = 0, 1, 3
 _SUBGRAPH_TENSORS, _SUBGRAPH_INPUTS, _SUBGRAPH_OUTPUTS, _SUBGRAPH_OPERATORS = 0, 1, 2, 3
 _TENSOR_SHAPE, _TENSOR_TYPE, _TENSOR_BUFFER, _TENSOR_NAME, _TENSOR_QUANT, _TENSOR_SPARSITY = 0, 1, 2, 3, 4, 6
+_TENSOR_IS_VARIABLE = 5
 _QUANT_SCALE, _QUANT_ZERO_POINT, _QUANT_DIMENSION = 2, 3, 6
 _OP_OPCODE_INDEX, _OP_INPUTS, _OP_OUTPUTS, _OP_OPTIONS_TYPE, _OP_OPTIONS = 0, 1, 2, 3, 4
 _BUFFER_DATA, _BUFFER_OFFSET, _BUFFER_SIZE = 0, 1, 2
@@ -127,18 +130,22 @@ class _ModelReader:
         limits = self._limits
         model = self._buf.root("model")
         subgraphs = model.tables(_MODEL_SUBGRAPHS, "subgraphs", "subgraph", limits.max_opcodes)
-        if len(subgraphs) != 1:
+        subgraph = subgraphs[0] if subgraphs else None
+        raw_codes = model.tables(_MODEL_OPERATOR_CODES, "operator_codes", "operator code", limits.max_opcodes)
+        opcodes = [self._opcode_name(i, code) for i, code in enumerate(raw_codes)]
+        raw_ops = subgraph.tables(_SUBGRAPH_OPERATORS, "operators", "operator", limits.max_operators) if subgraph else []
+        # The support check comes first: an unsupported operator (an LSTM's state tensors, a
+        # WHILE loop's subgraphs) explains every later oddity of the file better than a data-flow
+        # or structure message would.
+        self._check_supported(raw_ops, opcodes)
+        if subgraph is None or len(subgraphs) != 1:
             raise UnsupportedModelError(
                 f"{self._source}: the model has {len(subgraphs)} subgraphs; only single-subgraph "
                 "models (no control flow) are supported."
             )
-        subgraph = subgraphs[0]
         buffers = model.tables(_MODEL_BUFFERS, "buffers", "buffer", limits.max_buffers)
         raw_tensors = subgraph.tables(_SUBGRAPH_TENSORS, "tensors", "tensor", limits.max_tensors)
         tensors = tuple(self._tensor(i, t, buffers) for i, t in enumerate(raw_tensors))
-        raw_codes = model.tables(_MODEL_OPERATOR_CODES, "operator_codes", "operator code", limits.max_opcodes)
-        opcodes = [self._opcode_name(i, code) for i, code in enumerate(raw_codes)]
-        raw_ops = subgraph.tables(_SUBGRAPH_OPERATORS, "operators", "operator", limits.max_operators)
         operators = tuple(self._operator(i, op, opcodes, len(tensors)) for i, op in enumerate(raw_ops))
         inputs = self._tensor_list(subgraph, _SUBGRAPH_INPUTS, len(tensors), "subgraph inputs")
         outputs = self._tensor_list(subgraph, _SUBGRAPH_OUTPUTS, len(tensors), "subgraph outputs")
@@ -147,6 +154,19 @@ class _ModelReader:
         graph = Graph(tensors=tensors, operators=operators, inputs=inputs, outputs=outputs, source=self._source)
         _check_dataflow(graph)
         return graph
+
+    def _check_supported(self, raw_ops: list[Table], opcodes: list[str]) -> None:
+        """One error naming every operator type of the main subgraph without a planner here."""
+        supported = set(supported_opcodes())
+        found: dict[str, list[int]] = {}
+        for index, raw in enumerate(raw_ops):
+            opcode_index = int(raw.scalar(_OP_OPCODE_INDEX, "I", 0, "opcode_index"))
+            if not 0 <= opcode_index < len(opcodes):
+                raise self._fail(f"operator {index} uses opcode index {opcode_index}; the model has {len(opcodes)}.")
+            if opcodes[opcode_index] not in supported:
+                found.setdefault(opcodes[opcode_index], []).append(index)
+        if found:
+            raise unsupported_operators_error(self._source, found)
 
     def _tensor_list(self, table: Table, slot: int, count: int, what: str) -> tuple[int, ...]:
         values = table.numbers(slot, "int32", what, self._limits.max_io)
@@ -205,7 +225,8 @@ class _ModelReader:
         buffer_index = int(raw.scalar(_TENSOR_BUFFER, "I", 0, "buffer"))
         data = self._buffer(index, name, buffer_index, buffers, dtype, shape, nbytes)
         quant = self._quant(index, name, raw.table(_TENSOR_QUANT, "quantization"), dtype, shape)
-        return Tensor(index=index, name=name, shape=shape, dtype=dtype, quant=quant, data=data)
+        is_variable = bool(raw.scalar(_TENSOR_IS_VARIABLE, "B", 0, "is_variable")) and data is None
+        return Tensor(index=index, name=name, shape=shape, dtype=dtype, quant=quant, data=data, is_variable=is_variable)
 
     def _buffer(
         self,
@@ -258,6 +279,11 @@ class _ModelReader:
         if len(zero_points) != len(scales):
             raise QuantizationError(f"{where} has {len(scales)} scales but {len(zero_points)} zero points; {advice}")
         axis = int(raw.scalar(_QUANT_DIMENSION, "i", 0, "quantized_dimension"))
+        if len(scales) > 1 and len(shape) == 1 and len(scales) == shape[0]:
+            # Older converters wrote the filter's quantized_dimension (3 for a depthwise
+            # filter) on the 1-D bias too, as in TFLM's person_detect.tflite. A vector has
+            # only axis 0, and TFLite Micro never reads a bias's quantized_dimension.
+            axis = 0
         if len(scales) > 1:
             if not 0 <= axis < len(shape):
                 raise QuantizationError(
@@ -322,7 +348,7 @@ def _check_dataflow(graph: Graph) -> None:
     The memory planner derives every tensor's lifetime from this order, so a file that
     breaks it would make the generated code read arena bytes another tensor owns.
     """
-    written = set(graph.inputs)
+    written = set(graph.inputs) | {t.index for t in graph.tensors if t.is_variable}  # state: valid from te_reset()
     for op in graph.operators:
         for t in op.inputs:
             tensor = graph.tensors[t] if t >= 0 else None

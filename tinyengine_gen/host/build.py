@@ -104,6 +104,13 @@ class HostModel:
             data = np.ascontiguousarray(array, dtype=np.dtype(info["dtype"])).reshape(info["shape"])
             ctypes.memmove(self._lib.te_input(position), data.ctypes.data, data.nbytes)
 
+    def reset(self) -> None:
+        """te_reset(): clear the state a model with variable tensors keeps between invokes."""
+        reset = getattr(self._lib, "te_reset", None)
+        if reset is not None:
+            reset.restype, reset.argtypes = None, []
+            reset()
+
     def invoke(self) -> None:
         status = self._lib.te_invoke()
         if status != 0:

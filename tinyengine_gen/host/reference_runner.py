@@ -15,8 +15,16 @@ from tinyengine_gen.compiler import CompiledModel
 __all__ = ["run_reference"]
 
 
-def run_reference(compiled: CompiledModel, inputs: Sequence[np.ndarray]) -> dict[int, np.ndarray]:
-    """All tensor values (graph inputs, constants used, every op output) by tensor index."""
+def run_reference(
+    compiled: CompiledModel, inputs: Sequence[np.ndarray], state: dict[int, np.ndarray] | None = None
+) -> dict[int, np.ndarray]:
+    """All tensor values (graph inputs, constants used, every op output) by tensor index.
+
+    Variable tensors (SVDF / LSTM state) start at their zero point, or at their value in
+    ``state``; an op that updates one returns its new value among its outputs, and it is
+    written back to ``state``, so that passing the same dict to consecutive calls runs
+    consecutive invokes, as TFLM and te_invoke() do.
+    """
     graph = compiled.graph
     values: dict[int, np.ndarray] = {}
     for index, array in zip(graph.inputs, inputs):
@@ -25,8 +33,18 @@ def run_reference(compiled: CompiledModel, inputs: Sequence[np.ndarray]) -> dict
     for tensor in graph.tensors:
         if tensor.is_constant:
             values[tensor.index] = tensor.data
+        elif tensor.is_variable:
+            initial = state.get(tensor.index) if state is not None else None
+            values[tensor.index] = initial if initial is not None else _zero_point_fill(tensor)
     for plan in compiled.plans:
         for index, value in plan.reference(values).items():
             tensor = graph.tensor(index)
             values[index] = np.asarray(value, dtype=tensor.dtype.numpy).reshape(tensor.shape)
+    if state is not None:
+        state.update({t.index: values[t.index] for t in graph.tensors if t.is_variable})
     return values
+
+
+def _zero_point_fill(tensor) -> np.ndarray:
+    zero_point = tensor.quant.zero_point if tensor.quant is not None else 0
+    return np.full(tensor.shape, zero_point, dtype=tensor.dtype.numpy)

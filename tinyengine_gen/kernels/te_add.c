@@ -7,15 +7,6 @@
 
 #include "te_add_requant.h"
 
-/* One input's rescaling: (x + offset) << left_shift, times a multiplier below one. */
-typedef struct {
-  int32_t offset, left_shift, multiplier, shift;
-} te_add_input_scale;
-
-TE_INLINE int32_t te_add_scale(int32_t x, te_add_input_scale s) {
-  return te_add_requantize((x + s.offset) * ((int32_t)1 << s.left_shift), s.multiplier, s.shift);
-}
-
 /* The parameters are copied to locals first: the int8 output may alias anything, so reading
  * them through ``p`` inside the loops would keep the compiler from vectorising. */
 static void te_add_row(const te_add_params* p, const int8_t* a, int32_t step_a, const int8_t* b, int32_t step_b,
@@ -37,14 +28,4 @@ static void te_add_row(const te_add_params* p, const int8_t* a, int32_t step_a, 
   }
 }
 
-void te_add_s8(const te_add_params* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
-  const te_bcast* nest = &p->nest;
-  const int inner = nest->loops - 1;
-  const int32_t n = nest->extent[inner];
-  int32_t index[TE_BCAST_MAX_LOOPS] = {0};
-  int32_t off1 = 0, off2 = 0;
-  do {
-    te_add_row(p, input1 + off1, nest->step1[inner], input2 + off2, nest->step2[inner], output, n);
-    output += n;
-  } while (te_bcast_next_row(nest, index, &off1, &off2));
-}
+TE_BCAST_KERNEL(te_add_s8, te_add_params, te_add_row)

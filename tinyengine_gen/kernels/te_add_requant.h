@@ -44,6 +44,16 @@ TE_INLINE int32_t te_requantize_nonneg(int32_t x, int32_t multiplier, int32_t le
   return te_rounding_divide_by_pot(te_add_high_mul(shifted, multiplier), right_shift);
 }
 
+/* One input's rescaling in ADD, SUB and SQUARED_DIFFERENCE: (x + offset) << left_shift,
+ * times a multiplier below one (MultiplyByQuantizedMultiplierSmallerThanOneExp). */
+typedef struct {
+  int32_t offset, left_shift, multiplier, shift;
+} te_add_input_scale;
+
+TE_INLINE int32_t te_add_scale(int32_t x, te_add_input_scale s) {
+  return te_add_requantize((x + s.offset) * ((int32_t)1 << s.left_shift), s.multiplier, s.shift);
+}
+
 /* Requantised output: rescale the sum of the two rescaled inputs, add the zero point, clamp. */
 TE_INLINE int8_t te_add_output(int32_t sum, int32_t multiplier, int32_t shift, int32_t offset, int32_t act_min,
                                int32_t act_max) {

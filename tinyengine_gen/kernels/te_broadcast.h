@@ -1,4 +1,4 @@
-/* Broadcast loop nests for binary element-wise kernels (ADD, MUL).
+/* Broadcast loop nests for binary element-wise kernels (ADD, MUL, SUB, MINIMUM, ...).
  *
  * The planner folds numpy-style broadcasting (what TFLite Micro's
  * BroadcastBinaryOpSimple does) into at most TE_BCAST_MAX_LOOPS nested loops, merging
@@ -40,5 +40,42 @@ TE_INLINE int te_bcast_next_row(const te_bcast* b, int32_t* index, int32_t* off1
   }
   return 0;
 }
+
+/* One row of a binary kernel: ``n`` outputs from ``a`` and ``b`` advancing by ``step_a`` /
+ * ``step_b`` (0 or 1) per element; ``params`` is the kernel's own parameter struct. */
+typedef void (*te_bcast_row_fn)(const void* params, const int8_t* a, int32_t step_a, const int8_t* b, int32_t step_b,
+                                int8_t* out, int32_t n);
+
+/* Runs ``row`` over every innermost row of the nest, writing the output contiguously. The
+ * kernels of SUB, MINIMUM, MAXIMUM, SQUARED_DIFFERENCE and PRELU are a row function each. */
+TE_INLINE void te_bcast_run(const te_bcast* nest, te_bcast_row_fn row, const void* params, const int8_t* input1,
+                            const int8_t* input2, int8_t* output) {
+  const int inner = nest->loops - 1;
+  const int32_t n = nest->extent[inner];
+  int32_t index[TE_BCAST_MAX_LOOPS] = {0};
+  int32_t off1 = 0, off2 = 0;
+  do {
+    row(params, input1 + off1, nest->step1[inner], input2 + off2, nest->step2[inner], output, n);
+    output += n;
+  } while (te_bcast_next_row(nest, index, &off1, &off2));
+}
+
+/* Defines the kernel NAME(p, input1, input2, output) of a binary element-wise op whose
+ * parameters (type PARAMS) hold its loop nest in ``nest``: ROW(p, a, step_a, b, step_b,
+ * out, n) computes one innermost row of n outputs, and this walks the rows. A macro rather
+ * than a function taking ROW as a pointer, so that each op's row function is called
+ * directly and inlined. */
+#define TE_BCAST_KERNEL(NAME, PARAMS, ROW)                                                        \
+  void NAME(const PARAMS* p, const int8_t* input1, const int8_t* input2, int8_t* output) {        \
+    const te_bcast* nest = &p->nest;                                                              \
+    const int inner = nest->loops - 1;                                                            \
+    const int32_t n = nest->extent[inner];                                                        \
+    int32_t index[TE_BCAST_MAX_LOOPS] = {0};                                                      \
+    int32_t off1 = 0, off2 = 0;                                                                   \
+    do {                                                                                          \
+      ROW(p, input1 + off1, nest->step1[inner], input2 + off2, nest->step2[inner], output, n);    \
+      output += n;                                                                                \
+    } while (te_bcast_next_row(nest, index, &off1, &off2));                                       \
+  }
 
 #endif /* TE_BROADCAST_H */

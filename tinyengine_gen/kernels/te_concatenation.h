@@ -1,4 +1,4 @@
-/* CONCATENATION, int8 (TFLite Micro: inputs and output share scale and zero point,
+/* CONCATENATION (and PACK), int8 or int32 as bytes (TFLite Micro: int8 inputs and output share scale and zero point,
  * so it is a byte copy). */
 #ifndef TE_CONCATENATION_H
 #define TE_CONCATENATION_H
@@ -10,7 +10,7 @@
 typedef struct {
   int num_inputs;
   int32_t outer;                               /* product of the output dimensions before the axis */
-  int32_t chunk[TE_CONCATENATION_MAX_INPUTS];  /* elements of each input per outer index */
+  int32_t chunk[TE_CONCATENATION_MAX_INPUTS];  /* bytes of each input per outer index */
 } te_concatenation_params;
 
 void te_concatenation_s8(const te_concatenation_params* p, const int8_t* const* inputs, int8_t* output);

@@ -35,14 +35,4 @@ static void te_mul_row(const te_mul_params* p, const int8_t* a, int32_t step_a, 
   }
 }
 
-void te_mul_s8(const te_mul_params* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
-  const te_bcast* nest = &p->nest;
-  const int inner = nest->loops - 1;
-  const int32_t n = nest->extent[inner];
-  int32_t index[TE_BCAST_MAX_LOOPS] = {0};
-  int32_t off1 = 0, off2 = 0;
-  do {
-    te_mul_row(p, input1 + off1, nest->step1[inner], input2 + off2, nest->step2[inner], output, n);
-    output += n;
-  } while (te_bcast_next_row(nest, index, &off1, &off2));
-}
+TE_BCAST_KERNEL(te_mul_s8, te_mul_params, te_mul_row)

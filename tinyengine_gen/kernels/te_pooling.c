@@ -65,38 +65,29 @@ static void te_pooling_max_block(const te_pooling_params* p, const int8_t* in, t
   for (int c = 0; c < n; ++c) out[c] = (int8_t)te_clamp(best[c], lo, hi);
 }
 
-void te_pooling_avg_s8(const te_pooling_params* p, const int8_t* input, int8_t* output) {
-  const int c_n = p->channels;
-  for (int b = 0; b < p->batches; ++b) {
-    const int8_t* in_batch = input + (long)b * p->in_h * p->in_w * c_n;
-    for (int oy = 0; oy < p->out_h; ++oy) {
-      for (int ox = 0; ox < p->out_w; ++ox) {
-        const te_pooling_window w = te_pooling_window_at(p, oy, ox);
-        int8_t* out = output + (((long)b * p->out_h + oy) * p->out_w + ox) * c_n;
-        int c = 0;
-        for (; c + TE_POOLING_BLOCK <= c_n; c += TE_POOLING_BLOCK) {
-          te_pooling_avg_block(p, in_batch + c, w, out + c, TE_POOLING_BLOCK);
-        }
-        if (c < c_n) te_pooling_avg_block(p, in_batch + c, w, out + c, c_n - c);
-      }
-    }
+/* The loops over batches, output pixels and blocks of channels, the same for both kinds:
+ * defines NAME(p, input, output), which runs BLOCK on each block of TE_POOLING_BLOCK
+ * channels (and on the last, shorter one). A macro rather than a function taking BLOCK as
+ * a pointer, so that each kernel's block function is called directly and inlined. */
+#define TE_POOLING_KERNEL(NAME, BLOCK)                                                          \
+  void NAME(const te_pooling_params* p, const int8_t* input, int8_t* output) {                  \
+    const int c_n = p->channels;                                                                \
+    for (int b = 0; b < p->batches; ++b) {                                                      \
+      const int8_t* in_batch = input + (long)b * p->in_h * p->in_w * c_n;                       \
+      for (int oy = 0; oy < p->out_h; ++oy) {                                                   \
+        for (int ox = 0; ox < p->out_w; ++ox) {                                                 \
+          const te_pooling_window w = te_pooling_window_at(p, oy, ox);                          \
+          int8_t* out = output + (((long)b * p->out_h + oy) * p->out_w + ox) * c_n;             \
+          int c = 0;                                                                            \
+          for (; c + TE_POOLING_BLOCK <= c_n; c += TE_POOLING_BLOCK) {                          \
+            BLOCK(p, in_batch + c, w, out + c, TE_POOLING_BLOCK);                               \
+          }                                                                                     \
+          if (c < c_n) BLOCK(p, in_batch + c, w, out + c, c_n - c);                             \
+        }                                                                                       \
+      }                                                                                         \
+    }                                                                                           \
   }
-}
 
-void te_pooling_max_s8(const te_pooling_params* p, const int8_t* input, int8_t* output) {
-  const int c_n = p->channels;
-  for (int b = 0; b < p->batches; ++b) {
-    const int8_t* in_batch = input + (long)b * p->in_h * p->in_w * c_n;
-    for (int oy = 0; oy < p->out_h; ++oy) {
-      for (int ox = 0; ox < p->out_w; ++ox) {
-        const te_pooling_window w = te_pooling_window_at(p, oy, ox);
-        int8_t* out = output + (((long)b * p->out_h + oy) * p->out_w + ox) * c_n;
-        int c = 0;
-        for (; c + TE_POOLING_BLOCK <= c_n; c += TE_POOLING_BLOCK) {
-          te_pooling_max_block(p, in_batch + c, w, out + c, TE_POOLING_BLOCK);
-        }
-        if (c < c_n) te_pooling_max_block(p, in_batch + c, w, out + c, c_n - c);
-      }
-    }
-  }
-}
+TE_POOLING_KERNEL(te_pooling_avg_s8, te_pooling_avg_block)
+
+TE_POOLING_KERNEL(te_pooling_max_s8, te_pooling_max_block)

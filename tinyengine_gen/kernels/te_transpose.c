@@ -34,4 +34,8 @@ void te_transpose_s16(const te_transpose_params* p, const int16_t* input, int16_
   TE_TRANSPOSE_BODY(int16_t)
 }
 
+void te_transpose_s32(const te_transpose_params* p, const int32_t* input, int32_t* output) {
+  TE_TRANSPOSE_BODY(int32_t)
+}
+
 void te_transpose_f32(const te_transpose_params* p, const float* input, float* output) { TE_TRANSPOSE_BODY(float) }

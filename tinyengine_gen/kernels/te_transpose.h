@@ -1,4 +1,6 @@
-/* TRANSPOSE: any permutation of up to 5 dimensions (TFLite Micro reference semantics). */
+/* TRANSPOSE: any permutation of up to 5 dimensions (TFLite Micro reference semantics).
+ * A strided gather in general: STRIDED_SLICE runs on it too, with its strides (which may
+ * be negative) and the input pointer moved to the slice's first element. */
 #ifndef TE_TRANSPOSE_H
 #define TE_TRANSPOSE_H
 
@@ -15,6 +17,7 @@ typedef struct {
 
 void te_transpose_s8(const te_transpose_params* p, const int8_t* input, int8_t* output);
 void te_transpose_s16(const te_transpose_params* p, const int16_t* input, int16_t* output);
+void te_transpose_s32(const te_transpose_params* p, const int32_t* input, int32_t* output);
 void te_transpose_f32(const te_transpose_params* p, const float* input, float* output);
 
 #endif

@@ -2,14 +2,16 @@
 
 Views (RESHAPE and friends) and in-place kernels share their input's storage; every other
 non-constant tensor and every op's scratch buffer gets a lifetime in steps, and the memory
-planner turns those lifetimes into offsets. Shared by the compiler, the memory passes, the
+planner turns those lifetimes into offsets. A variable tensor (the state of an SVDF or
+LSTM, kept from one invoke to the next) lives over the whole schedule, so no other buffer
+ever reuses its bytes. Shared by the compiler, the memory passes, the
 patch-stage scheduler and the offline plan exported to TFLite Micro.
 
-The memory passes lay out many variants of one schedule and the NAS cost model runs them
-for thousands of configs a second, so each graph keeps its recent layouts, by the identity
-of their (immutable) plans, and the lifetimes and group requests of the schedule laid out
-last: variants share most of them. Both live exactly as long as their graph: layouts kept
-past it would pile up, config after config, for the garbage collector to rescan.
+The plan passes lay out many variants of one schedule and the NAS cost model runs them
+for thousands of configs a second, so recent layouts (by the identity of their immutable
+plans) and the lifetimes and group requests of the schedule laid out last are memoised in
+the active :class:`~tinyengine_gen.memory.layout_cache.LayoutCache`, an object its owner
+passes in (a compile, or the NAS cost model), never in module state.
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-import threading
-import weakref
 from collections.abc import Callable, Sequence
 
 from tinyengine_gen.ir import Graph
+from tinyengine_gen.memory.layout_cache import LayoutCache, active_cache
 from tinyengine_gen.ops.base import OpPlan
 from tinyengine_gen.memory.planner import BufferRequest, MemoryPlan, align_up, live_peak, plan_memory
 
@@ -41,7 +42,7 @@ def layout_memory(
     graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 16
 ) -> tuple[MemoryPlan, dict[int, int], dict[int, int]]:
     """(memory plan, tensor index -> arena offset, op index -> scratch offset)."""
-    memory, request_tensors, scratch_requests = _planned(graph, plans, alignment)
+    memory, request_tensors, scratch_requests = _planned(active_cache(), graph, plans, alignment)
     tensor_offsets = {t: memory.offsets[r] for r, tensors in request_tensors.items() for t in tensors}
     scratch_offsets = {op_index: memory.offsets[r] for op_index, r in scratch_requests.items()}
     return memory, tensor_offsets, scratch_offsets
@@ -49,7 +50,7 @@ def layout_memory(
 
 def memory_plan(graph: Graph, plans: Sequence[OpPlan], alignment: int = 16) -> MemoryPlan:
     """The planned arena of ``plans`` (what :func:`layout_memory` places), without the offset maps."""
-    return _planned(graph, plans, alignment)[0]
+    return _planned(active_cache(), graph, plans, alignment)[0]
 
 
 def arena_if_below(graph: Graph, plans: Sequence[OpPlan], alignment: int, limit: int) -> int | None:
@@ -59,14 +60,15 @@ def arena_if_below(graph: Graph, plans: Sequence[OpPlan], alignment: int, limit:
     already reaches ``limit`` is rejected without running the placement: the memory passes
     try several variants per graph, and the NAS cost model runs them for every config.
     """
-    layouts, key, hit = _memoised_layout(graph, plans, alignment)
+    cache = active_cache()
+    layouts, key, hit = _memoised_layout(cache, graph, plans, alignment)
     if hit is not None:
         arena = hit[0].arena_bytes
         return arena if arena < limit else None
-    requests = _requests_of(graph, plans)
+    requests = _requests_of(cache, graph, plans)
     if align_up(live_peak(requests[0]), alignment) >= limit:
         return None
-    arena = _place(layouts, key, plans, alignment, requests)[0].arena_bytes
+    arena = _place(cache, layouts, key, plans, alignment, requests)[0].arena_bytes
     return arena if arena < limit else None
 
 
@@ -82,7 +84,7 @@ def live_peak_after_joins(
     bound :func:`arena_if_below` would find for the varied schedule, without building its
     requests, so the in-place pass rejects most of its trials for the price of a sweep.
     """
-    memory, request_tensors, _ = _planned(graph, plans, alignment)
+    memory, request_tensors, _ = _planned(active_cache(), graph, plans, alignment)
     requests = memory.requests
     group_of = {t: r for r, tensors in request_tensors.items() for t in tensors}
     live = memory.live_by_step
@@ -110,45 +112,41 @@ def live_peak_after_joins(
     return max(map(operator.add, live, itertools.accumulate(delta[: len(live)])), default=0)
 
 
-#: Layouts kept per graph (the memory passes ask for the same few several times over).
-_LAYOUTS_PER_GRAPH = 16
-_LAYOUTS: "weakref.WeakKeyDictionary[Graph, dict[tuple, tuple]]" = weakref.WeakKeyDictionary()
-_LAYOUTS_LOCK = threading.Lock()
-
-
 def _memoised_layout(
-    graph: Graph, plans: Sequence[OpPlan], alignment: int
+    cache: LayoutCache, graph: Graph, plans: Sequence[OpPlan], alignment: int
 ) -> tuple[dict[tuple, tuple], tuple, tuple | None]:
     """(the recent layouts of ``graph``, the key of ``plans`` in them, the layout there or
     None). Keyed by alignment and plan identities; the layouts are gone with the graph."""
-    layouts = _LAYOUTS.get(graph)
+    layouts = cache.layouts.get(graph)
     if layouts is None:
-        with _LAYOUTS_LOCK:
-            layouts = _LAYOUTS.setdefault(graph, {})
+        with cache.lock:
+            layouts = cache.layouts.setdefault(graph, {})
     key = (alignment, *map(id, plans))
     hit = layouts.get(key)
     return layouts, key, None if hit is None else hit[1]
 
 
-def _planned(graph: Graph, plans: Sequence[OpPlan], alignment: int):
+def _planned(cache: LayoutCache, graph: Graph, plans: Sequence[OpPlan], alignment: int):
     """(memory plan, request -> tensors, op index -> scratch request), memoised by identity."""
-    layouts, key, hit = _memoised_layout(graph, plans, alignment)
+    layouts, key, hit = _memoised_layout(cache, graph, plans, alignment)
     if hit is not None:
         return hit
-    return _place(layouts, key, plans, alignment, _requests_of(graph, plans))
+    return _place(cache, layouts, key, plans, alignment, _requests_of(cache, graph, plans))
 
 
-def _requests_of(graph: Graph, plans: Sequence[OpPlan]):
-    return buffer_requests(graph, plans, alias_owners(plans))
+def _requests_of(cache: LayoutCache, graph: Graph, plans: Sequence[OpPlan]):
+    return buffer_requests(graph, plans, alias_owners(plans), cache)
 
 
-def _place(layouts: dict[tuple, tuple], key: tuple, plans: Sequence[OpPlan], alignment: int, requests):
+def _place(
+    cache: LayoutCache, layouts: dict[tuple, tuple], key: tuple, plans: Sequence[OpPlan], alignment: int, requests
+):
     """Place ``requests`` and remember the layout in ``layouts`` under ``key``. The entry
     keeps the plans alive, so the ids in its key cannot be reused while it is there."""
     request_list, request_tensors, scratch_requests = requests
     result = (plan_memory(request_list, alignment), request_tensors, scratch_requests)
-    with _LAYOUTS_LOCK:
-        if len(layouts) >= _LAYOUTS_PER_GRAPH:
+    with cache.lock:
+        if len(layouts) >= cache.LAYOUTS_PER_GRAPH:
             del layouts[next(iter(layouts))]
         layouts[key] = (tuple(plans), result)
     return result
@@ -189,7 +187,7 @@ def find_root(parent: dict[int, int], t: int) -> int:
     return root
 
 
-def buffer_requests(graph: Graph, plans: Sequence[OpPlan], owners: dict[int, int]):
+def buffer_requests(graph: Graph, plans: Sequence[OpPlan], owners: dict[int, int], cache: LayoutCache | None = None):
     """One request per storage group (a tensor and its views) and per op scratch buffer.
 
     ``owners`` maps a tensor to the tensor whose storage it shares; pass ``{}`` for a layout
@@ -199,7 +197,7 @@ def buffer_requests(graph: Graph, plans: Sequence[OpPlan], owners: dict[int, int
     group's owner tensor, then the scratch buffers in step order.
     Returns (requests, request index -> tensors, op index -> scratch request index).
     """
-    lifetimes = _lifetimes(graph, plans)
+    lifetimes = _lifetimes(cache or active_cache(), graph, plans)
     if owners:
         members: dict[int, list[int]] = {}
         for t in lifetimes.tensors:  # ascending, so each group's list comes out sorted
@@ -242,6 +240,8 @@ class _Lifetimes:
         for index in graph.outputs:
             first.setdefault(index, end)
             last[index] = end
+        for index in facts.variables:  # state kept between invokes: never shares its bytes
+            first[index], last[index] = 0, end
         self.io, self.first, self.last = io, first, last
         # the facts' tables, not the facts object, which holds this one (no reference cycle)
         self._graph_tensors, self._sizes = facts.tensors, facts.sizes
@@ -282,9 +282,9 @@ class _Lifetimes:
         return request
 
 
-def _lifetimes(graph: Graph, plans: Sequence[OpPlan]) -> _Lifetimes:
+def _lifetimes(cache: LayoutCache, graph: Graph, plans: Sequence[OpPlan]) -> _Lifetimes:
     """The lifetimes of ``plans`` on ``graph``, reused while the ops read and write the same tensors."""
-    facts = _facts(graph)
+    facts = _facts(cache, graph)
     io = [(plan.inputs, plan.outputs) for plan in plans]
     lifetimes = facts.lifetimes
     if lifetimes is None or lifetimes.io != io:
@@ -298,11 +298,12 @@ class _GraphFacts:
     tensors only, so graphs that share their tensor tuple (a graph and its fused rewrite)
     share them."""
 
-    __slots__ = ("tensors", "activations", "sizes", "lifetimes")
+    __slots__ = ("tensors", "activations", "variables", "sizes", "lifetimes")
 
     def __init__(self, graph: Graph) -> None:
         self.tensors = graph.tensors
         self.activations = frozenset(t.index for t in graph.tensors if t.data is None)
+        self.variables = tuple(sorted(t.index for t in graph.tensors if t.is_variable))
         self.sizes: dict[int, int] = {}
         self.lifetimes: _Lifetimes | None = None
 
@@ -310,7 +311,7 @@ class _GraphFacts:
 def tensor_sizes(graph: Graph) -> Callable[[int], int]:
     """Bytes of a tensor of ``graph`` by index, memoised per graph. Bound once per graph:
     the in-place pass asks for thousands of sizes per graph."""
-    return functools.partial(_size, graph, _facts(graph).sizes)
+    return functools.partial(_size, graph, _facts(active_cache(), graph).sizes)
 
 
 def _size(graph: Graph, sizes: dict[int, int], t: int) -> int:
@@ -321,14 +322,10 @@ def _size(graph: Graph, sizes: dict[int, int], t: int) -> int:
     return size
 
 
-_FACTS: "weakref.WeakKeyDictionary[Graph, _GraphFacts]" = weakref.WeakKeyDictionary()
-_LAST_FACTS: list[_GraphFacts | None] = [None]
-
-
-def _facts(graph: Graph) -> _GraphFacts:
-    facts = _FACTS.get(graph)
+def _facts(cache: LayoutCache, graph: Graph) -> _GraphFacts:
+    facts = cache.facts.get(graph)
     if facts is None:
-        last = _LAST_FACTS[0]
+        last = cache.last_facts
         facts = last if last is not None and last.tensors is graph.tensors else _GraphFacts(graph)
-        _FACTS[graph] = _LAST_FACTS[0] = facts
+        cache.facts[graph] = cache.last_facts = facts
     return facts

@@ -28,6 +28,9 @@ __all__ = [
     "check_structure",
     "plan_operator",
     "supported_opcodes",
+    "planner_for",
+    "check_supported",
+    "describe_opcode",
     "OpChecker",
     "per_channel_requant",
     "same_or_valid_padding",
@@ -130,15 +133,71 @@ def supported_opcodes() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def planner_for(opcode: str) -> PlanFunction:
+    """The planning function registered for ``opcode`` (KeyError if none)."""
+    return _REGISTRY[opcode]
+
+
+#: Custom operators whose name says where the model came from, and what to do instead.
+_CUSTOM_ADVICE = {
+    "ethos-u": "a model compiled by Vela for an Ethos-U NPU, compile the model before Vela",
+    "TFLite_Detection_PostProcess": "the SSD detection post-processing op, run it outside the compiled model",
+}
+
+
+def describe_opcode(opcode: str) -> str:
+    """How messages name an opcode: a custom one as ``CUSTOM 'code'`` (the reader stores ``CUSTOM:code``)."""
+    if opcode.startswith("CUSTOM:"):
+        return f"CUSTOM '{opcode[len('CUSTOM:'):]}'"
+    return opcode
+
+
+def _opcode_advice(opcode: str) -> str:
+    """What a custom operator's code says about the model, or ''."""
+    if not opcode.startswith("CUSTOM:"):
+        return ""
+    code = opcode[len("CUSTOM:") :]
+    if code.startswith("Flex"):
+        return "a TensorFlow (select TF ops) kernel, convert with TFLITE_BUILTINS_INT8 only"
+    return _CUSTOM_ADVICE.get(code, "")
+
+
+def check_supported(graph: Graph) -> None:
+    """Raise one error naming every operator type of ``graph`` that has no planner here.
+
+    Each is listed once, with how many times it occurs and the index of its first
+    occurrence, so the user sees the whole job at once instead of one operator per run.
+    """
+    found: dict[str, list[int]] = {}
+    for op in graph.operators:
+        if op.opcode not in _REGISTRY:
+            found.setdefault(op.opcode, []).append(op.index)
+    if found:
+        raise unsupported_operators_error(graph.source, found)
+
+
+def unsupported_operators_error(source: str, found: Mapping[str, Sequence[int]]) -> UnsupportedOperatorError:
+    """The one-line error for unsupported opcodes (opcode -> operator indices, in file order)."""
+    parts = []
+    for opcode, indices in sorted(found.items(), key=lambda item: item[1][0]):
+        advice = _opcode_advice(opcode)
+        parts.append(
+            f"{describe_opcode(opcode)} (x{len(indices)}, first at operator {indices[0]})"
+            + (f": {advice}" if advice else "")
+        )
+    noun = "operator is" if len(parts) == 1 else "operators are"
+    return UnsupportedOperatorError(
+        f"{source}: {len(parts)} unsupported {noun} used: " + "; ".join(parts) + "; supported operators: "
+        + ", ".join(supported_opcodes())
+        + "."
+    )
+
+
 def plan_operator(graph: Graph, op: Operator) -> OpPlan:
     """Plan one operator, or say clearly that it is not supported."""
     planner = _REGISTRY.get(op.opcode)
     if planner is None:
-        raise UnsupportedOperatorError(
-            f"{graph.source}: {op.describe()} is not supported; supported operators: "
-            + ", ".join(supported_opcodes())
-            + "."
-        )
+        raise unsupported_operators_error(graph.source, {op.opcode: [op.index]})
     try:
         return planner(graph, op)
     except ScaleRangeError as exc:
@@ -257,6 +316,12 @@ class OpChecker:
     def dtype(self, tensor: Tensor, *allowed: DType) -> None:
         if tensor.dtype not in allowed:
             names = "/".join(d.value for d in allowed)
+            if tensor.dtype == DType.INT16 and not tensor.is_constant:
+                raise self.unsupported(
+                    f"{tensor.describe()} is an int16 activation: 16x8 quantisation (int16 activations, int8 "
+                    f"weights) is not supported yet by this kernel ({names}); convert with int8 activations "
+                    "(supported_ops=[TFLITE_BUILTINS_INT8])."
+                )
             raise self.unsupported(
                 f"{tensor.describe()} has dtype {tensor.dtype.value}; this kernel supports {names} "
                 "(quantise the model to int8 with a representative dataset)."

@@ -1,5 +1,8 @@
 """CONCATENATION: int8 inputs joined along one axis.
 
+(int32 inputs, as in the shape subgraphs of unfixed-batch models, are copied the same way;
+they are usually folded into constants before planning.)
+
 TFLite Micro's int8 kernel does not requantise: its Prepare requires every input to have
 exactly the output's scale and zero point (the converter arranges this), and Eval copies
 the values. We mirror that, and reject a model with differing quantisation with a
@@ -34,7 +37,7 @@ class ConcatenationPlan:
     output_shape: tuple[int, ...]
     axis: int  # non-negative
     outer: int  # product of the output dimensions before the axis
-    chunks: tuple[int, ...]  # elements each input contributes per outer index
+    chunks: tuple[int, ...]  # bytes each input contributes per outer index
     kernel_sources: tuple[str, ...] = ("te_concatenation.c", "te_concatenation.h")
     aliases: tuple[tuple[int, int], ...] = ()
 
@@ -52,7 +55,7 @@ class ConcatenationPlan:
 
     def emit(self, ctx: EmitContext) -> list[str]:
         chunks = ", ".join(str(c) for c in self.chunks)
-        pointers = ", ".join(ctx.tensor(i) for i in self.inputs)
+        pointers = ", ".join(f"(const int8_t*){ctx.tensor(i)}" for i in self.inputs)
         return [
             "{",
             (
@@ -60,7 +63,7 @@ class ConcatenationPlan:
                 f".outer = {self.outer}, .chunk = {{{chunks}}}}};"
             ),
             f"  const int8_t* const inputs[{len(self.inputs)}] = {{{pointers}}};",
-            f"  te_concatenation_s8(&params, inputs, {ctx.tensor(self.outputs[0])});",
+            f"  te_concatenation_s8(&params, inputs, (int8_t*){ctx.tensor(self.outputs[0])});",
             "}",
         ]
 
@@ -100,12 +103,13 @@ def plan_concatenation(graph: Graph, op: Operator) -> ConcatenationPlan:
     if not 1 <= rank <= MAX_RANK:
         raise check.unsupported(f"{y.describe()} has rank {rank}; ranks 1 to {MAX_RANK} are supported.")
     axis = _positive_axis(check, rank)
-    check.dtype(y, DType.INT8)
+    check.dtype(y, DType.INT8, DType.INT32)
     for x in xs:
-        check.dtype(x, DType.INT8)
+        check.dtype(x, y.dtype)
         if len(x.shape) != rank or any(a != b for d, (a, b) in enumerate(zip(x.shape, y.shape)) if d != axis):
             raise check.unsupported(f"{x.describe()} does not match the output {list(y.shape)} outside axis {axis}.")
-        _same_quantisation(check, x, y)
+        if y.dtype == DType.INT8:
+            _same_quantisation(check, x, y)
     check.output_shape_matches(y, (*y.shape[:axis], sum(x.shape[axis] for x in xs), *y.shape[axis + 1 :]))
     inner = int(np.prod(y.shape[axis + 1 :], dtype=np.int64))
     return ConcatenationPlan(
@@ -115,10 +119,10 @@ def plan_concatenation(graph: Graph, op: Operator) -> ConcatenationPlan:
         output_shape=tuple(y.shape),
         axis=axis,
         outer=int(np.prod(y.shape[:axis], dtype=np.int64)),
-        chunks=tuple(int(x.shape[axis]) * inner for x in xs),
+        chunks=tuple(int(x.shape[axis]) * inner * y.dtype.itemsize for x in xs),
     )
 
 
 def concatenation_reference(xs: list[np.ndarray], plan: ConcatenationPlan) -> np.ndarray:
     """Pure-numpy twin of te_concatenation_s8 (TFLite Micro copies the int8 values)."""
-    return np.concatenate([np.asarray(x, dtype=np.int8) for x in xs], axis=plan.axis).reshape(plan.output_shape)
+    return np.concatenate([np.asarray(x) for x in xs], axis=plan.axis).reshape(plan.output_shape)

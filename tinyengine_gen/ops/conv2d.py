@@ -63,6 +63,7 @@ __all__ = [
     "SHALLOW_MAX_DEPTH",
     "NARROW_MAX_CHANNELS",
     "MAX_GEMM_DEPTH",
+    "GEMM_SOURCES",
     "KERNEL_SOURCES",
     "IN_PLACE_KERNELS",
 ]
@@ -80,22 +81,29 @@ GEMM_PIXELS = 4
 GEMM_BLOCK = 32
 NARROW_PIXELS = 32
 
-_GEMM = ("te_conv2d_gemm.h", "te_fixedpoint.h")
+#: the GEMM core and, in arm/, its Armv7E-M code (included by te_conv2d_gemm.h where TE_DSP)
+GEMM_SOURCES = (
+    "te_conv2d_gemm.h",
+    "te_fixedpoint.h",
+    "arm/te_gemm_deep_dsp.h",
+    "arm/te_gemm_shallow_dsp.h",
+    "arm/te_gemm_1x1_dsp.h",
+)
 #: Files each kernel needs, copied into the project only when a layer uses that kernel.
 KERNEL_SOURCES: dict[str, tuple[str, ...]] = {
     "te_conv2d_s8": ("te_conv2d.c", "te_conv2d.h", "te_fixedpoint.h"),
-    "te_conv2d_1x1_s8": ("te_conv2d_1x1.c", "te_conv2d_1x1.h") + _GEMM,
-    "te_conv2d_1x1_shallow_s8": ("te_conv2d_1x1_shallow.c", "te_conv2d_1x1_shallow.h") + _GEMM,
-    "te_conv2d_kxk_s8": ("te_conv2d_kxk.c", "te_conv2d_kxk.h") + _GEMM,
-    "te_conv2d_kxk_shallow_s8": ("te_conv2d_kxk_shallow.c", "te_conv2d_kxk_shallow.h") + _GEMM,
-    "te_conv2d_narrow_s8": ("te_conv2d_narrow.c", "te_conv2d_narrow.h") + _GEMM,
+    "te_conv2d_1x1_s8": ("te_conv2d_1x1.c", "te_conv2d_1x1.h") + GEMM_SOURCES,
+    "te_conv2d_1x1_shallow_s8": ("te_conv2d_1x1_shallow.c", "te_conv2d_1x1_shallow.h") + GEMM_SOURCES,
+    "te_conv2d_kxk_s8": ("te_conv2d_kxk.c", "te_conv2d_kxk.h") + GEMM_SOURCES,
+    "te_conv2d_kxk_shallow_s8": ("te_conv2d_kxk_shallow.c", "te_conv2d_kxk_shallow.h") + GEMM_SOURCES,
+    "te_conv2d_narrow_s8": ("te_conv2d_narrow.c", "te_conv2d_narrow.h") + GEMM_SOURCES,
 }
 #: The in-place twin of each pointwise kernel that has one (see :meth:`Conv2DPlan.in_place_variant`).
 IN_PLACE_KERNELS: dict[str, str] = {
     "te_conv2d_1x1_s8": "te_conv2d_1x1_inplace_s8",
     "te_conv2d_1x1_shallow_s8": "te_conv2d_1x1_shallow_inplace_s8",
 }
-_IN_PLACE_SOURCES = ("te_conv2d_1x1_inplace.c", "te_conv2d_1x1_inplace.h") + _GEMM
+_IN_PLACE_SOURCES = ("te_conv2d_1x1_inplace.c", "te_conv2d_1x1_inplace.h") + GEMM_SOURCES
 #: The shallow-core kernel that computes what a deep-core kernel computes with less scratch.
 _LEAN_KERNELS = {"te_conv2d_kxk_s8": "te_conv2d_kxk_shallow_s8", "te_conv2d_1x1_s8": "te_conv2d_1x1_shallow_s8"}
 _LAYOUTS = ("NHWC", "NCHW")

@@ -35,6 +35,10 @@ __all__ = [
     "MAX_RANK",
     "AddPlan",
     "BroadcastNest",
+    "add_output",
+    "add_rescaled_inputs",
+    "broadcast_pair",
+    "check_binary",
     "MulPlan",
     "add_input_table",
     "add_reference",
@@ -125,8 +129,8 @@ def _continues(inner_extent: int, inner_step: int, step: int) -> bool:
     return step == inner_step * inner_extent if inner_step else step == 0
 
 
-def _check_binary(check: OpChecker) -> tuple[Tensor, Tensor, Tensor]:
-    """Validate the int8 tensors and broadcast shapes shared by ADD and MUL."""
+def check_binary(check: OpChecker) -> tuple[Tensor, Tensor, Tensor]:
+    """Validate the int8 tensors and broadcast shapes shared by the binary element-wise ops."""
     x1, x2, y = check.required_input(0), check.required_input(1), check.output()
     for tensor in (x1, x2, y):
         check.dtype(tensor, DType.INT8)
@@ -209,7 +213,11 @@ class AddPlan:
 
     def emit(self, ctx: EmitContext) -> list[str]:
         if self.use_tables:
-            return self._emit_with_tables(ctx)
+            return self.emit_table_call(ctx, *self.input_tables())
+        return self.emit_broadcast_call(ctx, "te_add_s8")
+
+    def emit_broadcast_call(self, ctx: EmitContext, function: str) -> list[str]:
+        """The call of ``function`` (te_add_s8, or te_sub_s8) with this plan's te_add_params."""
         params = (
             f".nest = {self.nest.c_initializer()}, .input1_offset = {self.input1_offset}, "
             f".input2_offset = {self.input2_offset}, .output_offset = {self.output_offset}, "
@@ -222,14 +230,14 @@ class AddPlan:
             "{",
             f"  static const te_add_params params = {{{params}}};",
             (
-                f"  te_add_s8(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.inputs[1])}, "
+                f"  {function}(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.inputs[1])}, "
                 f"{ctx.tensor(self.outputs[0])});"
             ),
             "}",
         ]
 
-    def _emit_with_tables(self, ctx: EmitContext) -> list[str]:
-        table1, table2 = self.input_tables()
+    def emit_table_call(self, ctx: EmitContext, table1: np.ndarray, table2: np.ndarray) -> list[str]:
+        """The call of te_add_lut_s8 with these two rescaling tables (SUB passes table 2 negated)."""
         lut1 = ctx.const(f"op{self.op_index}_input1_table", table1)
         lut2 = ctx.const(f"op{self.op_index}_input2_table", table2)
         params = (
@@ -250,19 +258,21 @@ def _smaller_than_one(check: OpChecker, real: float, what: str) -> tuple[int, in
     """QuantizeMultiplierSmallerThanOneExp, whose CHECKs abort TFLite Micro: say so instead."""
     if not 0.0 < real < 1.0:
         raise check.quant_error(
-            f"the {what} multiplier {real!r} is outside (0, 1); TFLite Micro cannot run this ADD "
+            f"the {what} multiplier {real!r} is outside (0, 1); TFLite Micro cannot run this operator "
             "(the output scale is far too small for the input scales)."
         )
     multiplier, shift = requant_multiplier(real)
     if shift > 0:
-        raise check.quant_error(f"the {what} multiplier {real!r} rounds up to 1.0; TFLite Micro cannot run this ADD.")
+        raise check.quant_error(
+            f"the {what} multiplier {real!r} rounds up to 1.0; TFLite Micro cannot run this operator."
+        )
     return multiplier, shift
 
 
 @register("ADD", inputs=2)
 def plan_add(graph: Graph, op: Operator) -> AddPlan:
     check = OpChecker(graph, op)
-    x1, x2, y = _check_binary(check)
+    x1, x2, y = check_binary(check)
     s1, z1 = check.per_tensor_quant(x1)
     s2, z2 = check.per_tensor_quant(x2)
     so, zo = check.per_tensor_quant(y)
@@ -305,7 +315,7 @@ def add_input_table(offset: int, left_shift: int, multiplier: int, shift: int) -
     return multiply_by_quantized_multiplier((q + offset) << left_shift, multiplier, shift).astype(np.int32)
 
 
-def _broadcast_pair(x1: np.ndarray, x2: np.ndarray, out_shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def broadcast_pair(x1: np.ndarray, x2: np.ndarray, out_shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """Both inputs as int64 arrays broadcast to the output's shape."""
     rank = max(x1.ndim, x2.ndim, len(out_shape))
     a = x1.astype(np.int64).reshape(_extend(x1.shape, rank))
@@ -314,17 +324,28 @@ def _broadcast_pair(x1: np.ndarray, x2: np.ndarray, out_shape: Sequence[int]) ->
     return np.broadcast_to(a, target), np.broadcast_to(b, target)
 
 
-def add_reference(x1: np.ndarray, x2: np.ndarray, plan: AddPlan) -> np.ndarray:
-    """Pure-numpy twin of te_add_s8 (and of TFLite Micro's reference AddFunc)."""
-    a, b = _broadcast_pair(x1, x2, plan.output_shape)
+def add_rescaled_inputs(x1: np.ndarray, x2: np.ndarray, plan: AddPlan) -> tuple[np.ndarray, np.ndarray]:
+    """Both inputs broadcast to the output shape and rescaled to ADD's (and SUB's) common scale."""
+    a, b = broadcast_pair(x1, x2, plan.output_shape)
     scaled1 = multiply_by_quantized_multiplier(
         (a + plan.input1_offset) << plan.left_shift, plan.input1_multiplier, plan.input1_shift
     )
     scaled2 = multiply_by_quantized_multiplier(
         (b + plan.input2_offset) << plan.left_shift, plan.input2_multiplier, plan.input2_shift
     )
-    raw = multiply_by_quantized_multiplier(scaled1 + scaled2, plan.output_multiplier, plan.output_shift)
-    return np.clip(raw + plan.output_offset, plan.act_min, plan.act_max).astype(np.int8).reshape(plan.output_shape)
+    return scaled1, scaled2
+
+
+def add_output(raw: np.ndarray, plan: AddPlan) -> np.ndarray:
+    """The int8 output of a combined ADD/SUB value on the common scale: requantise, offset, clamp."""
+    out = multiply_by_quantized_multiplier(raw, plan.output_multiplier, plan.output_shift) + plan.output_offset
+    return np.clip(out, plan.act_min, plan.act_max).astype(np.int8).reshape(plan.output_shape)
+
+
+def add_reference(x1: np.ndarray, x2: np.ndarray, plan: AddPlan) -> np.ndarray:
+    """Pure-numpy twin of te_add_s8 (and of TFLite Micro's reference AddFunc)."""
+    scaled1, scaled2 = add_rescaled_inputs(x1, x2, plan)
+    return add_output(scaled1 + scaled2, plan)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -384,7 +405,7 @@ class MulPlan:
 @register("MUL", inputs=2)
 def plan_mul(graph: Graph, op: Operator) -> MulPlan:
     check = OpChecker(graph, op)
-    x1, x2, y = _check_binary(check)
+    x1, x2, y = check_binary(check)
     s1, z1 = check.per_tensor_quant(x1)
     s2, z2 = check.per_tensor_quant(x2)
     so, zo = check.per_tensor_quant(y)
@@ -408,7 +429,7 @@ def plan_mul(graph: Graph, op: Operator) -> MulPlan:
 
 def mul_reference(x1: np.ndarray, x2: np.ndarray, plan: MulPlan) -> np.ndarray:
     """Pure-numpy twin of te_mul_s8 (and of TFLite Micro's reference MulElementwise)."""
-    a, b = _broadcast_pair(x1, x2, plan.output_shape)
+    a, b = broadcast_pair(x1, x2, plan.output_shape)
     product = (a + plan.input1_offset) * (b + plan.input2_offset)
     raw = multiply_by_quantized_multiplier(product, plan.output_multiplier, plan.output_shift)
     return np.clip(raw + plan.output_offset, plan.act_min, plan.act_max).astype(np.int8).reshape(plan.output_shape)

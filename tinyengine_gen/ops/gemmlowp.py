@@ -31,10 +31,14 @@ __all__ = [
     "exp_on_negative_values",
     "fixed_mul",
     "get_reciprocal",
+    "inv_sqrt_multiplier_exp",
+    "log_x_for_x_greater_than_or_equal_to_1",
     "logistic",
+    "one_minus_x_over_one_plus_x_for_x_in_0_1",
     "one_over_one_plus_x_for_x_in_0_1",
     "rounding_half_sum",
     "saturating_shift_left",
+    "tanh",
     "wrap32",
 ]
 
@@ -114,15 +118,25 @@ def exp_on_negative_values(a: np.ndarray, integer_bits: int) -> np.ndarray:
     return np.where(a64 == 0, INT32_MAX, result)
 
 
-def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
-    """1 / (1 + a) as Q0.31 for Q0.31 ``a`` in [0, 1): three Newton-Raphson steps in Q2.29."""
+def _newton_reciprocal_of_half_denominator(a: np.ndarray) -> np.ndarray:
+    """Q2.29 approximation of 1 / ((1 + a) / 2) for Q0.31 ``a`` in [0, 1): three Newton-Raphson steps."""
     half_denominator = rounding_half_sum(a, INT32_MAX)
     x = wrap32(_48_OVER_17 + fixed_mul(half_denominator, _MINUS_32_OVER_17))
     for _ in range(3):
         half_denominator_times_x = fixed_mul(half_denominator, x)
         one_minus_half_denominator_times_x = wrap32(_ONE_Q2 - half_denominator_times_x)
         x = wrap32(x + saturating_shift_left(fixed_mul(x, one_minus_half_denominator_times_x), 2))
-    return saturating_shift_left(x, 1)
+    return x
+
+
+def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
+    """1 / (1 + a) as Q0.31 for Q0.31 ``a`` in [0, 1)."""
+    return saturating_shift_left(_newton_reciprocal_of_half_denominator(a), 1)
+
+
+def one_minus_x_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
+    """(1 - a) / (1 + a) as Q0.31 for Q0.31 ``a`` in [0, 1): 2 / (1 + a) - 1, rescaled from Q2.29."""
+    return saturating_shift_left(wrap32(_newton_reciprocal_of_half_denominator(a) - _ONE_Q2), 2)
 
 
 def logistic(a: np.ndarray, integer_bits: int) -> np.ndarray:
@@ -135,6 +149,16 @@ def logistic(a: np.ndarray, integer_bits: int) -> np.ndarray:
     return np.where(a64 == 0, 1 << 30, result)
 
 
+def tanh(a: np.ndarray, integer_bits: int) -> np.ndarray:
+    """tanh(a) as Q0.31 for ``a`` in Q(integer_bits): -tanh(-|a|) from exp(2 * -|a|), by symmetry."""
+    a64 = np.asarray(a, dtype=np.int64)
+    negative = a64 < 0
+    minus_abs = np.where(negative, a64, wrap32(-a64))
+    # neg_tanh_on_negative_values: ExactMulByPot<1> keeps the raw value, one more integer bit.
+    t = one_minus_x_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(minus_abs, integer_bits + 1))
+    return np.where(a64 == 0, 0, np.where(negative, wrap32(-t), t))
+
+
 def get_reciprocal(x: np.ndarray, x_integer_digits: int) -> tuple[np.ndarray, np.ndarray]:
     """TFLite GetReciprocal for positive Q(x_integer_digits) ``x``: (Q0.31 scale, bits over unit).
 
@@ -145,3 +169,90 @@ def get_reciprocal(x: np.ndarray, x_integer_digits: int) -> tuple[np.ndarray, np
     num_bits_over_unit = x_integer_digits - headroom_plus_one
     shifted_sum_minus_one = wrap32(((x64 << headroom_plus_one) & 0xFFFFFFFF) - (1 << 31))
     return one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one), num_bits_over_unit
+
+
+# Raw Q0.31 constants of TFLite's log_x_for_x_greater_than_or_equal_to_1_impl (common.h).
+_LOG_2 = 1488522236
+_SQRT_SQRT_HALF = 1805811301
+_SQRT_HALF = 1518500250
+_ONE_QUARTER = 536870912
+_ALPHA_N = 117049297
+_ALPHA_D = 127690142
+_ALPHA_I = 1057819769
+_ALPHA_F = 638450708
+
+
+def _saturating_add(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
+    return np.clip(np.asarray(a, dtype=np.int64) + b, INT32_MIN, INT32_MAX)
+
+
+def log_x_for_x_greater_than_or_equal_to_1(
+    x: np.ndarray, input_integer_bits: int, output_integer_bits: int
+) -> np.ndarray:
+    """log(x) in Q(output_integer_bits) for x >= 1 in Q(input_integer_bits): TFLite's
+    log_x_for_x_greater_than_or_equal_to_1_impl (a rational approximation of log on a
+    normalised mantissa, plus the exponent times log 2), step by step."""
+    accum_bits = output_integer_bits + 1
+    z_a = np.asarray(x, dtype=np.int64)
+    shifted_quarter = rounding_divide_by_pot(_ONE_QUARTER, accum_bits)
+    z_a_headroom_plus_1 = count_leading_zeros(z_a)
+    r_a_raw = [
+        saturating_shift_left(fixed_mul(saturating_shift_left(z, int(h) - 1), _SQRT_HALF), 1)
+        for z, h in zip(z_a.ravel().tolist(), z_a_headroom_plus_1.ravel().tolist())
+    ]
+    z_a_pow_2_adj = [
+        _saturating_add(saturating_shift_left(input_integer_bits - int(h), 31 - accum_bits), shifted_quarter)
+        for h in z_a_headroom_plus_1.ravel().tolist()
+    ]
+    z_b = fixed_mul(z_a, _SQRT_HALF)
+    z_b_headroom = count_leading_zeros(z_b) - 1
+    r_b_raw = [saturating_shift_left(z, int(h)) for z, h in zip(z_a.ravel().tolist(), z_b_headroom.ravel().tolist())]
+    z_b_pow_2_adj = [
+        _saturating_add(saturating_shift_left(input_integer_bits - int(h), 31 - accum_bits), -shifted_quarter)
+        for h in z_b_headroom.ravel().tolist()
+    ]
+    shape = z_a.shape
+    r = np.minimum(np.reshape(r_a_raw, shape), np.reshape(r_b_raw, shape))
+    z_pow_2_adj = np.maximum(np.reshape(z_a_pow_2_adj, shape), np.reshape(z_b_pow_2_adj, shape))
+    p = rounding_half_sum(r, _SQRT_SQRT_HALF)
+    q = wrap32(r - _SQRT_SQRT_HALF)
+    q = wrap32(q + q)
+    common_sq = fixed_mul(q, q)
+    num = wrap32(fixed_mul(q, r) + fixed_mul(fixed_mul(q, common_sq), _ALPHA_N))
+    denom_minus_one = wrap32(
+        fixed_mul(p, wrap32(wrap32(_ALPHA_I + q) + fixed_mul(_ALPHA_D, common_sq))) + fixed_mul(_ALPHA_F, q)
+    )
+    recip_denom = one_over_one_plus_x_for_x_in_0_1(denom_minus_one)
+    num_scaled = rounding_divide_by_pot(num, accum_bits)
+    total = wrap32(fixed_mul(z_pow_2_adj, _LOG_2) + fixed_mul(num_scaled, recip_denom))
+    return saturating_shift_left(total, accum_bits - output_integer_bits)
+
+
+# Raw constants of TFLite's GetInvSqrtQuantizedMultiplierExp: 1.5 in Q3.28, sqrt(2)/2 in Q0.31.
+_HALF_THREE_Q3 = (1 << 28) + (1 << 27)
+_HALF_SQRT_2_Q0 = 1518500250
+
+
+def inv_sqrt_multiplier_exp(value: int) -> tuple[int, int]:
+    """TFLite's GetInvSqrtQuantizedMultiplierExp(value, kReverseShift = -1) for one value >= 0."""
+    if value <= 1:
+        return INT32_MAX, 0
+    shift = 11
+    while value >= 1 << 29:
+        value //= 4
+        shift += 1
+    left_shift_bit_pairs = (int(count_leading_zeros(np.int64(value))) - 1) // 2 - 1
+    shift -= left_shift_bit_pairs
+    value <<= 2 * left_shift_bit_pairs
+    fixed_input = value >> 1
+    half_input = int(rounding_divide_by_pot(fixed_input, 1))
+    x = 1 << 28  # F3::One()
+    for _ in range(5):
+        x3 = saturating_shift_left(fixed_mul(fixed_mul(x, x), x), 6)
+        difference = wrap32(fixed_mul(_HALF_THREE_Q3, x) - fixed_mul(half_input, x3))
+        x = int(saturating_shift_left(difference, 3))
+    inv_sqrt = int(fixed_mul(x, _HALF_SQRT_2_Q0))
+    if shift < 0:
+        inv_sqrt = int(wrap32(inv_sqrt << -shift))
+        shift = 0
+    return inv_sqrt, -shift

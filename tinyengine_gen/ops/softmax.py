@@ -114,7 +114,10 @@ def plan_softmax(graph: Graph, op: Operator) -> SoftmaxPlan:
         raise check.unsupported(f"beta {beta} is not supported; beta must be positive and finite.")
     if beta * in_scale * float(1 << (31 - SCALED_DIFF_INTEGER_BITS)) <= 1.0:
         raise check.quant_error(
-            f"beta {beta} times the input scale {in_scale} is below 2^-26; TFLite Micro rejects such a softmax."
+            f"beta {beta} times the input scale {in_scale} is below 2^-26, so the logits span a degenerate range: "
+            "most likely the layer before the softmax is untrained (near-zero weights) or the representative "
+            "dataset makes every logit the same; TFLite Micro rejects such a softmax (train the model, or "
+            "calibrate it with real inputs, then convert again)."
         )
     multiplier, left_shift, diff_min = softmax_input_scaling(beta, in_scale)
     depth = int(x.shape[-1])

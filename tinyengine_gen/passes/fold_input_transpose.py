@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyengine_gen.ir import Graph, Operator
-from tinyengine_gen.passes.graph_edit import replace_operator
+from tinyengine_gen.passes.graph_edit import replace_operator, with_operators_replaced
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import graph_pass
 
@@ -37,10 +37,7 @@ def fold_input_transpose(graph: Graph) -> Graph:
             options = dict(user.options, inputLayout="NCHW")
             replaced[user.index] = replace_operator(user, inputs=(op.inputs[0],) + user.inputs[1:], options=options)
         removed.add(op.index)
-    if not removed:
-        return graph
-    operators = tuple(replaced.get(op.index, op) for op in graph.operators if op.index not in removed)
-    return graph.replace(operators=operators)
+    return with_operators_replaced(graph, replaced, removed)
 
 
 def _asked(options: CompileOptions) -> bool:

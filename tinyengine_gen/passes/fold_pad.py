@@ -12,7 +12,7 @@ import numpy as np
 
 from tinyengine_gen.frontend.schema import schema
 from tinyengine_gen.ir import DType, Graph, Operator
-from tinyengine_gen.passes.graph_edit import replace_operator
+from tinyengine_gen.passes.graph_edit import replace_operator, with_operators_replaced
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import graph_pass
 
@@ -63,10 +63,7 @@ def fold_pad(graph: Graph) -> Graph:
         options["explicitPadding"] = amounts
         replaced[op.index] = replace_operator(op, inputs=(pad.inputs[0],) + op.inputs[1:], options=options)
         removed.add(pad.index)
-    if not removed:
-        return graph
-    operators = tuple(replaced.get(op.index, op) for op in graph.operators if op.index not in removed)
-    return graph.replace(operators=operators)
+    return with_operators_replaced(graph, replaced, removed)
 
 
 def _asked(options: CompileOptions) -> bool:

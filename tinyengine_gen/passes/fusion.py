@@ -24,7 +24,7 @@ import numpy as np
 
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpPlan, plan_property, replace_plan
-from tinyengine_gen.ops.conv2d import GEMM_PIXELS, Conv2DPlan, shallow_filter_layout
+from tinyengine_gen.ops.conv2d import GEMM_PIXELS, GEMM_SOURCES, Conv2DPlan, shallow_filter_layout
 from tinyengine_gen.ops.elementwise import AddPlan
 from tinyengine_gen.passes.in_place import with_in_place_kernels
 from tinyengine_gen.memory.lifetimes import memory_plan
@@ -41,7 +41,7 @@ _CORES = {
     "te_conv2d_kxk_s8": 2,
     "te_conv2d_kxk_shallow_s8": 3,
 }
-_SOURCES = ("te_conv2d_add.c", "te_conv2d_add.h", "te_conv2d_gemm.h", "te_add_requant.h", "te_fixedpoint.h")
+_SOURCES = ("te_conv2d_add.c", "te_conv2d_add.h", "te_add_requant.h") + GEMM_SOURCES
 
 
 def _tile_bytes(out_c: int) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tinyengine_gen.ir import Graph, Operator
 
-__all__ = ["replace_operator", "without_operators"]
+__all__ = ["replace_operator", "with_operators_replaced", "without_operators"]
 
 
 def replace_operator(op: Operator, **changes) -> Operator:
@@ -26,3 +26,11 @@ def without_operators(graph: Graph, removed: set[int], **changes) -> Graph:
         return graph
     operators = tuple(op for op in graph.operators if op.index not in removed)
     return graph.replace(operators=operators, **changes)
+
+
+def with_operators_replaced(graph: Graph, replaced: dict[int, Operator], removed: set[int]) -> Graph:
+    """``graph`` with the operators in ``replaced`` (by index) swapped in and those in ``removed`` dropped."""
+    if not removed:
+        return graph
+    operators = tuple(replaced.get(op.index, op) for op in graph.operators if op.index not in removed)
+    return graph.replace(operators=operators)

@@ -3,7 +3,9 @@
 Every caller runs these lists through :func:`tinyengine_gen.passes.base.run_passes`; each
 pass reads the options to decide whether it runs.
 
-Graph passes: the int8 API strips first (they change what the graph's inputs and outputs
+Graph passes: constant folding first (the converter's shape subgraphs become constants
+that every later pass and planner can read), the converter's dilated-convolution pattern
+into one dilated convolution, a grouped convolution into one convolution per group, then the int8 API strips (they change what the graph's inputs and outputs
 are), then PAD folding, then the NCHW input fold (off under patching).
 
 Plan passes: residual fusion first (it removes tensors and decides which buffers an ADD
@@ -14,7 +16,10 @@ final lifetimes).
 from __future__ import annotations
 
 from tinyengine_gen.passes.base import Pass
+from tinyengine_gen.passes.fold_constants import FOLD_CONSTANTS
+from tinyengine_gen.passes.fold_dilated import FOLD_DILATED
 from tinyengine_gen.passes.fold_input_transpose import FOLD_INPUT_TRANSPOSE
+from tinyengine_gen.passes.split_grouped_conv import SPLIT_GROUPED_CONV
 from tinyengine_gen.passes.fold_pad import FOLD_PAD
 from tinyengine_gen.passes.fusion import FUSE_RESIDUAL_ADD
 from tinyengine_gen.passes.in_place import IN_PLACE
@@ -23,5 +28,5 @@ from tinyengine_gen.passes.lean_scratch import LEAN_SCRATCH
 
 __all__ = ["GRAPH_PASSES", "PLAN_PASSES"]
 
-GRAPH_PASSES: tuple[Pass, ...] = (STRIP_INPUT_QUANTIZE, STRIP_OUTPUT_DEQUANTIZE, FOLD_PAD, FOLD_INPUT_TRANSPOSE)
+GRAPH_PASSES: tuple[Pass, ...] = (FOLD_CONSTANTS, FOLD_DILATED, SPLIT_GROUPED_CONV, STRIP_INPUT_QUANTIZE, STRIP_OUTPUT_DEQUANTIZE, FOLD_PAD, FOLD_INPUT_TRANSPOSE)
 PLAN_PASSES: tuple[Pass, ...] = (FUSE_RESIDUAL_ADD, IN_PLACE, LEAN_SCRATCH)

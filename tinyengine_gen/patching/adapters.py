@@ -13,12 +13,18 @@ from collections.abc import Callable
 from typing import Protocol
 
 from tinyengine_gen.ops.base import OpPlan
+from tinyengine_gen.ops.conv2d import Conv2DPlan
+from tinyengine_gen.ops.depthwise_conv2d import DepthwiseConv2DPlan
+from tinyengine_gen.ops.elementwise import AddPlan, broadcast_nest
 from tinyengine_gen.patching.regions import Region, Window
 
-__all__ = ["SpatialAdapter", "adapter_for"]
+__all__ = ["SpatialAdapter", "adapter_for", "register_adapter"]
 
 
 class SpatialAdapter(Protocol):
+    def accepts(self, plan: OpPlan) -> bool:
+        """Whether this plan of the adapter's class can run on patches (beyond being NHWC, batch 1)."""
+
     def window(self, plan: OpPlan) -> Window | None:
         """The layer's window, or None for an element-wise op (output region = input region)."""
 
@@ -35,6 +41,9 @@ class _WindowedAdapter:
 
     def __init__(self, kernel_of: Callable[[OpPlan], tuple[int, int]]) -> None:
         self._kernel_of = kernel_of
+
+    def accepts(self, plan) -> bool:
+        return True
 
     def window(self, plan) -> Window:
         return Window(self._kernel_of(plan), plan.stride, plan.dilation, plan.padding, plan.input_shape[1:3])
@@ -55,43 +64,39 @@ class _WindowedAdapter:
 class _SameShapeAddAdapter:
     """ADD of two maps of the same shape (residual connections): element-wise on a region."""
 
+    def accepts(self, plan) -> bool:
+        nest = plan.nest
+        return len(plan.output_shape) == 4 and len(nest.extent) == 1 and nest.step1 == nest.step2 == (1,)
+
     def window(self, plan) -> None:
         return None
 
     def patch_plan(self, plan, inputs, output, held, out):
-        from tinyengine_gen.ops.elementwise import broadcast_nest
-
         shape = _nhwc(plan.output_shape, out)
         return dataclasses.replace(
             plan, inputs=inputs, outputs=(output,), output_shape=shape, nest=broadcast_nest(shape, shape, shape)
         )
 
 
-def _is_same_shape_add(plan) -> bool:
-    nest = plan.nest
-    return len(plan.output_shape) == 4 and len(nest.extent) == 1 and nest.step1 == nest.step2 == (1,)
-
-
-_ADAPTERS: dict[str, SpatialAdapter] = {
-    "Conv2DPlan": _WindowedAdapter(lambda p: tuple(p.filter.shape[1:3])),
-    "DepthwiseConv2DPlan": _WindowedAdapter(lambda p: tuple(p.filter.shape[0:2])),
-    "AddPlan": _SameShapeAddAdapter(),
+#: by plan class: the plans that can run on patches
+_ADAPTERS: dict[type, SpatialAdapter] = {
+    Conv2DPlan: _WindowedAdapter(lambda p: tuple(p.filter.shape[1:3])),
+    DepthwiseConv2DPlan: _WindowedAdapter(lambda p: tuple(p.filter.shape[0:2])),
+    AddPlan: _SameShapeAddAdapter(),
 }
-_CONDITIONS: dict[str, Callable[[OpPlan], bool]] = {"AddPlan": _is_same_shape_add}
 
 
-def register_adapter(plan_class_name: str, adapter: SpatialAdapter) -> None:
-    _ADAPTERS[plan_class_name] = adapter
+def register_adapter(plan_class: type, adapter: SpatialAdapter) -> None:
+    _ADAPTERS[plan_class] = adapter
 
 
 def adapter_for(plan: OpPlan) -> SpatialAdapter | None:
     """The adapter of a plan that can run on patches, or None."""
-    name = type(plan).__name__
-    adapter = _ADAPTERS.get(name)
+    adapter = _ADAPTERS.get(type(plan))
     if adapter is None or getattr(plan, "input_shape", (1,))[0] != 1:
         return None
     if getattr(plan, "input_layout", "NHWC") != "NHWC":
         return None  # patch buffers are NHWC; a stage folds an NCHW input's TRANSPOSE itself
-    if name in _CONDITIONS and not _CONDITIONS[name](plan):
+    if not adapter.accepts(plan):
         return None
     return adapter

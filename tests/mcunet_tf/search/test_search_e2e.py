@@ -18,7 +18,7 @@ from mcunet_tf.export import ExportOptions, export_int8
 from mcunet_tf.search.budget import Pricer, SearchBudget
 from mcunet_tf.search.run import SearchJob, run_search
 from mcunet_tf.search.tuner import EvaluationOptions
-from mcunet_tf.space_ranking import KIB
+from mcunet_tf.space.ranking import KIB
 from mcunet_tf.training.checkpointing import load_supernet
 from mcunet_tf.training.data import load_split
 from mcunet_tf.training.evaluation import recalibrated_subnet

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from tests.model_factory import convert_int8, keras
 from tinyengine_gen.memory import lifetimes
+from tinyengine_gen.memory.layout_cache import LayoutCache
 from tinyengine_gen.compiler import CompileOptions, compile_graph
 from tinyengine_gen.memory.planner import BufferRequest, plan_memory
 from tinyengine_gen.frontend.reader import read_model_bytes
@@ -114,22 +115,43 @@ def test_requests_equal_the_plain_algorithm_for_every_mix_of_variants(compiled):
 
 def test_layout_memo_is_by_identity_and_matches_a_fresh_plan(compiled):
     graph, plans = compiled.graph, compiled.plans
-    memory = lifetimes.memory_plan(graph, plans, 16)
-    assert lifetimes.memory_plan(graph, list(plans), 16) is memory  # same plan objects: same layout
-    fresh = plan_memory(_reference_requests(graph, plans, _reference_owners(plans))[0], 16)
-    assert (memory.offsets, memory.arena_bytes) == (fresh.offsets, fresh.arena_bytes)
-    plain = _plain_plans(compiled)
-    assert lifetimes.memory_plan(graph, plain, 16) is not memory
+    with LayoutCache().active():
+        memory = lifetimes.memory_plan(graph, plans, 16)
+        assert lifetimes.memory_plan(graph, list(plans), 16) is memory  # same plan objects: same layout
+        fresh = plan_memory(_reference_requests(graph, plans, _reference_owners(plans))[0], 16)
+        assert (memory.offsets, memory.arena_bytes) == (fresh.offsets, fresh.arena_bytes)
+        plain = _plain_plans(compiled)
+        assert lifetimes.memory_plan(graph, plain, 16) is not memory
+
+
+def test_outside_an_active_cache_nothing_is_kept_between_calls(compiled):
+    graph, plans = compiled.graph, compiled.plans
+    first = lifetimes.memory_plan(graph, plans, 16)
+    second = lifetimes.memory_plan(graph, plans, 16)
+    assert second is not first and (second.offsets, second.arena_bytes) == (first.offsets, first.arena_bytes)
+
+
+def test_the_default_compile_keeps_nothing_and_a_given_cache_is_the_one_used(compiled):
+    graph = compiled.source_graph
+    ambient, owned = LayoutCache(), LayoutCache()
+    with ambient.active():
+        plain = compile_graph(graph)  # a cache of its own, dropped with the call
+        shared = compile_graph(graph, layout_cache=owned)
+    assert len(ambient.layouts) == 0 and len(ambient.facts) == 0
+    assert shared.graph in owned.layouts
+    assert (shared.arena_bytes, shared.tensor_offsets) == (plain.arena_bytes, plain.tensor_offsets)
 
 
 def test_arena_if_below_answers_exactly_around_the_arena(compiled):
     graph = compiled.graph
     plain = _plain_plans(compiled)
     arena = plan_memory(_reference_requests(graph, plain, _reference_owners(plain))[0], 16).arena_bytes
-    for limit in (arena - 16, arena, arena + 1, 2 * arena):
-        lifetimes._LAYOUTS.pop(graph, None)  # answer from the bound and the planner, not the memo
-        expected = arena if arena < limit else None
-        assert lifetimes.arena_if_below(graph, plain, 16, limit) == expected
+    cache = LayoutCache()
+    with cache.active():
+        for limit in (arena - 16, arena, arena + 1, 2 * arena):
+            cache.forget(graph)  # answer from the bound and the planner, not the memo
+            expected = arena if arena < limit else None
+            assert lifetimes.arena_if_below(graph, plain, 16, limit) == expected
 
 
 class _Aliasing:

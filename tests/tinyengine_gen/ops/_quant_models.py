@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tests.model_factory import tf
+from tests.model_factory import full_int8, tf
 from tinyengine_gen.frontend.schema import schema
 
 __all__ = ["convert_fn", "extract_ops", "with_quantization"]
@@ -30,11 +30,7 @@ def convert_fn(fn: Callable, shape: tuple[int, ...], low: float = -0.3, high: fl
             yield [rng.uniform(low, high, (1, *shape)).astype(np.float32)]
 
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], tf.Module())
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
+    full_int8(converter, representative)
     return converter.convert()
 
 

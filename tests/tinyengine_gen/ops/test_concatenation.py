@@ -8,7 +8,7 @@ import pytest
 
 from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras, tf
-from tflm_backend.tflm_runner import TflmModel
+from tflm_backend.tflm_runner import TflmModel, TflmRefusedError
 from tinyengine_gen.errors import QuantizationError, UnsupportedOperatorError
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
 from tinyengine_gen.ops.concatenation import plan_concatenation
@@ -116,7 +116,7 @@ def test_tflm_also_refuses_concatenation_with_different_scales():
     graph = read_model_bytes(changed, source="rescaled.tflite")
     with pytest.raises(QuantizationError, match=r"rescaled.tflite: operator 0 \(CONCATENATION\)"):
         plan_concatenation(graph, graph.operators[0])
-    with pytest.raises(RuntimeError, match="allocate"):  # Prepare fails on the scale mismatch
+    with pytest.raises(TflmRefusedError, match="allocate"):  # Prepare fails on the scale mismatch
         TflmModel(changed).run([np.zeros((1, 3, 3, 2), np.int8), np.zeros((1, 3, 3, 4), np.int8)])
 
 

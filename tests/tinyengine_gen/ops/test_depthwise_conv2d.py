@@ -1,16 +1,12 @@
 """DEPTHWISE_CONV_2D: generated C and the numpy reference against TFLite Micro, bit for bit."""
 
 import flatbuffers
-import numpy as np
 import pytest
 
 from tests.harness import compile_and_compare
-from tests.model_factory import convert_int8, keras, random_inputs, tf
-from tflm_backend.tflm_runner import TflmModel
+from tests.model_factory import convert_int8, keras, tf
 from tinyengine_gen.errors import UnsupportedOperatorError
-from tinyengine_gen.host.build import HostModel, build_host_library
 from tinyengine_gen.ops.depthwise_conv2d import plan_depthwise_conv2d
-from tinyengine_gen.codegen.project import generate, write_project
 from tinyengine_gen.frontend.reader import read_model_bytes
 from tinyengine_gen.frontend.schema import schema
 
@@ -123,14 +119,7 @@ def test_depthwise_multiplier_comes_from_shapes(tmp_path, option):
     patched = _with_depth_multiplier_option(original, option)
     graph = read_model_bytes(patched, source="patched.tflite")
     assert next(op for op in graph.operators if op.opcode == "DEPTHWISE_CONV_2D").options["depthMultiplier"] == option
-    out_dir = write_project(generate(graph), tmp_path / "project")
-    build_host_library(out_dir, extra_flags=("-Wall", "-Wextra", "-Werror"))
-    host = HostModel(out_dir)
-    tflm = TflmModel(original)
-    rng = np.random.default_rng(0)
-    for _ in range(2):
-        case = random_inputs(host.input_details, rng)
-        np.testing.assert_array_equal(host.run(case)[0], tflm.run(case)[0])
+    compile_and_compare(patched, tmp_path, trials=2, reference_trials=0, tflm_model=original)
 
 
 def test_depthwise_rejects_float_model():

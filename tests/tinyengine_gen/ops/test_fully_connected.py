@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.harness import compile_and_compare
-from tests.model_factory import keras, tf
+from tests.model_factory import full_int8, keras, tf
 from tests.tinyengine_gen.test_sanitizers import run_under_sanitizers
 from tinyengine_gen.errors import QuantizationError, UnsupportedOperatorError
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
@@ -34,11 +34,7 @@ def _convert(build, *, per_channel: bool, seed: int = 0) -> bytes:
             yield [rng.uniform(-1.0, 1.0, s).astype(np.float32) for s in shapes]
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
+    full_int8(converter, representative)
     converter._experimental_disable_per_channel_quantization_for_dense_layers = not per_channel
     return converter.convert()
 

@@ -32,6 +32,12 @@ void reciprocal(const int32_t* a, int32_t* out, int32_t* bits_over_unit, int n, 
     bits_over_unit[i] = b;
   }
 }
+void log_ge_1(const int32_t* a, int32_t* out, int n, int input_bits) {
+  for (int i = 0; i < n; ++i) out[i] = te_gl_log_x_ge_1(a[i], input_bits, 5);
+}
+void inv_sqrt(const int32_t* a, int32_t* out, int32_t* shift, int n) {
+  for (int i = 0; i < n; ++i) te_gl_inv_sqrt(a[i], &out[i], &shift[i]);
+}
 """
 
 _N = 20000
@@ -95,6 +101,23 @@ def test_get_reciprocal(lib):
     expected, expected_bits = gemmlowp.get_reciprocal(x, 12)
     np.testing.assert_array_equal(out, expected)
     np.testing.assert_array_equal(bits, expected_bits)
+
+
+def test_log_x_for_x_greater_than_or_equal_to_1(lib):
+    """LOG_SOFTMAX's log of a Q12.19 sum >= 1 (the twin loops in Python: fewer values)."""
+    x = _random(np.random.default_rng(4), 1 << 19, 2**31 - 1)[::16]
+    np.testing.assert_array_equal(_call(lib.log_ge_1, x, 12), gemmlowp.log_x_for_x_greater_than_or_equal_to_1(x, 12, 5))
+
+
+def test_inv_sqrt_multiplier_exp(lib):
+    """RSQRT's and L2_NORMALIZATION's GetInvSqrtQuantizedMultiplierExp on every kind of int32 >= 0."""
+    x = _random(np.random.default_rng(5), 0, 2**31 - 1)[::32]
+    a = np.ascontiguousarray(x, dtype=np.int32)
+    out, shift = np.zeros_like(a), np.zeros_like(a)
+    lib.inv_sqrt(_pointer(a), _pointer(out), _pointer(shift), ctypes.c_int(a.size))
+    expected = [gemmlowp.inv_sqrt_multiplier_exp(int(v)) for v in x]
+    np.testing.assert_array_equal(out, [m for m, _ in expected])
+    np.testing.assert_array_equal(shift, [e for _, e in expected])
 
 
 def test_known_values():

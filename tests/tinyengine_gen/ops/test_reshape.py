@@ -11,27 +11,13 @@ import numpy as np
 import pytest
 
 from tests.harness import compile_and_compare
-from tests.model_factory import convert_int8, keras, tf
+from tests.model_factory import convert_function, convert_int8, keras, tf
 from tinyengine_gen.compiler import compile_graph
 from tinyengine_gen.errors import UnsupportedModelError, UnsupportedOperatorError
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.reshape import plan_reshape, plan_squeeze
 from tinyengine_gen.frontend.reader import read_model_bytes
 from tinyengine_gen.frontend.schema import schema
-
-
-def _convert_function(fn, shape, *, int8=True):
-    """A one-input tf.function -> TFLite flatbuffer: fully int8 (random representative data) or float."""
-    concrete = tf.function(fn, input_signature=[tf.TensorSpec(shape, tf.float32)]).get_concrete_function()
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], concrete)
-    if int8:
-        rng = np.random.default_rng(0)
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([rng.uniform(-1, 1, shape).astype(np.float32)] for _ in range(8))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-    return converter.convert()
 
 
 def _opcodes(model: bytes) -> list[str]:
@@ -112,7 +98,7 @@ RESHAPES = [
 
 @pytest.mark.parametrize("shape,fn", RESHAPES)
 def test_reshape_graph_input_to_graph_output_shares_buffer(tmp_path, shape, fn):
-    model = _convert_function(fn, shape)
+    model = convert_function(fn, shape)
     assert _opcodes(model) == ["RESHAPE"]
     result = compile_and_compare(model, tmp_path, trials=2)
     compiled = result.project.compiled
@@ -124,7 +110,7 @@ def test_reshape_graph_input_to_graph_output_shares_buffer(tmp_path, shape, fn):
 
 
 def test_reshape_float32(tmp_path):
-    model = _convert_function(lambda x: tf.reshape(x, (5, 21)), (1, 3, 5, 7), int8=False)
+    model = convert_function(lambda x: tf.reshape(x, (5, 21)), (1, 3, 5, 7), int8=False)
     assert _opcodes(model) == ["RESHAPE"]
     compile_and_compare(model, tmp_path, trials=2)
 
@@ -152,7 +138,7 @@ def test_reshape_between_convs_with_input_still_live(tmp_path):
 
 @pytest.mark.parametrize("shape,dims,out_shape", [((1, 3, 1, 7), [2], (1, 3, 7)), ((1, 3, 1, 7), [], (3, 7))])
 def test_squeeze_bit_exact(tmp_path, shape, dims, out_shape):
-    reshape = _convert_function(lambda x: tf.reshape(x, out_shape), shape)
+    reshape = convert_function(lambda x: tf.reshape(x, out_shape), shape)
     model = _as_squeeze(reshape, dims)
     assert _opcodes(model) == ["SQUEEZE"]
     compile_and_compare(model, tmp_path, trials=2)
@@ -160,14 +146,14 @@ def test_squeeze_bit_exact(tmp_path, shape, dims, out_shape):
 
 @pytest.mark.parametrize("axis,out_shape", [(1, (3, 1, 5, 7)), (-1, (3, 5, 7, 1))])
 def test_expand_dims_bit_exact(tmp_path, axis, out_shape):
-    reshape = _convert_function(lambda x: tf.reshape(x, out_shape), (3, 5, 7))
+    reshape = convert_function(lambda x: tf.reshape(x, out_shape), (3, 5, 7))
     model = _as_expand_dims(reshape, axis)
     assert _opcodes(model) == ["EXPAND_DIMS"]
     compile_and_compare(model, tmp_path, trials=2)
 
 
 def test_reshape_of_constant_is_copied(tmp_path):
-    reshape = _convert_function(lambda x: tf.reshape(x, (5, 21)), (1, 3, 5, 7))
+    reshape = convert_function(lambda x: tf.reshape(x, (5, 21)), (1, 3, 5, 7))
     model = _with_constant_reshape(reshape)
     assert read_model_bytes(model).tensor(read_model_bytes(model).operators[1].inputs[0]).is_constant
     result = compile_and_compare(model, tmp_path, trials=2)  # compares both outputs with TFLM

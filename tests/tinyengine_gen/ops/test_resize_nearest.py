@@ -4,25 +4,11 @@ import numpy as np
 import pytest
 
 from tests.harness import compile_and_compare
-from tests.model_factory import convert_int8, keras, tf
+from tests.model_factory import convert_function, convert_int8, keras, tf
 from tinyengine_gen.errors import UnsupportedOperatorError
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.resize_nearest import nearest_source_indices, plan_resize_nearest
 from tinyengine_gen.frontend.reader import read_model_bytes
-
-
-def _convert_function(fn, shape, *, int8=True):
-    """A one-input tf.function -> TFLite flatbuffer: fully int8 (random representative data) or float."""
-    concrete = tf.function(fn, input_signature=[tf.TensorSpec(shape, tf.float32)]).get_concrete_function()
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], concrete)
-    if int8:
-        rng = np.random.default_rng(0)
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([rng.uniform(-1, 1, shape).astype(np.float32)] for _ in range(8))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-    return converter.convert()
 
 
 def _resize_options(model: bytes) -> tuple[bool, bool]:
@@ -59,13 +45,13 @@ CASES = [
 
 @pytest.mark.parametrize("in_hw,out_hw,align_corners,half_pixel_centers", CASES)
 def test_resize_nearest_int8_bit_exact(tmp_path, in_hw, out_hw, align_corners, half_pixel_centers):
-    model = _convert_function(_resize(align_corners, half_pixel_centers, out_hw), (2, *in_hw, 3))
+    model = convert_function(_resize(align_corners, half_pixel_centers, out_hw), (2, *in_hw, 3))
     assert _resize_options(model) == (align_corners, half_pixel_centers)
     compile_and_compare(model, tmp_path, trials=2)
 
 
 def test_resize_nearest_image_resize_half_pixel(tmp_path):
-    model = _convert_function(lambda x: tf.image.resize(x, (11, 6), method="nearest"), (1, 7, 5, 4))
+    model = convert_function(lambda x: tf.image.resize(x, (11, 6), method="nearest"), (1, 7, 5, 4))
     assert _resize_options(model) == (False, True)
     compile_and_compare(model, tmp_path, trials=2)
 
@@ -84,7 +70,7 @@ def test_resize_nearest_keras_upsampling_between_convs(tmp_path, size):
 
 
 def test_resize_nearest_float32_bit_exact(tmp_path):
-    model = _convert_function(_resize(False, True, (7, 9)), (1, 3, 5, 2), int8=False)
+    model = convert_function(_resize(False, True, (7, 9)), (1, 3, 5, 2), int8=False)
     assert _resize_options(model) == (False, True)
     compile_and_compare(model, tmp_path, trials=2)
 

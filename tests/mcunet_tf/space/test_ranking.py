@@ -8,7 +8,7 @@ import pytest
 from mcunet_tf.cost_model import Cost, CostModel
 from mcunet_tf.errors import BudgetError
 from mcunet_tf.space import SearchSpace
-from mcunet_tf.space_ranking import (
+from mcunet_tf.space.ranking import (
     Budget,
     SpaceSample,
     check_budget_reachable,

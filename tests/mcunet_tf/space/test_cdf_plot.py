@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mcunet_tf.cdf_plot import write_macs_cdf
-from mcunet_tf.space_ranking import Budget, SpaceSample, score_space
+from mcunet_tf.space.cdf_plot import write_macs_cdf
+from mcunet_tf.space.ranking import Budget, SpaceSample, score_space
 
 
 def test_writes_a_png(tmp_path):

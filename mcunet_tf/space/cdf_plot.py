@@ -11,7 +11,7 @@ import io
 import os
 from collections.abc import Sequence
 
-from mcunet_tf.space_ranking import Budget, SpaceScore
+from mcunet_tf.space.ranking import Budget, SpaceScore
 from tinyengine_gen.atomic_io import write_bytes_atomically
 
 __all__ = ["render_macs_cdf", "write_macs_cdf"]

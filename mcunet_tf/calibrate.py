@@ -1,0 +1,313 @@
+"""Calibrate the firmware cost model of one board from real builds and QEMU runs.
+
+    python -m mcunet_tf.calibrate --board=mps2-an500 [--per_space=4] [--spaces=0.3:96,0.5:128,0.7:160] [--seed=1]
+
+writes ``mcunet_tf/calibration/<board>.json`` (package data, read by
+:func:`mcunet_tf.firmware_cost.firmware_cost_model`). It takes minutes:
+
+1. **kernels**: every ``tinyengine_gen/kernels/*.c`` is compiled with the firmware's own
+   flags for the board (``COMPILE_FLAGS`` = -O3 ..., the board's -mcpu/-mfpu, the SIMD
+   kernels); its size is the sum of the object's allocated sections (what ``--gc-sections``
+   can only shrink);
+2. **sub-networks**: ``per_space`` random configs of each (W, R) are exported to int8
+   TFLite, built as firmware for the board at its QEMU machine's addresses and run under
+   ``-icount shift=0``, then rebuilt with a SysTick mark before every operator and run
+   again (per-operator instruction counts);
+3. **specialisations**: the size of every kernel specialisation model.c instantiates is
+   read from model.o's symbols;
+4. **Flash**: what the ELF holds beyond the priced parts (aligned constants, kernel objects,
+   specialisations, the baked input) is fitted, by non-negative least squares, as bytes
+   per operator of each plan type plus a fixed runtime; the largest under-prediction
+   left (plus :data:`FLASH_SAFETY_BYTES`) becomes the margin;
+5. **SRAM**: the fixed part is the largest ELF SRAM beyond the arena (data, bss, heap, the
+   analysed stack);
+6. **instructions**: per kernel variant, non-negative least squares of the per-operator
+   counts on MACs, output elements, output pixels and a constant; ``invoke_instructions``
+   is what the whole inference takes beyond its operators (negative: the marks' own cost).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from mcunet_tf.firmware_cost import (
+    CALIBRATION_VERSION,
+    LATENCY_FEATURES,
+    FirmwareCostModel,
+    OpFirmware,
+    calibration_path,
+    op_firmware,
+    plan_kind,
+)
+from mcunet_tf.firmware_measure import Measurement
+
+__all__ = [
+    "BOARD_CLOCK_HZ",
+    "CYCLES_PER_INSTRUCTION",
+    "DEFAULT_SPACES",
+    "FLASH_SAFETY_BYTES",
+    "fit_cost_model",
+    "kernel_object_bytes",
+    "main",
+]
+
+#: the boards' core clocks (mps2-an500: QEMU's 25 MHz SysTick clock of that machine)
+BOARD_CLOCK_HZ = {"stm32f746": 216e6, "stm32f412": 100e6, "stm32h743": 480e6, "mps2-an500": 25e6}
+#: cycles per executed instruction assumed for milliseconds: a Cortex-M7 issues up to two
+#: per cycle and waits on Flash and loads; 1.0 is the plain, stated assumption
+CYCLES_PER_INSTRUCTION = 1.0
+#: (W, R) spaces calibrated by default: the widths and resolutions the search samples
+DEFAULT_SPACES = ((0.3, 96), (0.5, 128), (0.7, 144), (0.4, 176))
+#: added to the largest calibration under-prediction of Flash: held-out sub-networks were seen
+#: up to 1.8 kB below a margin fitted in-sample (GCC folds specialisations differently)
+FLASH_SAFETY_BYTES = 2560
+_ALLOCATED = (".text", ".rodata", ".data")
+
+
+def _kernel_dir() -> Path:
+    return Path(str(resources.files("tinyengine_gen").joinpath("kernels")))
+
+
+def firmware_cflags(board: str, kernels: str = "simd") -> tuple[str, ...]:
+    from tinyengine_gen.firmware.boards import board_profile
+    from tinyengine_gen.firmware.toolchain import COMPILE_FLAGS, KERNEL_DEFINES
+
+    return (*COMPILE_FLAGS, *board_profile(board).arch_flags, *KERNEL_DEFINES[kernels])
+
+
+def object_bytes(obj: Path) -> int:
+    """Allocated bytes of an object file (.text*, .rodata*, .data* sections)."""
+    from tinyengine_gen.firmware.toolchain import tool
+
+    text = subprocess.run([tool("size"), "-A", str(obj)], capture_output=True, text=True, check=True).stdout
+    total = 0
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1].isdigit() and parts[0].startswith(_ALLOCATED):
+            total += int(parts[1])
+    return total
+
+
+def kernel_object_bytes(board: str, kernels: str = "simd") -> dict[str, int]:
+    """Every kernel source file compiled with the firmware's flags for ``board``: name -> bytes."""
+    from tinyengine_gen.firmware.toolchain import tool
+
+    source_dir, flags = _kernel_dir(), firmware_cflags(board, kernels)
+    sizes = {}
+    with tempfile.TemporaryDirectory(prefix="mcunet-calibrate-") as scratch:
+        for source in sorted(source_dir.glob("*.c")):
+            obj = Path(scratch) / source.with_suffix(".o").name
+            command = [tool("gcc"), *flags, f"-I{source_dir}", "-c", str(source), "-o", str(obj)]
+            subprocess.run(command, cwd=scratch, check=True, capture_output=True)
+            sizes[source.name] = object_bytes(obj)
+    return sizes
+
+
+def _nnls(matrix: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Non-negative least squares (Lawson-Hanson, as scipy.optimize.nnls), on column-scaled data."""
+    scale = np.maximum(np.abs(matrix).max(axis=0), 1e-12)
+    a = matrix / scale
+    n = a.shape[1]
+    passive = np.zeros(n, dtype=bool)
+    x = np.zeros(n)
+    for _ in range(3 * n + 10):
+        w = a.T @ (target - a @ x)
+        if passive.all() or w[~passive].max() <= 1e-10 * max(1.0, np.abs(w).max()):
+            break
+        candidates = np.where(~passive, w, -np.inf)
+        passive[int(np.argmax(candidates))] = True
+        while True:
+            z = np.zeros(n)
+            z[passive] = np.linalg.lstsq(a[:, passive], target, rcond=None)[0]
+            if (z[passive] > 0).all():
+                x = z
+                break
+            mask = passive & (z <= 0)
+            alpha = np.min(x[mask] / (x[mask] - z[mask]))
+            x = x + alpha * (z - x)
+            passive &= x > 1e-12
+    return x / scale
+
+
+def _ops(measurement: Measurement) -> list[OpFirmware]:
+    graph = measurement.compiled.graph
+    return [op_firmware(graph, plan) for plan in measurement.compiled.plans]
+
+
+def _specialisations(measurements: Sequence[Measurement], ops: Sequence[Sequence[OpFirmware]]):
+    """Per specialisation: shared helpers, per-call-site clone, and the whole where one op calls it.
+
+    In model.o a specialisation ``N`` called from several operators appears as clones
+    ``N.constprop.k`` (one per call site) beside helpers ``N_...`` they share; called from one
+    operator, GCC may fold it all into fewer, smaller bodies. The largest seen of each is kept.
+    """
+    shared: dict[str, int] = {}
+    site: dict[str, int] = {}
+    single: dict[str, int] = {}
+    for measurement, row in zip(measurements, ops):
+        symbols = dict(measurement.model_symbols)
+        calls = Counter(d for op in row for d in op.definitions)
+        for name, count in calls.items():
+            clones = [size for symbol, size in symbols.items() if symbol.startswith(name + ".")]
+            helpers = sum(size for symbol, size in symbols.items() if symbol.startswith(name + "_") or symbol == name)
+            if count == 1:
+                single[name] = max(single.get(name, 0), helpers + sum(clones))
+            else:
+                shared[name] = max(shared.get(name, 0), helpers)
+                site[name] = max([site.get(name, 0), *clones])
+    for name, total in single.items():  # met only with one call site: price more sites as that many wholes
+        shared.setdefault(name, 0)
+        site.setdefault(name, total)
+    return shared, site, single
+
+
+def _fit_flash(
+    measurements: Sequence[Measurement], ops: Sequence[Sequence[OpFirmware]], partial: FirmwareCostModel
+) -> tuple[dict[str, int], int, int]:
+    """op_bytes per plan type, runtime bytes, margin (``partial`` prices everything else)."""
+    kinds = sorted({plan_kind(op) for row in ops for op in row})
+    rows, targets = [], []
+    for measurement, row in zip(measurements, ops):
+        known = partial.flash_bytes(row, measurement.input_bytes)
+        counts = [sum(1 for op in row if plan_kind(op) == kind) for kind in kinds]
+        rows.append([*counts, 1.0])
+        targets.append(measurement.elf_flash_bytes - known)
+    solution = _nnls(np.array(rows, dtype=float), np.array(targets, dtype=float))
+    op_bytes = {kind: int(np.ceil(b)) for kind, b in zip(kinds, solution[:-1])}
+    runtime = int(np.ceil(solution[-1]))
+    predicted = np.array(rows) @ np.array([*op_bytes.values(), runtime], dtype=float)
+    margin = max(0, int(np.ceil((np.array(targets) - predicted).max()))) + FLASH_SAFETY_BYTES
+    return op_bytes, runtime, margin
+
+
+def _fit_instructions(
+    measurements: Sequence[Measurement], ops: Sequence[Sequence[OpFirmware]]
+) -> tuple[dict[str, tuple[float, ...]], tuple[float, ...], float]:
+    by_variant: dict[str, list[tuple[tuple[float, ...], int]]] = defaultdict(list)
+    for measurement, row in zip(measurements, ops):
+        for op, count in zip(row, measurement.op_instructions):
+            by_variant[op.variant].append((op.features, count))
+    model = {}
+    for variant, samples in sorted(by_variant.items()):
+        matrix = np.array([features for features, _ in samples], dtype=float)
+        target = np.array([count for _, count in samples], dtype=float)
+        model[variant] = tuple(float(x) for x in _nnls(matrix, target))
+    default = tuple(float(x) for x in np.max(np.array(list(model.values())), axis=0))
+    extra = [m.instructions - sum(m.op_instructions) for m in measurements]
+    return model, default, float(np.mean(extra))
+
+
+def fit_cost_model(
+    board: str, measurements: Sequence[Measurement], kernel_bytes: dict[str, int], clock_hz: float | None = None
+) -> FirmwareCostModel:
+    """The board's cost model fitted to ``measurements`` (each with per-operator counts)."""
+    ops = [_ops(m) for m in measurements]
+    shared, site, single = _specialisations(measurements, ops)
+    instruction_model, default_model, invoke = _fit_instructions(measurements, ops)
+    model = FirmwareCostModel(
+        board=board,
+        cflags=firmware_cflags(board),
+        clock_hz=clock_hz or BOARD_CLOCK_HZ[board],
+        cycles_per_instruction=CYCLES_PER_INSTRUCTION,
+        kernel_bytes=MappingProxyType(kernel_bytes),
+        definition_bytes=MappingProxyType(shared),
+        definition_site_bytes=MappingProxyType(site),
+        definition_single_bytes=MappingProxyType(single),
+        default_definition_bytes=max([*single.values(), *(shared[n] + site[n] for n in shared)], default=0),
+        op_bytes=MappingProxyType({}),
+        default_op_bytes=0,
+        runtime_bytes=0,
+        flash_margin_bytes=0,
+        fixed_sram_bytes=int(max(m.elf_sram_bytes - m.arena_bytes for m in measurements)),
+        instruction_model=MappingProxyType(instruction_model),
+        default_instruction_model=default_model,
+        invoke_instructions=invoke,
+        calibration=MappingProxyType(
+            {
+                "subnets": len(measurements),
+                "spaces": sorted({f"{m.config.width:g}:{m.config.resolution}" for m in measurements}),
+                "latency_features": list(LATENCY_FEATURES),
+                "operators_measured": sum(len(m.op_instructions) for m in measurements),
+            }
+        ),
+    )
+    op_bytes, runtime, margin = _fit_flash(measurements, ops, model)
+    return dataclasses.replace(
+        model,
+        op_bytes=MappingProxyType(op_bytes),
+        default_op_bytes=max(op_bytes.values(), default=0),
+        runtime_bytes=runtime,
+        flash_margin_bytes=margin,
+    )
+
+
+def _parse_spaces(text: str) -> tuple[tuple[float, int], ...]:
+    spaces = []
+    for item in text.split(","):
+        width, _, resolution = item.partition(":")
+        spaces.append((float(width), int(resolution)))
+    return tuple(spaces)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    from mcunet_tf.firmware_measure import load_measurements, measure_configs, sample_configs, save_measurements
+    from mcunet_tf.space import SearchSpace
+    from tinyengine_gen.firmware.boards import BOARDS
+    from tinyengine_gen.firmware.toolchain import qemu_available, toolchain_available
+
+    parser = argparse.ArgumentParser(prog="python -m mcunet_tf.calibrate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--board", required=True, choices=sorted(BOARDS))
+    parser.add_argument("--per_space", type=int, default=4, help="sub-networks per (W, R) space")
+    parser.add_argument("--spaces", default=",".join(f"{w:g}:{r}" for w, r in DEFAULT_SPACES), help="W:R,W:R,...")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the sampled sub-networks (the benchmark uses 0)")
+    parser.add_argument("--out", default=None, help="JSON to write (default: the package's calibration file)")
+    parser.add_argument(
+        "--measurements",
+        default=None,
+        help="JSON of the builds' measurements: read instead of building again where it exists, else written",
+    )
+    args = parser.parse_args(argv)
+    try:
+        spaces = _parse_spaces(args.spaces)
+    except ValueError:
+        print(f"calibrate: --spaces '{args.spaces}' must be W:R pairs separated by commas, e.g. 0.5:128", file=sys.stderr)
+        return 2
+    if not (toolchain_available() and qemu_available()):
+        print("calibrate: needs arm-none-eabi-gcc with newlib and qemu-system-arm (Debian packages)", file=sys.stderr)
+        return 2
+    print(f"compiling the kernels with the {args.board} firmware flags ...", flush=True)
+    kernel_bytes = kernel_object_bytes(args.board)
+    space = SearchSpace(num_classes=1000)
+    cache = Path(args.measurements) if args.measurements else None
+    if cache is not None and cache.is_file():
+        measurements = load_measurements(cache)
+        print(f"read {len(measurements)} measurements from {cache}", flush=True)
+    else:
+        configs = sample_configs(space, spaces, args.per_space, args.seed)
+        print(f"building and running {len(configs)} sub-networks under QEMU ...", flush=True)
+        measurements = measure_configs(space, configs, args.board, seed=args.seed, per_op=True)
+        if cache is not None:
+            save_measurements(cache, measurements)
+    model = fit_cost_model(args.board, measurements, kernel_bytes)
+    out = Path(args.out) if args.out else calibration_path(args.board)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(model.to_json(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {out} (calibration version {CALIBRATION_VERSION}); {model.describe()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

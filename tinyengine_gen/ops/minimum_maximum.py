@@ -1,0 +1,67 @@
+"""MINIMUM and MAXIMUM: int8, with broadcasting, as TFLite Micro computes them.
+
+TFLM (maximum_minimum.cc) compares the raw int8 bytes and writes the smaller / larger one,
+with no requantisation: the converter gives both inputs and the output the same scale and
+zero point, and TFLM does not check that they agree, so neither does the planner (the
+bytes are then the same as TFLM's whatever the quantisation says).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tinyengine_gen.ir import Graph, Operator
+from tinyengine_gen.ops.base import OpChecker, register
+from tinyengine_gen.ops.binary import BroadcastBinaryPlan
+from tinyengine_gen.ops.elementwise import broadcast_nest, check_binary
+
+__all__ = ["MaximumPlan", "MinimumPlan", "plan_maximum", "plan_minimum"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MaximumPlan(BroadcastBinaryPlan):
+    function = "te_maximum_s8"
+    params_type = "te_minmax_params"
+    kernel_file = "te_minmax"
+
+    def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.maximum(a, b)
+
+    def c_fields(self) -> dict[str, int]:
+        return {}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MinimumPlan(BroadcastBinaryPlan):
+    function = "te_minimum_s8"
+    params_type = "te_minmax_params"
+    kernel_file = "te_minmax"
+
+    def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.minimum(a, b)
+
+    def c_fields(self) -> dict[str, int]:
+        return {}
+
+
+def _plan(cls: type[BroadcastBinaryPlan], graph: Graph, op: Operator) -> BroadcastBinaryPlan:
+    x1, x2, y = check_binary(OpChecker(graph, op))
+    return cls(
+        op_index=op.index,
+        inputs=(x1.index, x2.index),
+        outputs=(y.index,),
+        output_shape=tuple(y.shape),
+        nest=broadcast_nest(x1.shape, x2.shape, y.shape),
+    )
+
+
+@register("MAXIMUM", inputs=2)
+def plan_maximum(graph: Graph, op: Operator) -> BroadcastBinaryPlan:
+    return _plan(MaximumPlan, graph, op)
+
+
+@register("MINIMUM", inputs=2)
+def plan_minimum(graph: Graph, op: Operator) -> BroadcastBinaryPlan:
+    return _plan(MinimumPlan, graph, op)

@@ -1,0 +1,92 @@
+"""SQUARED_DIFFERENCE: int8 (x1 - x2)^2 with broadcasting, as TFLite Micro computes it.
+
+TFLM (squared_difference.cc) rescales both inputs like ADD but with a left shift of 7 (two
+multipliers below one, from input scale / twice the larger input scale, in double),
+subtracts, squares in int32 and requantises with QuantizeMultiplier of
+(2 * max scale)^2 / (2^14 * output scale); no fused activation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
+from tinyengine_gen.ir import Graph, Operator
+from tinyengine_gen.ops.base import OpChecker, register
+from tinyengine_gen.ops.binary import BroadcastBinaryPlan
+from tinyengine_gen.ops.elementwise import broadcast_nest, check_binary
+
+__all__ = ["SquaredDifferencePlan", "plan_squared_difference"]
+
+#: int8 inputs are shifted left by this many bits before rescaling (TFLM: 7 for int8).
+LEFT_SHIFT = 7
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SquaredDifferencePlan(BroadcastBinaryPlan):
+    input1_offset: int
+    input2_offset: int
+    output_offset: int
+    input1_multiplier: int
+    input1_shift: int
+    input2_multiplier: int
+    input2_shift: int
+    output_multiplier: int
+    output_shift: int
+
+    function = "te_squared_difference_s8"
+    params_type = "te_squared_difference_params"
+    kernel_file = "te_squared_difference"
+
+    def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        shifted1, shifted2 = (a + self.input1_offset) << LEFT_SHIFT, (b + self.input2_offset) << LEFT_SHIFT
+        scaled1 = multiply_by_quantized_multiplier(shifted1, self.input1_multiplier, self.input1_shift)
+        scaled2 = multiply_by_quantized_multiplier(shifted2, self.input2_multiplier, self.input2_shift)
+        difference = scaled1 - scaled2
+        square = difference * difference
+        return multiply_by_quantized_multiplier(square, self.output_multiplier, self.output_shift) + self.output_offset
+
+    def c_fields(self) -> dict[str, int]:
+        names = [f.name for f in dataclasses.fields(self)][5:]
+        return {name: getattr(self, name) for name in names} | {"left_shift": LEFT_SHIFT}
+
+
+def _below_one(check: OpChecker, real: float, what: str) -> tuple[int, int]:
+    multiplier, shift = requant_multiplier(real)
+    if not 0.0 < real < 1.0 or shift > 0:
+        raise check.quant_error(
+            f"the {what} multiplier {real!r} is not below one; TFLite Micro cannot run this operator."
+        )
+    return multiplier, shift
+
+
+@register("SQUARED_DIFFERENCE", inputs=2)
+def plan_squared_difference(graph: Graph, op: Operator) -> SquaredDifferencePlan:
+    check = OpChecker(graph, op)
+    x1, x2, y = check_binary(check)
+    s1, z1 = check.per_tensor_quant(x1)
+    s2, z2 = check.per_tensor_quant(x2)
+    so, zo = check.per_tensor_quant(y)
+    twice_max_input_scale = 2.0 * float(max(np.float32(s1), np.float32(s2)))
+    m1, sh1 = _below_one(check, float(np.float32(s1)) / twice_max_input_scale, "input 1")
+    m2, sh2 = _below_one(check, float(np.float32(s2)) / twice_max_input_scale, "input 2")
+    shifted_output_scale = float(np.float32(1 << (2 * LEFT_SHIFT)) * np.float32(so))
+    mo, sho = requant_multiplier(twice_max_input_scale**2 / shifted_output_scale)
+    return SquaredDifferencePlan(
+        op_index=op.index,
+        inputs=(x1.index, x2.index),
+        outputs=(y.index,),
+        output_shape=tuple(y.shape),
+        nest=broadcast_nest(x1.shape, x2.shape, y.shape),
+        input1_offset=-z1,
+        input2_offset=-z2,
+        output_offset=zo,
+        input1_multiplier=m1,
+        input1_shift=sh1,
+        input2_multiplier=m2,
+        input2_shift=sh2,
+        output_multiplier=mo,
+        output_shift=sho,
+    )
