@@ -32,7 +32,8 @@ setup() {
   fi
 }
 
-# The firmware tests need make, the Arm GNU toolchain with newlib and QEMU (Debian). As
+# The firmware tests need make, the Arm GNU toolchain with newlib (and libstdc++ for the
+# stock-TFLM firmware, which is C++) and QEMU (Debian). As
 # root, install whatever is missing, quietly; a failure (no network, not Debian) only means
 # those tests skip with a message saying what to install.
 install_cortex_m_tools() {
@@ -40,13 +41,14 @@ install_cortex_m_tools() {
   command -v apt-get >/dev/null 2>&1 || return 0
   if command -v arm-none-eabi-gcc >/dev/null 2>&1 && command -v qemu-system-arm >/dev/null 2>&1 \
      && command -v make >/dev/null 2>&1 \
-     && [ -f "$(arm-none-eabi-gcc -print-file-name=rdimon.specs)" ]; then
+     && [ -f "$(arm-none-eabi-gcc -print-file-name=rdimon.specs)" ] \
+     && echo '#include <cstdint>' | arm-none-eabi-g++ -mthumb -mcpu=cortex-m7 -fsyntax-only -x c++ - >/dev/null 2>&1; then
     return 0
   fi
-  echo "run.sh: installing gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm for the firmware tests" >&2
+  echo "run.sh: installing gcc-arm-none-eabi, libnewlib-arm-none-eabi, libstdc++-arm-none-eabi-newlib, qemu-system-arm for the firmware tests" >&2
   { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
       && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-           make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm; } >/dev/null 2>&1 \
+           make gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm; } >/dev/null 2>&1 \
     || echo "run.sh: could not install them; the firmware tests will skip" >&2
 }
 

@@ -15,6 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT_ROOT.parent / "shared"
 SHARED_MODELS = SHARED / "models"
 SHARED_DATA = SHARED / "data"
+SHARED_TFLM_TREE = SHARED / "third_party" / "tflm"
 MODEL_NAMES = (
     "mcunet_vww.tflite",
     "mlperf_vww_96_int8.tflite",
@@ -23,7 +24,16 @@ MODEL_NAMES = (
     "mbv2_224_int8.tflite",
 )
 
-__all__ = ["SHARED_MODELS", "SHARED_DATA", "MODEL_NAMES", "shared_model", "shared_sample", "read_bmp_gray"]
+__all__ = [
+    "SHARED_MODELS",
+    "SHARED_DATA",
+    "SHARED_TFLM_TREE",
+    "MODEL_NAMES",
+    "shared_model",
+    "shared_sample",
+    "shared_tflm_tree",
+    "read_bmp_gray",
+]
 
 
 def shared_model(name: str) -> Path:
@@ -31,6 +41,16 @@ def shared_model(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} not found: the shared reference models live in ../shared/models beside the project")
     return path
+
+
+def shared_tflm_tree() -> Path:
+    """TFLM's generated source trees (reference/ and cmsis_nn/), or skip."""
+    if not (SHARED_TFLM_TREE / "reference").is_dir() or not (SHARED_TFLM_TREE / "cmsis_nn").is_dir():
+        pytest.skip(
+            f"{SHARED_TFLM_TREE} not found: TFLM's generated source trees live in ../shared/third_party/tflm "
+            "beside the project (or generate them with create_tflm_tree.py, see README)"
+        )
+    return SHARED_TFLM_TREE
 
 
 def shared_sample(name: str) -> Path:

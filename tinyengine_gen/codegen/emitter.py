@@ -122,7 +122,9 @@ def emit_project(compiled: CompiledModel) -> EmittedProject:
     for op, plan in zip(compiled.graph.operators, compiled.plans):
         ctx.op_index = plan.op_index
         body.append(f"  /* op {plan.op_index}: {op.opcode} */")
+        body.append(f"  TE_OP_BEGIN({plan.op_index});")
         body.extend("  " + line for line in plan.emit(ctx))
+        body.append(f"  TE_OP_END({plan.op_index});")
         kernels.update(plan.kernel_sources)
     files = {
         "model.h": _emit_header(compiled),
@@ -217,6 +219,18 @@ def _emit_source(compiled: CompiledModel, ctx: _Context, body: list[str], kernel
         "#define TE_ALIGNED __attribute__((aligned(16)))",
         "#else",
         "#define TE_ALIGNED",
+        "#endif",
+        "",
+        "/* Per-operator hooks (op index in the .tflite): nothing unless built with",
+        " * -DTE_PROFILE_OPS, as the firmware is to count each operator's instructions. */",
+        "#if defined(TE_PROFILE_OPS)",
+        "void te_op_begin(int op);",
+        "void te_op_end(int op);",
+        "#define TE_OP_BEGIN(op) te_op_begin(op)",
+        "#define TE_OP_END(op) te_op_end(op)",
+        "#else",
+        "#define TE_OP_BEGIN(op)",
+        "#define TE_OP_END(op)",
         "#endif",
         "",
         "/* The one static arena: activations and kernel scratch, planned at compile time. */",

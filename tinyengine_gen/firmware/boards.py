@@ -42,6 +42,9 @@ class QemuMachine:
     #: SysTick's processor clock in QEMU. Under ``-icount shift=0`` one instruction is one
     #: nanosecond of virtual time, so one SysTick tick is 1e9 / systick_hz instructions.
     systick_hz: int = 25_000_000
+    #: 16 MiB of PSRAM QEMU maps at 0x60000000 on its mps2 boards (``mps.ram``): room for
+    #: constants that the 4 MiB code memory cannot hold next to the code
+    psram: MemoryRegion | None = None
 
     @property
     def instructions_per_tick(self) -> int:
@@ -78,8 +81,14 @@ class BoardProfile:
 QEMU_MACHINES: dict[str, QemuMachine] = {
     machine.name: machine
     for machine in (
-        QemuMachine("mps2-an500", "cortex-m7", MemoryRegion(0x0000_0000, 4 * MIB), MemoryRegion(0x2000_0000, 4 * MIB)),
-        QemuMachine("mps2-an386", "cortex-m4", MemoryRegion(0x0000_0000, 4 * MIB), MemoryRegion(0x2000_0000, 4 * MIB)),
+        QemuMachine(
+            "mps2-an500", "cortex-m7", MemoryRegion(0x0000_0000, 4 * MIB), MemoryRegion(0x2000_0000, 4 * MIB),
+            psram=MemoryRegion(0x6000_0000, 16 * MIB),
+        ),
+        QemuMachine(
+            "mps2-an386", "cortex-m4", MemoryRegion(0x0000_0000, 4 * MIB), MemoryRegion(0x2000_0000, 4 * MIB),
+            psram=MemoryRegion(0x6000_0000, 16 * MIB),
+        ),
     )
 }
 

@@ -46,6 +46,7 @@ __all__ = [
     "FirmwareOptions",
     "FirmwareBuild",
     "default_cases",
+    "encoded_cases",
     "firmware_files",
     "build_firmware",
     "check_planned_fit",
@@ -70,11 +71,13 @@ class FirmwareOptions:
     cases: int = 1
     seed: int = 0
     jobs: int = 2
+    #: time every operator (-DTE_PROFILE_OPS): main.c prints ``TE_FW op`` lines
+    profile_ops: bool = False
 
     def __post_init__(self) -> None:
         board_profile(self.board)
-        if self.layout not in ("board", "qemu"):
-            raise ValueError(f"layout must be 'board' or 'qemu', not '{self.layout}'")
+        if self.layout not in ("board", "qemu", "qemu_full"):
+            raise ValueError(f"layout must be 'board', 'qemu' or 'qemu_full', not '{self.layout}'")
         if self.kernels not in KERNEL_DEFINES:
             raise ValueError(f"kernels must be one of {sorted(KERNEL_DEFINES)}, not '{self.kernels}'")
 
@@ -166,7 +169,8 @@ def _model_input_bytes(array: np.ndarray, info: dict[str, Any]) -> bytes:
     return data.astype(data.dtype.newbyteorder("<"), copy=False).tobytes()
 
 
-def _encoded_cases(report: dict[str, Any], cases: Sequence[Sequence[np.ndarray]]) -> list[list[bytes]]:
+def encoded_cases(report: dict[str, Any], cases: Sequence[Sequence[np.ndarray]]) -> list[list[bytes]]:
+    """Each case's inputs as the raw bytes te_input(i) takes (what inputs.c bakes in)."""
     return [[_model_input_bytes(a, info) for a, info in zip(case, report["inputs"])] for case in cases]
 
 
@@ -186,11 +190,13 @@ def firmware_files(
     layout = layout_for(board, options.layout)
     model_sources = ["model.c"] + sorted(p for p in project.files if p.startswith("kernels/") and p.endswith(".c"))
     script = _linker_script_name(board)
-    qemu = board.qemu_machine if options.layout == "qemu" or board.name == board.qemu_machine else None
-    header, inputs = emit_inputs(_encoded_cases(report, cases), len(report["inputs"]))
+    qemu = board.qemu_machine if options.layout != "board" or board.name == board.qemu_machine else None
+    header, inputs = emit_inputs(encoded_cases(report, cases), len(report["inputs"]))
     files = {
         "startup.c": emit_startup(board),
-        "main.c": emit_main(report["model"], len(report["inputs"]), len(report["outputs"])),
+        "main.c": emit_main(
+            report["model"], len(report["inputs"]), len(report["outputs"]), 1 + max((o["index"] for o in report["ops"]), default=0)
+        ),
         "inputs.h": header,
         "inputs.c": inputs,
         script: emit_linker_script(board, layout, stack_bytes),
@@ -253,7 +259,7 @@ def build_firmware(
     frozen_cases = tuple(tuple(np.asarray(a) for a in case) for case in cases)
     firmware_dir = project_dir / FIRMWARE_DIR
     write_files(project_dir, firmware_files(project, options, frozen_cases))
-    variables = {"KERNELS": options.kernels}
+    variables = {"KERNELS": options.kernels, "PROFILE": "1" if options.profile_ops else "0"}
     run_make(firmware_dir, ["measure"], variables, jobs=options.jobs)
     layout = layout_for(board, options.layout)
     measured = read_elf_sizes(firmware_dir / MEASURE_ELF, layout)
@@ -266,7 +272,7 @@ def build_firmware(
     run_make(firmware_dir, ["all"], variables, jobs=options.jobs)
     sizes = read_elf_sizes(firmware_dir / ELF_NAME, layout)
     arena = symbol_sizes(firmware_dir / ELF_NAME).get("te_arena", 0)
-    input_bytes = sum(len(data) for case in _encoded_cases(project.report, frozen_cases) for data in case)
+    input_bytes = sum(len(data) for case in encoded_cases(project.report, frozen_cases) for data in case)
     build = FirmwareBuild(project_dir, options, layout, sizes, stack, arena, frozen_cases, input_bytes)
     report = dict(project.report)
     report["firmware"] = build.report(int(project.report["peak_sram_bytes"]))

@@ -22,7 +22,9 @@ from tinyengine_gen.firmware.toolchain import tool
 
 __all__ = ["FLASH_SECTIONS", "SRAM_SECTIONS", "ElfSizes", "read_elf_sizes", "symbol_addresses", "symbol_sizes"]
 
-FLASH_SECTIONS = (".isr_vector", ".text", ".rodata", ".ARM.extab", ".ARM.exidx", ".data")
+FLASH_SECTIONS = (".isr_vector", ".text", ".rodata", ".ARM.extab", ".ARM.exidx", ".init_array", ".data")
+#: constants the linker script put in read-only memory beyond Flash (QEMU's PSRAM)
+BULK_SECTIONS = (".bulk_rodata",)
 SRAM_SECTIONS = (".data", ".bss", ".heap", ".stack")
 
 
@@ -38,7 +40,7 @@ class ElfSizes:
     @property
     def code_bytes(self) -> int:
         """Vector table, code and unwind tables: Flash that is not constant data."""
-        return sum(self.section(name) for name in (".isr_vector", ".text", ".ARM.extab", ".ARM.exidx"))
+        return sum(self.section(name) for name in (".isr_vector", ".text", ".ARM.extab", ".ARM.exidx", ".init_array"))
 
 
 def _run(command: list[str]) -> str:
@@ -56,7 +58,7 @@ def read_elf_sizes(elf: Path, layout: LinkerLayout) -> ElfSizes:
         parts = line.split()
         if len(parts) == 3 and parts[1].isdigit() and parts[0].startswith("."):
             name, size = parts[0], int(parts[1])
-            if name in FLASH_SECTIONS or name in SRAM_SECTIONS:
+            if name in FLASH_SECTIONS or name in SRAM_SECTIONS or name in BULK_SECTIONS:
                 sections[name] = size
             elif not name.startswith((".debug", ".comment", ".ARM.attributes")) and size:
                 raise BuildError(f"{elf}: section {name} ({size} bytes) is not placed by the firmware linker script")

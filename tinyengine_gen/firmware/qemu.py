@@ -56,6 +56,7 @@ class QemuRun:
     heap_used: int
     instructions_per_tick: int
     wall_s: float
+    text: str = ""  # everything the firmware printed (``TE_FW op`` lines are read from it)
 
     @property
     def instructions(self) -> tuple[int, ...]:
@@ -108,6 +109,7 @@ def parse_output(text: str, instructions_per_tick: int, wall_s: float = 0.0) -> 
         heap_used=values["heap"],
         instructions_per_tick=instructions_per_tick,
         wall_s=wall_s,
+        text=text,
     )
 
 

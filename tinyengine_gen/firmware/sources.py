@@ -24,7 +24,7 @@ import numpy as np
 
 from tinyengine_gen.firmware.boards import BoardProfile
 
-__all__ = ["STACK_PAINT", "emit_startup", "emit_main", "emit_inputs"]
+__all__ = ["STACK_PAINT", "emit_startup", "emit_main", "emit_inputs", "harness_helpers"]
 
 #: the word the startup code fills the stack with; main.c reports how much was overwritten
 STACK_PAINT = 0xA5A5A5A5
@@ -126,8 +126,12 @@ def emit_startup(board: BoardProfile) -> str:
     return "\n".join(lines)
 
 
-def emit_main(model_name: str, num_inputs: int, num_outputs: int) -> str:
-    """main.c: run every baked input case, print outputs and SysTick ticks, exit."""
+def emit_main(model_name: str, num_inputs: int, num_outputs: int, num_ops: int = 0) -> str:
+    """main.c: run every baked input case, print outputs and SysTick ticks, exit.
+
+    Built with -DTE_PROFILE_OPS (``make PROFILE=1``), it also times every operator through
+    model.c's hooks and prints ``TE_FW op <case> <op index> <ticks>`` lines (``num_ops``:
+    the number of operators in the .tflite)."""
     input_sizes = ", ".join(f"TE_INPUT{i}_BYTES" for i in range(num_inputs)) or "0"
     output_sizes = ", ".join(f"TE_OUTPUT{i}_BYTES" for i in range(num_outputs)) or "0"
     lines = [
@@ -154,15 +158,95 @@ def emit_main(model_name: str, num_inputs: int, num_outputs: int) -> str:
         "extern volatile uint32_t te_fw_systick_wraps;",
         "extern uint32_t __te_stack_limit[], __te_stack_top[], __te_heap_start[];",
         "",
+        f"static const size_t te_fw_input_bytes[] = {{{input_sizes}}};",
+        f"static const size_t te_fw_output_bytes[] = {{{output_sizes}}};",
+        "",
+        *harness_helpers(),
+        "#if defined(TE_PROFILE_OPS)",
+        f"#define TE_FW_NUM_OPS {max(num_ops, 1)}",
+        "static uint64_t te_fw_op_start;",
+        "static uint64_t te_fw_op_ticks[TE_FW_NUM_OPS];",
+        "static uint8_t te_fw_op_seen[TE_FW_NUM_OPS];",
+        "",
+        "void te_op_begin(int op) {",
+        "  (void)op;",
+        "  te_fw_op_start = te_fw_ticks();",
+        "}",
+        "",
+        "void te_op_end(int op) {",
+        "  te_fw_op_ticks[op] += te_fw_ticks() - te_fw_op_start;",
+        "  te_fw_op_seen[op] = 1;",
+        "}",
+        "",
+        "static void te_fw_print_ops(unsigned c) {",
+        "  for (int op = 0; op < TE_FW_NUM_OPS; ++op) {",
+        "    if (te_fw_op_seen[op]) {",
+        '      te_fw_put_index("TE_FW op ", c);',
+        '      te_fw_put_index(" ", (unsigned)op);',
+        '      te_fw_puts(" ");',
+        "      te_fw_put_u64(te_fw_op_ticks[op]);",
+        '      te_fw_puts("\\n");',
+        "    }",
+        "    te_fw_op_ticks[op] = 0;",
+        "    te_fw_op_seen[op] = 0;",
+        "  }",
+        "}",
+        "#endif",
+        "",
+        "int main(void) {",
+        "  initialise_monitor_handles();",
+        "  te_fw_start_systick();",
+        '  te_fw_put_index("TE_FW begin ", TE_FW_NUM_CASES);',
+        '  te_fw_puts("\\n");',
+        "  for (unsigned c = 0; c < TE_FW_NUM_CASES; ++c) {",
+        "    for (int i = 0; i < TE_NUM_INPUTS; ++i) {",
+        "      memcpy(te_input(i), te_fw_inputs[c][i], te_fw_input_bytes[i]);",
+        "    }",
+        "    uint64_t start = te_fw_ticks();",
+        "    int status = te_invoke();",
+        "    uint64_t ticks = te_fw_ticks() - start;",
+        '    te_fw_put_index("TE_FW case ", c);',
+        '    te_fw_put_index(" status ", (unsigned)status);',
+        '    te_fw_puts(" ticks ");',
+        "    te_fw_put_u64(ticks);",
+        '    te_fw_puts("\\n");',
+        "    for (int o = 0; o < TE_NUM_OUTPUTS; ++o) {",
+        '      te_fw_put_index("TE_FW output ", c);',
+        '      te_fw_put_index(" ", (unsigned)o);',
+        '      te_fw_puts(" ");',
+        "      te_fw_put_hex((const uint8_t*)te_output(o), te_fw_output_bytes[o]);",
+        '      te_fw_puts("\\n");',
+        "    }",
+        "#if defined(TE_PROFILE_OPS)",
+        "    te_fw_print_ops(c);",
+        "#endif",
+        "  }",
+        '  te_fw_put_index("TE_FW stack ", te_fw_stack_used());',
+        '  te_fw_puts("\\n");',
+        '  te_fw_put_index("TE_FW heap ", (unsigned)((uint8_t*)_sbrk(0) - (uint8_t*)__te_heap_start));',
+        '  te_fw_puts("\\nTE_FW end\\n");',
+        "  _exit(0);",
+        "  return 0;",
+        "}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def harness_helpers() -> list[str]:
+    """The C helpers every firmware main shares (ours in C, TFLM's in C++): semihosting
+    output in hex, the SysTick clock, the painted-stack high-water mark, the fault report.
+
+    The including file declares ``write``, ``_exit``, ``te_fw_systick_wraps`` and the
+    linker symbols ``__te_stack_limit`` / ``__te_stack_top`` first (in C++, inside
+    ``extern "C"``, together with ``te_fw_fault``)."""
+    return [
         "#define TE_FW_SYST_CSR (*(volatile uint32_t*)0xE000E010u)",
         "#define TE_FW_SYST_RVR (*(volatile uint32_t*)0xE000E014u)",
         "#define TE_FW_SYST_CVR (*(volatile uint32_t*)0xE000E018u)",
         "#define TE_FW_ICSR (*(volatile uint32_t*)0xE000ED04u)",
         "#define TE_FW_PENDSTSET (1u << 26)",
         "#define TE_FW_RELOAD 0xFFFFFFu",
-        "",
-        f"static const size_t te_fw_input_bytes[] = {{{input_sizes}}};",
-        f"static const size_t te_fw_output_bytes[] = {{{output_sizes}}};",
         "",
         "static void te_fw_put(const char* text, size_t bytes) { write(1, text, bytes); }",
         "",
@@ -232,41 +316,7 @@ def emit_main(model_name: str, num_inputs: int, num_outputs: int) -> str:
         "  _exit(1);",
         "}",
         "",
-        "int main(void) {",
-        "  initialise_monitor_handles();",
-        "  te_fw_start_systick();",
-        '  te_fw_put_index("TE_FW begin ", TE_FW_NUM_CASES);',
-        '  te_fw_puts("\\n");',
-        "  for (unsigned c = 0; c < TE_FW_NUM_CASES; ++c) {",
-        "    for (int i = 0; i < TE_NUM_INPUTS; ++i) {",
-        "      memcpy(te_input(i), te_fw_inputs[c][i], te_fw_input_bytes[i]);",
-        "    }",
-        "    uint64_t start = te_fw_ticks();",
-        "    int status = te_invoke();",
-        "    uint64_t ticks = te_fw_ticks() - start;",
-        '    te_fw_put_index("TE_FW case ", c);',
-        '    te_fw_put_index(" status ", (unsigned)status);',
-        '    te_fw_puts(" ticks ");',
-        "    te_fw_put_u64(ticks);",
-        '    te_fw_puts("\\n");',
-        "    for (int o = 0; o < TE_NUM_OUTPUTS; ++o) {",
-        '      te_fw_put_index("TE_FW output ", c);',
-        '      te_fw_put_index(" ", (unsigned)o);',
-        '      te_fw_puts(" ");',
-        "      te_fw_put_hex((const uint8_t*)te_output(o), te_fw_output_bytes[o]);",
-        '      te_fw_puts("\\n");',
-        "    }",
-        "  }",
-        '  te_fw_put_index("TE_FW stack ", te_fw_stack_used());',
-        '  te_fw_puts("\\n");',
-        '  te_fw_put_index("TE_FW heap ", (unsigned)((uint8_t*)_sbrk(0) - (uint8_t*)__te_heap_start));',
-        '  te_fw_puts("\\nTE_FW end\\n");',
-        "  _exit(0);",
-        "  return 0;",
-        "}",
-        "",
     ]
-    return "\n".join(lines)
 
 
 def emit_inputs(cases: Sequence[Sequence[bytes]], num_inputs: int) -> tuple[str, str]:
