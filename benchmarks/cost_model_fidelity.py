@@ -20,7 +20,6 @@ cost, once more for the latency estimate).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time

@@ -115,7 +115,7 @@ def export_configs(space: SearchSpace, configs: Sequence[ArchConfig], seed: int)
         model = extract_subnet(supernets[config.width], config)
         shape = (1, config.resolution, config.resolution, 3)
         samples = [rng.uniform(0.0, 1.0, shape).astype(np.float32) for _ in range(4)]
-        tflite = convert_int8_traced(model, shape, lambda: ([x] for x in samples))
+        tflite = convert_int8_traced(model, shape, lambda samples=samples: ([x] for x in samples))
         check_int8_tensors(tflite, source=f"W={config.width:g} R={config.resolution} sub-network")
         yield config, tflite
 

@@ -60,7 +60,6 @@ def build_c_project(model: bytes, folder: Path, options: Any = None) -> tuple[An
     with the engine's ``options`` (the patch schedule the search priced)."""
     from tinyengine_gen.host.build import build_host_library
     from tinyengine_gen.codegen.project import generate, write_project
-    from tinyengine_gen.compiler import CompileOptions
     from tinyengine_gen.frontend.reader import read_model_bytes
 
     project = generate(read_model_bytes(model, source="model_int8.tflite"), options)

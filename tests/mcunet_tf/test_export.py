@@ -89,9 +89,10 @@ def test_a_float_tensor_is_named():
 def test_a_model_tinyengine_cannot_compile_is_a_clear_error():
     keras.utils.set_random_seed(0)
     inputs = keras.Input((4,))
-    model = keras.Model(inputs, keras.layers.Activation("tanh")(keras.layers.Dense(3)(inputs)), name="tanh_model")
+    # EXP: an operator the engine does not compile yet (TANH, used here before, now compiles)
+    model = keras.Model(inputs, keras.layers.Activation("exponential")(keras.layers.Dense(3)(inputs)), name="exp_model")
     data = tf.data.Dataset.from_tensor_slices(np.random.default_rng(0).uniform(-1, 1, (8, 4)).astype(np.float32))
-    with pytest.raises(ExportError, match=r"does not compile with tinyengine_gen: .*TANH"):
+    with pytest.raises(ExportError, match=r"does not compile with tinyengine_gen: .*EXP"):
         export_int8(model, data, ExportOptions(calibration_samples=8))
 
 

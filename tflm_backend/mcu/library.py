@@ -218,7 +218,7 @@ def build_library(
         finally:
             _release(target)
 
-    for attempt in range(2):
+    for _attempt in range(2):
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             for source, error in zip(missing, pool.map(compile_one, missing)):
                 if error is not None:
