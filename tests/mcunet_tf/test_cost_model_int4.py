@@ -6,7 +6,7 @@ import pytest
 from mcunet_tf.cost_model import CostModel
 from mcunet_tf.sampling import sample_arch
 from mcunet_tf.space import SearchSpace
-from mcunet_tf.space_ranking import Budget, sample_space
+from mcunet_tf.space.ranking import Budget, sample_space
 from mcunet_tf.supernet import largest_arch
 
 SPACE = SearchSpace(num_classes=10)
