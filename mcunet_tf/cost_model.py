@@ -37,15 +37,18 @@ from mcunet_tf.space import SearchSpace
 from mcunet_tf.subnet_graph import BuiltSubnet, build_subnet_graph
 from tinyengine_gen.compiler import CompiledModel, CompileOptions, compile_graph
 from tinyengine_gen.ir import Graph, Operator
+from tinyengine_gen.memory.bounds import live_lower_bounds
 from tinyengine_gen.memory.layout_cache import LayoutCache
 from tinyengine_gen.ops.base import OpPlan, plan_operator, replace_plan
+from tinyengine_gen.patching.schedule import auto_peak_lower_bound
 from tinyengine_gen.patching.stage import PATCH_STAGE_OPCODE, PatchStagePlan, StageOutline, build_outlined_stage
 
 __all__ = ["Cost", "CostModel", "Emitted", "Priced", "emitted", "patch_options", "SRAM_NOT_PLANNED"]
 
 
-#: ``Cost.peak_sram_bytes`` of a config whose memory was not planned because its Flash
-#: exceeds the limit it was priced against (larger than any real budget, so it never fits).
+#: ``Cost.peak_sram_bytes`` of a config whose memory was not planned because its Flash or
+#: its peak SRAM surely exceeds the limit it was priced against (larger than any real
+#: budget, so it never fits).
 SRAM_NOT_PLANNED = 2**62
 
 
@@ -247,7 +250,7 @@ class CostModel:
             else compile_graph
         )
 
-    def cost(self, config: ArchConfig, *, flash_limit: int | None = None) -> Cost:
+    def cost(self, config: ArchConfig, *, flash_limit: int | None = None, sram_limit: int | None = None) -> Cost:
         """What ``config`` costs.
 
         With ``flash_limit``, a config whose Flash surely exceeds it (even if every residual
@@ -261,15 +264,26 @@ class CostModel:
         passes would only rescan this model's memo and, in a training process, everything
         TensorFlow holds, which costs a fifth of the time here and more beside TensorFlow.
         """
-        return self.price(config, flash_limit=flash_limit).cost
+        return self.price(config, flash_limit=flash_limit, sram_limit=sram_limit).cost
 
-    def price(self, config: ArchConfig, *, flash_limit: int | None = None) -> Priced:
+    def price(self, config: ArchConfig, *, flash_limit: int | None = None, sram_limit: int | None = None) -> Priced:
         """:meth:`cost` with the compiled model it was read from: whoever also wants latency
-        or firmware figures reads them from this one plan instead of compiling again."""
-        with _cyclic_gc_paused():
-            return self._cost(config, flash_limit)
+        or firmware figures reads them from this one plan instead of compiling again.
 
-    def _cost(self, config: ArchConfig, flash_limit: int | None) -> Priced:
+        With ``sram_limit`` (the largest SRAM budget the price will be checked against) and
+        patch-based memory, the patch search skips the schedules that could only matter to a
+        config that does not fit anyway (see ``tinyengine_gen.compiler.compile_graph``'s
+        ``patch_peak_limit``), and a config whose peak surely exceeds it (by
+        ``tinyengine_gen.patching.schedule.auto_peak_lower_bound``, or the layer-wise bound of
+        ``tinyengine_gen.memory.bounds``) is priced from its operator plans alone, as for the
+        Flash early exit, with ``peak_sram_bytes`` :data:`SRAM_NOT_PLANNED`. Where the peak
+        is at most ``sram_limit`` the price is the one without it; above it, the peak is only
+        known to be above it (the MACs are then those of some valid schedule).
+        """
+        with _cyclic_gc_paused():
+            return self._cost(config, flash_limit, sram_limit)
+
+    def _cost(self, config: ArchConfig, flash_limit: int | None, sram_limit: int | None = None) -> Priced:
         if flash_limit is not None and self.memoize:
             sketch = build_subnet_graph(config, self.space, materialize=False)
             # After planning the engine may fuse an ADD into its convolution (dropping the ADD's
@@ -282,7 +296,11 @@ class CostModel:
                 if early is not None and early.flash_bytes - self._fusable_bytes(sketch) > surely_over:
                     return Priced(early, None)
         built = build_subnet_graph(config, self.space)
-        compiled = self._compile_memoized(built)
+        if sram_limit is not None and self.memoize:
+            early = self._price_if_surely_over_sram(built, sram_limit)
+            if early is not None:
+                return Priced(early, None)
+        compiled = self._compile_memoized(built, sram_limit)
         parts = self._parts(built, compiled.graph, compiled.plans)
         return Priced(self._price(built, compiled.graph, parts, compiled.peak_sram_bytes), compiled, tuple(parts))
 
@@ -299,6 +317,28 @@ class CostModel:
             code_bytes=self.code_size.estimate(kernels, opcodes, definitions),
             peak_sram_bytes=int(peak),
         )
+
+    def _price_if_surely_over_sram(self, built: BuiltSubnet, sram_limit: int) -> Cost | None:
+        """The Flash-and-MACs price of ``built`` (as for the Flash early exit) if its peak SRAM
+        surely exceeds ``sram_limit`` under this model's schedule, else None. The bound needs
+        only the operator plans (memoised), not the plan passes or the memory planner, and
+        most configs of a space that needs patches at all are decided by it."""
+        self._current = built
+        try:
+            graph = built.graph
+            plans = [self._plan(graph, op) for op in graph.operators]
+        finally:
+            self._current = None
+        if self.options.patch == "auto":
+            bound = auto_peak_lower_bound(graph, plans, self.options)
+        elif self.options.patch == "off":
+            opcodes = [op.opcode for op in graph.operators]
+            bound = max(live_lower_bounds(graph, plans, opcodes, count_scratch=not self.options.pack_int4), default=0)
+        else:
+            return None
+        if bound <= sram_limit:
+            return None
+        return self._price_from_signatures(built)
 
     def _price_from_signatures(self, sketch: BuiltSubnet) -> Cost | None:
         """Flash and MACs from the memoised plans of each signature (None if one is not memoised yet)."""
@@ -422,11 +462,13 @@ class CostModel:
             value = self._emitted[memo_key] = emitted(graph, plan)
         return value
 
-    def _compile_memoized(self, built: BuiltSubnet) -> CompiledModel:
+    def _compile_memoized(self, built: BuiltSubnet, sram_limit: int | None = None) -> CompiledModel:
         """``compile_graph`` itself, planning each operator signature once per process."""
         self._current = built
         self._planned_on_built = self.memoize
         try:
+            if sram_limit is not None and self.options.patch == "auto":
+                return self._compile(built.graph, self.options, patch_peak_limit=sram_limit)
             return self._compile(built.graph, self.options)
         finally:
             self._current = None

@@ -128,8 +128,9 @@ class SearchSpaceJob:
             min_fitting_fraction=self.min_fitting_fraction,
         )
 
-    def sample(self, flash_limit: int) -> tuple[list[SpaceSample], float]:
-        """Every space's priced samples for budgets of at most ``flash_limit`` B of Flash, and the seconds taken."""
+    def sample(self, flash_limit: int, sram_limit: int | None = None) -> tuple[list[SpaceSample], float]:
+        """Every space's priced samples for budgets of at most ``flash_limit`` B of Flash (and
+        ``sram_limit`` B of SRAM), and the seconds taken."""
         started = time.perf_counter()
         samples = sample_spaces(
             self.space,
@@ -137,6 +138,7 @@ class SearchSpaceJob:
             self.seed,
             processes=self.processes or None,
             flash_limit=flash_limit,
+            sram_limit=sram_limit,
             options=self.compile_options,
             weight_bits=self.weight_bits,
         )
@@ -174,7 +176,7 @@ def format_ranking(scores: Sequence[SpaceScore], top: int) -> str:
 def run_single(job: SearchSpaceJob) -> dict[str, Any]:
     """Rank every space under ``job.budget``; print, write JSON and the CDF plot; return the report."""
     check_budget_reachable(job.space, job.budget, options=job.compile_options)
-    samples, seconds = job.sample(job.budget.flash_bytes)
+    samples, seconds = job.sample(job.budget.flash_bytes, job.budget.sram_bytes)
     ranked = job.rank(samples, job.budget)
     if not ranked:
         raise BudgetError(
@@ -226,7 +228,7 @@ def format_grid(cells: Sequence[dict[str, Any]]) -> str:
 
 def run_grid(job: SearchSpaceJob) -> dict[str, Any]:
     """Sample once, then score all 24 budgets of the grid; print the table and write JSON."""
-    samples, seconds = job.sample(max(GRID_FLASH_KB) * KIB)
+    samples, seconds = job.sample(max(GRID_FLASH_KB) * KIB, max(GRID_SRAM_KB) * KIB)
     cells = grid_cells(job, samples)
     print(f"{len(samples)} spaces x {job.samples} samples priced in {seconds:.1f} s")
     print(format_grid(cells))

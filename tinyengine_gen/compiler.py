@@ -77,6 +77,7 @@ def compile_graph(
     plan_op: Callable[[Graph, Operator], OpPlan] = plan_operator,
     layout_cache: LayoutCache | None = None,
     build_stage: StageBuilder = build_outlined_stage,
+    patch_peak_limit: int | None = None,
 ) -> CompiledModel:
     """Graph passes, op planning, patch schedule, plan passes (residual fusion, in-place
     kernels, lean scratch) and the arena layout.
@@ -86,12 +87,15 @@ def compile_graph(
     ``build_stage`` likewise reuses patch stages (exactly like ``build_outlined_stage``).
     Such a caller may also pass the ``layout_cache`` it owns; by default each compile
     memoises its layouts in a cache of its own, so nothing is kept from one call to the next.
+    ``patch_peak_limit`` is for a caller that only needs the exact result where the peak is
+    at most that many bytes (see :func:`decide_patch_schedule`'s ``peak_limit``); above it the
+    model is still a valid compile, only not necessarily the lowest-peak one.
     """
     options = options or CompileOptions()
     if not options.pack_int4 and any(t.stored_bits == 4 for t in graph.tensors):
         options = dataclasses.replace(options, pack_int4=True)  # INT4 weights stay packed, as stored
     with (layout_cache if layout_cache is not None else LayoutCache()).active():
-        return _compile(graph, options, plan_op, build_stage)
+        return _compile(graph, options, plan_op, build_stage, patch_peak_limit)
 
 
 def _compile(
@@ -99,6 +103,7 @@ def _compile(
     options: CompileOptions,
     plan_op: Callable[[Graph, Operator], OpPlan],
     build_stage: StageBuilder,
+    patch_peak_limit: int | None = None,
 ) -> CompiledModel:
     source_graph = graph
     check_supported(graph)
@@ -109,7 +114,7 @@ def _compile(
     _check_graph_io(graph)
     decision = None
     if options.patch != "off":
-        decision = _decide_patching(graph, plans, options, build_stage)
+        decision = _decide_patching(graph, plans, options, build_stage, patch_peak_limit)
         if decision.stage is not None:
             graph, plans = with_stage(graph, plans, decision.stage)
     # after the patch stage: fusion and the lean kernels touch only the ops outside it
@@ -121,7 +126,11 @@ def _compile(
 
 
 def _decide_patching(
-    graph: Graph, plans: tuple[OpPlan, ...], options: CompileOptions, build_stage: StageBuilder
+    graph: Graph,
+    plans: tuple[OpPlan, ...],
+    options: CompileOptions,
+    build_stage: StageBuilder,
+    peak_limit: int | None = None,
 ) -> PatchDecision:
     grid = None
     if options.patch != "auto":
@@ -130,7 +139,9 @@ def _decide_patching(
         except ValueError as exc:
             raise UnsupportedModelError(f"{graph.source}: {exc}; use --patch=auto, off or NxN.") from None
     try:
-        return decide_patch_schedule(graph, plans, options, grid=grid, build_stage=build_stage)
+        return decide_patch_schedule(
+            graph, plans, options, grid=grid, build_stage=build_stage, peak_limit=None if grid else peak_limit
+        )
     except StageError as exc:
         raise UnsupportedModelError(f"{graph.source}: cannot run that patch schedule: {exc}.") from None
 

@@ -154,18 +154,25 @@ def sample_space(
     seed: int,
     cost_model: CostModel | None = None,
     flash_limit: int | None = None,
+    sram_limit: int | None = None,
 ) -> SpaceSample:
     """Price ``samples`` uniform sub-networks of the (W, R) space; the seed and (W, R) fix the draws.
 
     Sub-networks whose Flash exceeds ``flash_limit`` (the largest Flash budget that will be
     scored) get ``SRAM_NOT_PLANNED`` as their peak SRAM: they fit none of those budgets.
+    Likewise ``sram_limit``, the largest SRAM budget that will be scored: a sub-network whose
+    peak surely exceeds it is not planned, and the patch search skips the schedules that
+    could only matter above it (:meth:`CostModel.price`); every sub-network that fits such a
+    budget is priced exactly as without the limits.
     """
     if samples < 1:
         raise BudgetError(f"samples per space must be at least 1, got {samples}.")
     model = cost_model or CostModel(space)
     rng = np.random.default_rng((seed, round(width * 1000), resolution))
     costs = [
-        model.cost(sample_arch(space, rng, width=width, resolution=resolution), flash_limit=flash_limit)
+        model.cost(
+            sample_arch(space, rng, width=width, resolution=resolution), flash_limit=flash_limit, sram_limit=sram_limit
+        )
         for _ in range(samples)
     ]
     return SpaceSample(
@@ -185,9 +192,9 @@ def _init_worker(space: SearchSpace, options: CompileOptions | None = None, weig
     _WORKER_MODEL = CostModel(space, options=options, weight_bits=weight_bits)
 
 
-def _sample_task(args: tuple[SearchSpace, float, int, int, int, int | None]) -> SpaceSample:
-    space, width, resolution, samples, seed, flash_limit = args
-    return sample_space(space, width, resolution, samples, seed, _WORKER_MODEL, flash_limit)
+def _sample_task(args: tuple[SearchSpace, float, int, int, int, int | None, int | None]) -> SpaceSample:
+    space, width, resolution, samples, seed, flash_limit, sram_limit = args
+    return sample_space(space, width, resolution, samples, seed, _WORKER_MODEL, flash_limit, sram_limit)
 
 
 def sample_spaces(
@@ -201,18 +208,20 @@ def sample_spaces(
     flash_limit: int | None = None,
     options: CompileOptions | None = None,
     weight_bits: int = 8,
+    sram_limit: int | None = None,
 ) -> list[SpaceSample]:
     """Sample every (W, R) space, in parallel over ``processes`` (default: all cores), in (W, R) order.
 
     ``flash_limit`` is the largest Flash budget the samples will be scored against (see
-    :func:`sample_space`); leave it None to plan the memory of every sample. ``options`` are
+    :func:`sample_space`); leave it None to plan the memory of every sample; ``sram_limit``
+    likewise for the largest SRAM budget (None: every sample's exact peak). ``options`` are
     the engine's compile options the cost model prices with (``patch_options("auto")``: peak
     SRAM with the patch schedule ``tinyengine_gen --patch=auto`` would pick, MACs with its
     recomputed halos).
     ``weight_bits`` 4 prices Flash with 4-bit weights packed two per byte.
     """
     tasks = [
-        (space, float(w), int(r), samples, seed, flash_limit)
+        (space, float(w), int(r), samples, seed, flash_limit, sram_limit)
         for w in (space.widths if widths is None else widths)
         for r in (space.resolutions if resolutions is None else resolutions)
     ]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
+from tinyengine_gen.memory.bounds import live_lower_bounds
 from tinyengine_gen.memory.lifetimes import memory_plan
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import run_passes
@@ -26,6 +27,7 @@ from tinyengine_gen.patching.stage import (
     StageOutline,
     build_outlined_stage,
     outline_patch_stage,
+    stage_entry,
     stage_macs,
     stage_operator,
 )
@@ -36,6 +38,7 @@ __all__ = [
     "parse_grid",
     "decide_patch_schedule",
     "stage_peak_lower_bound",
+    "auto_peak_lower_bound",
     "with_stage",
 ]
 
@@ -102,6 +105,7 @@ def decide_patch_schedule(
     *,
     grid: tuple[int, int] | None,
     build_stage: StageBuilder = build_outlined_stage,
+    peak_limit: int | None = None,
 ) -> PatchDecision:
     """``grid`` (parsed from ``options.patch``) / ``options.patch_split`` None means search; a
     given pair is built as asked (or refused), even where layer-wise would need less (the
@@ -109,7 +113,13 @@ def decide_patch_schedule(
     passes ``options`` asks for, run by the compiler's own runner. A search prices each
     candidate's extra MACs first (no build) and builds and plans only those within the bound
     that can still beat the best peak: the same decision as building and planning every
-    candidate, at a fraction of the cost."""
+    candidate, at a fraction of the cost.
+
+    ``peak_limit`` (a search only) is for a caller that needs the decision only where its peak
+    is at most that many bytes (the NAS cost model under an SRAM budget): candidates that
+    cannot beat both it and layer-wise are not built. Where the decided peak is at most
+    ``peak_limit`` the decision is the one without it; above it, the peak is only known to
+    be above it (and a kept-layer-wise message names no losing schedule)."""
     split_op, max_overhead = options.patch_split, options.patch_max_overhead
     layer_wise = _peak(graph, plans, options)
     total_macs = max(sum(p.macs for p in plans), 1)
@@ -117,7 +127,9 @@ def decide_patch_schedule(
     if split_op is not None and split_op not in positions:
         raise StageError(f"--patch_split={split_op} names no operator of the compiled graph")
     if grid is None and split_op is None:
-        best, evaluated, why = _search(graph, plans, max_overhead, total_macs, layer_wise, options, build_stage)
+        best, evaluated, why = _search(
+            graph, plans, max_overhead, total_macs, layer_wise, options, build_stage, peak_limit
+        )
     else:
         best, evaluated, why = _given(graph, plans, grid, positions[split_op] + 1 if split_op is not None else None,
                                       max_overhead, total_macs, layer_wise, options, build_stage)
@@ -179,32 +191,44 @@ def _given(graph, plans, grid, given_split, max_overhead, total_macs, layer_wise
     return best, evaluated, reasons[-1] if reasons else ""
 
 
-def _search(graph, plans, max_overhead, total_macs, layer_wise, options, build_stage):
+def _search(graph, plans, max_overhead, total_macs, layer_wise, options, build_stage, peak_limit=None):
     """``auto``: the lowest (peak, extra MACs) over every split and grid within the MAC bound.
 
     Candidates are priced by MACs without building (:mod:`.candidates`); those within the
     bound are built and planned in order of a lower bound on their peak (the model input,
     the split map and the stage's own arena, which holds at least its largest patch buffer,
-    are live together while the stage runs) until the bound exceeds the best peak found:
-    later ones cannot beat it. Ties go to the first
+    are live together while the stage runs; and the ops after the split, which run layer-wise,
+    hold at least :func:`~tinyengine_gen.memory.bounds.live_lower_bounds`) until the bound
+    exceeds the best peak found: later ones cannot beat it. Ties go to the first
     in split-major, grid-minor order, as a plain loop over every candidate would decide.
+    With ``peak_limit``, a candidate whose bound is at least layer-wise or above the limit
+    is not built either: it can neither be kept nor fit (see :func:`decide_patch_schedule`).
     """
     found = auto_candidates(graph, plans, AUTO_GRIDS)
     prefix_macs = list(itertools.accumulate((p.macs for p in plans), initial=0))
     ends = graph.tensor(found.candidates[0].outline.source).nbytes if found.candidates else 0
+    tail = _tail_bounds(graph, plans, options) if found.candidates else []
     within = []
     for candidate in found.candidates:
         if (candidate.macs - prefix_macs[candidate.outline.split]) / total_macs > max_overhead:
             continue
         split_bytes = graph.tensor(candidate.outline.split_tensor).nbytes
-        within.append((ends + split_bytes + candidate.largest_buffer, candidate.order, candidate))
+        bound = max(ends + split_bytes + candidate.largest_buffer, tail[candidate.outline.split])
+        within.append((bound, candidate.order, candidate))
     best: PatchDecision | None = None
     best_key = None
+
+    def useless(bound: int) -> bool:
+        """No schedule with at least ``bound`` bytes can change the decision."""
+        if best is not None and bound > best.peak_bytes:
+            return True
+        return peak_limit is not None and (bound >= layer_wise or bound > peak_limit)
+
     for rough_bound, order, candidate in sorted(within, key=lambda item: item[:2]):
-        if best is not None and rough_bound > best.peak_bytes:
+        if useless(rough_bound):
             break
         stage = build_stage(graph, plans, candidate.outline, candidate.grid, options.alignment)
-        if best is not None and stage_peak_lower_bound(graph, stage) > best.peak_bytes:
+        if useless(stage_peak_lower_bound(graph, stage)):
             continue
         overhead = (stage.macs - stage.layer_wise_macs) / total_macs
         staged_graph, staged_plans = with_stage(graph, plans, stage)
@@ -212,6 +236,37 @@ def _search(graph, plans, max_overhead, total_macs, layer_wise, options, build_s
         if best_key is None or (peak, overhead, order) < best_key:
             best, best_key = PatchDecision(stage, layer_wise, peak, overhead, ""), (peak, overhead, order)
     return best, len(found.candidates), found.last_reason(graph, plans) if best is None else ""
+
+
+def _tail_bounds(graph: Graph, plans: Sequence[OpPlan], options: CompileOptions) -> list[int]:
+    """``[s]``: bytes any schedule holds at least while the ops from step ``s`` on run
+    layer-wise (0 past the last step)."""
+    opcodes = [op.opcode for op in graph.operators]
+    per_step = live_lower_bounds(graph, plans, opcodes, count_scratch=not options.pack_int4)
+    tail = [0] * (len(plans) + 1)
+    for step in range(len(plans) - 1, -1, -1):
+        tail[step] = max(per_step[step], tail[step + 1])
+    return tail
+
+
+def auto_peak_lower_bound(graph: Graph, plans: Sequence[OpPlan], options: CompileOptions) -> int:
+    """Bytes the peak of ``--patch=auto`` (or of layer-wise execution) needs at least, without
+    planning anything: layer-wise holds at least the busiest step's bound; a patch stage
+    ending at any step holds the model input and the split map together, and the steps
+    after it their own bounds. A caller with an SRAM budget below this need not compile."""
+    tail = _tail_bounds(graph, plans, options)
+    best = tail[0]
+    try:
+        source = stage_entry(graph, plans)[0]
+    except StageError:
+        return best
+    source_bytes = graph.tensor(source).nbytes
+    for split in range(1, len(plans)):
+        if tail[split] >= best:
+            continue
+        split_bytes = max((graph.tensor(t).nbytes for t in plans[split - 1].outputs), default=0)
+        best = min(best, max(source_bytes + split_bytes, tail[split]))
+    return best
 
 
 def stage_peak_lower_bound(graph: Graph, stage: PatchStagePlan) -> int:

@@ -1,0 +1,106 @@
+"""Bytes the arena must hold while each op runs, whatever the plan passes decide.
+
+The patch scheduler prices candidate schedules by running the plan passes and the memory
+planner on each (milliseconds), and the NAS cost model asks for thousands of such
+decisions; most candidates lose to a peak that lies after the patch stage, in ops that
+run layer-wise in every schedule. :func:`live_lower_bounds` bounds that part without
+running anything: per op, the bytes of the tensors that must be live at once while it runs.
+
+It holds for every outcome of the plan passes, because it assumes the most they can do:
+
+- residual fusion may remove a map that only one ADD reads: such a map is not counted;
+- an in-place kernel may write its outputs over an input that no later op reads and that
+  is not the caller's (a graph input or output): at that op they count as the largest of
+  them. Tensors of one storage group are live together only there (a group's members
+  follow one another) or where one is a view of the other (counted once); tensors of
+  different groups that are live at the same step never share bytes;
+- a kernel with a lean variant may need no scratch, an in-place variant its own scratch,
+  a fused ADD none: an op's scratch counts at the least its plan and in-place variant
+  need, and not at all where it has a lean variant or may be fused (nor with
+  ``count_scratch=False``, for passes such as int4 packing that swap kernels too).
+
+Tests check the bound against the compiled arena on sampled sub-networks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tinyengine_gen.ir import Graph
+from tinyengine_gen.memory.lifetimes import find_root
+from tinyengine_gen.ops.base import OpPlan
+
+__all__ = ["live_lower_bounds"]
+
+
+def live_lower_bounds(
+    graph: Graph, plans: Sequence[OpPlan], opcodes: Sequence[str], *, count_scratch: bool = True
+) -> list[int]:
+    """For each step of ``plans`` (``opcodes[step]`` its operator's opcode): a lower bound on
+    the bytes live while it runs, in any layout the plan passes and the memory planner make
+    of this schedule or of any schedule that runs that step's op layer-wise with the same
+    readers and writers of its live tensors."""
+    steps = len(plans)
+    caller = set(graph.inputs) | set(graph.outputs)
+    first: dict[int, int] = {t: 0 for t in graph.inputs}
+    last: dict[int, int] = dict(first)
+    readers: dict[int, list[int]] = {}
+    for step, plan in enumerate(plans):
+        for t in plan.inputs:
+            if t >= 0 and graph.tensors[t].data is None:
+                readers.setdefault(t, []).append(step)
+                first.setdefault(t, step)
+                last[t] = step
+        for t in plan.outputs:
+            first.setdefault(t, step)
+            last[t] = max(last.get(t, step), step)
+    for t in graph.outputs:
+        first.setdefault(t, max(steps - 1, 0))
+        last[t] = max(steps - 1, 0)
+    # maps residual fusion may remove: read once, by an ADD, and not the caller's
+    fusable = {t for t, steps_reading in readers.items() if len(steps_reading) == 1
+               and opcodes[steps_reading[0]] == "ADD" and t not in caller}
+    # views share their input's storage for good: one group, counted once
+    views: dict[int, int] = {}
+    for plan in plans:
+        for out, inp in getattr(plan, "aliases", ()):
+            a, b = find_root(views, inp), find_root(views, out)
+            if a != b:
+                views[b] = a
+    # per step, per group: the largest live member (a sweep over the lifetimes)
+    live: list[dict[int, int]] = [{} for _ in range(steps)]
+    for t, start in first.items():
+        if t in fusable:
+            continue
+        size = graph.tensors[t].nbytes
+        root = find_root(views, t)
+        for step in range(start, last[t] + 1):
+            held = live[step]
+            if held.get(root, -1) < size:
+                held[root] = size
+    # an op may write its outputs over an input that dies there (in place): those share
+    for step, plan in enumerate(plans):
+        held = live[step]
+        dying = {find_root(views, t) for t in plan.inputs
+                 if last.get(t) == step and t not in caller and t not in fusable}
+        written = {find_root(views, t) for t in plan.outputs if t not in fusable}
+        shared = (dying | written) & held.keys()
+        if dying & shared and written & shared and len(shared) > 1:
+            largest = max(held.pop(root) for root in shared)
+            held[min(shared)] = largest
+    totals = [sum(held.values()) for held in live]
+    if count_scratch:
+        for step, plan in enumerate(plans):
+            if not any(t in fusable for t in (*plan.inputs, *plan.outputs)):
+                totals[step] += _least_scratch(plan)
+    return totals
+
+
+def _least_scratch(plan: OpPlan) -> int:
+    """The least scratch the passes can leave ``plan`` with (0 where a lean kernel may run it)."""
+    if hasattr(plan, "lean_variant"):
+        return 0
+    scratch = plan.scratch_bytes
+    variant_of = getattr(plan, "in_place_variant", None)
+    variant = None if variant_of is None else variant_of()
+    return scratch if variant is None else min(scratch, variant.scratch_bytes)
