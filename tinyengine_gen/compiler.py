@@ -117,8 +117,12 @@ def _compile(
         decision = _decide_patching(graph, plans, options, build_stage, patch_peak_limit)
         if decision.stage is not None:
             graph, plans = with_stage(graph, plans, decision.stage)
-    # after the patch stage: fusion and the lean kernels touch only the ops outside it
-    graph, plans = run_passes(PLAN_PASSES, graph, plans, options, trace)
+    if decision is not None and decision.stage is None and decision.layer_wise_passes is not None:
+        graph, plans, steps = decision.layer_wise_passes  # (the scheduler ran these very passes)
+        trace.extend(steps)
+    else:
+        # after the patch stage: fusion and the lean kernels touch only the ops outside it
+        graph, plans = run_passes(PLAN_PASSES, graph, plans, options, trace)
     memory, tensor_offsets, scratch_offsets = layout_memory(graph, plans, options.alignment)
     return CompiledModel(
         graph, plans, memory, tensor_offsets, scratch_offsets, options, source_graph, decision, tuple(trace)

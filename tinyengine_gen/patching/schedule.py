@@ -18,7 +18,7 @@ from tinyengine_gen.ops.base import OpPlan
 from tinyengine_gen.memory.bounds import live_lower_bounds
 from tinyengine_gen.memory.lifetimes import memory_plan
 from tinyengine_gen.options import CompileOptions
-from tinyengine_gen.passes.base import run_passes
+from tinyengine_gen.passes.base import PassStep, run_passes
 from tinyengine_gen.passes.pipeline import PLAN_PASSES
 from tinyengine_gen.patching.candidates import auto_candidates
 from tinyengine_gen.patching.stage import (
@@ -57,6 +57,11 @@ class PatchDecision:
     mac_overhead: float  # extra MACs of the stage / MACs of the layer-wise network
     message: str
     candidates: int = 0
+    #: the layer-wise graph and plans after the plan passes, and the passes' steps (what the
+    #: compiler would compute again when it keeps layer-wise execution)
+    layer_wise_passes: tuple[Graph, tuple[OpPlan, ...], tuple[PassStep, ...]] | None = dataclasses.field(
+        default=None, repr=False, compare=False
+    )
 
     def to_json(self, graph: Graph) -> dict:
         result = {
@@ -98,6 +103,13 @@ def _peak(graph: Graph, plans: Sequence[OpPlan], options: CompileOptions) -> int
     return memory_plan(graph, plans, options.alignment).arena_bytes
 
 
+def _layer_wise(graph: Graph, plans: Sequence[OpPlan], options: CompileOptions):
+    """(arena, (graph, plans, pass steps) after the plan passes) of layer-wise execution."""
+    steps: list[PassStep] = []
+    graph, plans = run_passes(PLAN_PASSES, graph, tuple(plans), options, steps)
+    return memory_plan(graph, plans, options.alignment).arena_bytes, (graph, plans, tuple(steps))
+
+
 def decide_patch_schedule(
     graph: Graph,
     plans: Sequence[OpPlan],
@@ -121,11 +133,19 @@ def decide_patch_schedule(
     ``peak_limit`` the decision is the one without it; above it, the peak is only known to
     be above it (and a kept-layer-wise message names no losing schedule)."""
     split_op, max_overhead = options.patch_split, options.patch_max_overhead
-    layer_wise = _peak(graph, plans, options)
+    layer_wise, passes = _layer_wise(graph, plans, options)
     total_macs = max(sum(p.macs for p in plans), 1)
     positions = {op.index: position for position, op in enumerate(graph.operators)}
     if split_op is not None and split_op not in positions:
         raise StageError(f"--patch_split={split_op} names no operator of the compiled graph")
+    if grid is None and split_op is None and peak_limit is not None and _no_split_within(
+        graph, plans, options, min(peak_limit, layer_wise - 1)
+    ):
+        return PatchDecision(
+            None, layer_wise, layer_wise, 0.0,
+            f"kept layer-wise: no patch schedule can need less than {min(peak_limit + 1, layer_wise)} B",
+            layer_wise_passes=passes,
+        )
     if grid is None and split_op is None:
         best, evaluated, why = _search(
             graph, plans, max_overhead, total_macs, layer_wise, options, build_stage, peak_limit
@@ -135,7 +155,9 @@ def decide_patch_schedule(
                                       max_overhead, total_macs, layer_wise, options, build_stage)
     if best is None:
         why = why or f"no schedule within {max_overhead:.0%} extra MACs"
-        return PatchDecision(None, layer_wise, layer_wise, 0.0, f"kept layer-wise: {why}", evaluated)
+        return PatchDecision(
+            None, layer_wise, layer_wise, 0.0, f"kept layer-wise: {why}", evaluated, layer_wise_passes=passes
+        )
     explicit = grid is not None and split_op is not None
     if best.peak_bytes >= layer_wise and not explicit:
         return PatchDecision(
@@ -146,6 +168,7 @@ def decide_patch_schedule(
             f"kept layer-wise: the best patch schedule ({best.stage.grid[0]}x{best.stage.grid[1]} after op "
             f"{best.stage.stage_plans[-1].op_index}) would need {best.peak_bytes} B, not less than {layer_wise} B",
             evaluated,
+            layer_wise_passes=passes,
         )
     stage = best.stage
     message = (
@@ -249,24 +272,35 @@ def _tail_bounds(graph: Graph, plans: Sequence[OpPlan], options: CompileOptions)
     return tail
 
 
-def auto_peak_lower_bound(graph: Graph, plans: Sequence[OpPlan], options: CompileOptions) -> int:
-    """Bytes the peak of ``--patch=auto`` (or of layer-wise execution) needs at least, without
-    planning anything: layer-wise holds at least the busiest step's bound; a patch stage
-    ending at any step holds the model input and the split map together, and the steps
-    after it their own bounds. A caller with an SRAM budget below this need not compile."""
-    tail = _tail_bounds(graph, plans, options)
-    best = tail[0]
+def _no_split_within(graph: Graph, plans: Sequence[OpPlan], options: CompileOptions, ceiling: int) -> bool:
+    """Whether every patch stage, whatever its split and grid, needs more than ``ceiling`` bytes."""
+    return _patch_lower_bound(graph, plans, _tail_bounds(graph, plans, options), ceiling + 1) > ceiling
+
+
+def _patch_lower_bound(graph: Graph, plans: Sequence[OpPlan], tail: Sequence[int], enough: int) -> int:
+    """The least bound over every split (the model input and the split map together, and the
+    steps after it), or ``enough`` if that is less (no need to look further)."""
     try:
         source = stage_entry(graph, plans)[0]
     except StageError:
-        return best
+        return enough
     source_bytes = graph.tensor(source).nbytes
+    best = enough
     for split in range(1, len(plans)):
         if tail[split] >= best:
             continue
         split_bytes = max((graph.tensor(t).nbytes for t in plans[split - 1].outputs), default=0)
         best = min(best, max(source_bytes + split_bytes, tail[split]))
     return best
+
+
+def auto_peak_lower_bound(graph: Graph, plans: Sequence[OpPlan], options: CompileOptions) -> int:
+    """Bytes the peak of ``--patch=auto`` (or of layer-wise execution) needs at least, without
+    planning anything: layer-wise holds at least the busiest step's bound; a patch stage
+    ending at any step holds the model input and the split map together, and the steps
+    after it their own bounds. A caller with an SRAM budget below this need not compile."""
+    tail = _tail_bounds(graph, plans, options)
+    return _patch_lower_bound(graph, plans, tail, tail[0])
 
 
 def stage_peak_lower_bound(graph: Graph, stage: PatchStagePlan) -> int:
