@@ -157,9 +157,14 @@ class _Run:
         return _data_spec(self.options, 32).num_classes
 
     def layout_space(self, width: float, resolution: int):
+        from mcunet_tf.space import redistribute_receptive_field
         from mcunet_tf.training.spaces import layout_space
 
-        return layout_space(self.options.layout, width, resolution, self.num_classes)
+        space = layout_space(self.options.layout, width, resolution, self.num_classes)
+        stages = self.options.redistributed_stages
+        if stages >= len(space.stages):
+            raise PipelineError(f"--redistribute_rf={stages} must be below the layout's {len(space.stages)} stages.")
+        return redistribute_receptive_field(space, stages) if stages else space
 
     def test(self) -> tuple[np.ndarray, np.ndarray]:
         if self._test is None:
@@ -181,7 +186,8 @@ class _Run:
         check_budget_reachable(space, budget, CostModel(space, options=o.compile_options, weight_bits=o.weight_bits))
         processes = 1 if o.work.space_samples * len(o.widths) * len(o.resolutions) <= 2000 else None
         samples = sample_spaces(space, o.work.space_samples, o.seed, processes=processes,
-                                flash_limit=budget.flash_bytes, options=o.compile_options, weight_bits=o.weight_bits)
+                                flash_limit=budget.flash_bytes, sram_limit=budget.sram_bytes,
+                                options=o.compile_options, weight_bits=o.weight_bits)
         ranked = rank_spaces(samples, budget)
         if not ranked:
             raise BudgetError(f"budget: in no (W, R) space do 10 % of the samples fit {budget.describe()}.")
@@ -191,7 +197,7 @@ class _Run:
         return {
             "width": best.width, "resolution": best.resolution, "fitting_fraction": best.fitting_fraction,
             "mean_macs": best.mean_macs, "spaces": len(samples), "samples": o.work.space_samples,
-            "patch": o.patch, "patch_max_overhead": o.patch_max_overhead,
+            "patch": o.patch, "patch_max_overhead": o.patch_max_overhead, "redistribute_rf": o.redistributed_stages,
             "ranking": [s.to_dict() for s in ranked[:5]],
             "summary": f"best space W={best.width:g} R={best.resolution} ({best.fitting_fraction:.0%} fit, "
                        f"mean {best.mean_macs / 1e6:.2f} M MACs) of {len(samples)}",
@@ -438,6 +444,10 @@ def _flags():
                           "auto: price, search and compile with the patch schedule tinyengine_gen --patch=auto "
                           "picks (MCUNetV2 patch-based memory); off: layer-wise memory only.")
         flags.DEFINE_float("patch_max_overhead", 0.2, "With --patch=auto: the most extra MACs a schedule may add.")
+        flags.DEFINE_integer("redistribute_rf", None,
+                             "Receptive-field redistribution (MCUNetV2): the first N stages choose small kernels and "
+                             "expand ratios, the next one deeper depths (default: 1 with --patch=auto, 0 with off).",
+                             lower_bound=0)
     return f
 
 
@@ -456,7 +466,7 @@ def main(argv: Sequence[str]) -> int:
         options = make_options(
             f.task, budget=f.budget, data_dir=f.data_dir, sram_kb=f.sram_kb, flash_kb=f.flash_kb, board=f.board,
             seed=f.seed, weight_bits=int(f.weight_bits), epochs=f.epochs, trials=f.trials, space_samples=f.samples,
-            patch=f.patch, patch_max_overhead=f.patch_max_overhead,
+            patch=f.patch, patch_max_overhead=f.patch_max_overhead, redistribute_rf=f.redistribute_rf,
         )
         run_pipeline(options, Path(f.out))
     except McunetError as exc:

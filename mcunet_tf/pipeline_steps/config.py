@@ -101,6 +101,10 @@ class PipelineOptions:
     #: ``tinyengine_gen --patch=auto`` picks (MCUNetV2's patch-based memory); "off": layer-wise
     patch: str = "auto"
     patch_max_overhead: float = 0.2
+    #: receptive-field redistribution (MCUNetV2): the first N stages of the search space choose
+    #: only small kernels and expand ratios, the stage after them only its deeper depths;
+    #: None: 1 with ``patch="auto"`` (the patch stage ends in the first stages), 0 with "off"
+    redistribute_rf: int | None = None
     #: 4: QAT with 4-bit weights, packed two per byte in Flash, Flash priced at 4 bits
     weight_bits: int = 8
 
@@ -109,6 +113,8 @@ class PipelineOptions:
             raise PipelineError(f"--patch={self.patch!r} is not auto or off.")
         if self.patch_max_overhead < 0:
             raise PipelineError(f"--patch_max_overhead ({self.patch_max_overhead}) must be at least 0.")
+        if self.redistribute_rf is not None and self.redistribute_rf < 0:
+            raise PipelineError(f"--redistribute_rf ({self.redistribute_rf}) must be at least 0.")
         if self.weight_bits not in (4, 8):
             raise PipelineError(f"--weight_bits={self.weight_bits} is not 4 or 8.")
         if self.sram_kb <= 0 or self.flash_kb <= 0:
@@ -119,6 +125,13 @@ class PipelineOptions:
     @property
     def dataset(self) -> str:
         return TASKS[self.task].dataset
+
+    @property
+    def redistributed_stages(self) -> int:
+        """How many first stages receptive-field redistribution restricts (0: none)."""
+        if self.redistribute_rf is not None:
+            return self.redistribute_rf
+        return 1 if self.patch == "auto" else 0
 
     @property
     def compile_options(self) -> Any:
@@ -145,6 +158,7 @@ def make_options(
     patch: str = "auto",
     patch_max_overhead: float = 0.2,
     weight_bits: int = 8,
+    redistribute_rf: int | None = None,
     **work_overrides: Any,
 ) -> PipelineOptions:
     """Options of a run from the presets; ``work_overrides`` replace fields of the work preset."""
@@ -174,4 +188,5 @@ def make_options(
         seed=seed,
         patch=patch,
         patch_max_overhead=patch_max_overhead,
+        redistribute_rf=redistribute_rf,
     )

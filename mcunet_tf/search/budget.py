@@ -135,9 +135,11 @@ class Pricer:
 
     def price(self, config: ArchConfig, budget: SearchBudget | None = None) -> Price:
         """Cost and latency of ``config`` from one compile; with a budget, a config over its
-        memory is not priced further."""
+        memory is not priced further (nor its memory planned where it surely exceeds the SRAM
+        budget: every config that fits is priced exactly as without one)."""
         flash_limit = budget.flash_bytes if budget is not None else None
-        priced = self.cost_model.price(config, flash_limit=flash_limit)
+        sram_limit = budget.sram_bytes if budget is not None else None
+        priced = self.cost_model.price(config, flash_limit=flash_limit, sram_limit=sram_limit)
         cost, compiled = priced.cost, priced.compiled
         if compiled is None or (budget is not None and cost.peak_sram_bytes > budget.sram_bytes):
             return Price(cost, None)  # over budget already: the latency estimate would not change that

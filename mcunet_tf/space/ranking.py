@@ -169,12 +169,14 @@ def sample_space(
         raise BudgetError(f"samples per space must be at least 1, got {samples}.")
     model = cost_model or CostModel(space)
     rng = np.random.default_rng((seed, round(width * 1000), resolution))
-    costs = [
-        model.cost(
-            sample_arch(space, rng, width=width, resolution=resolution), flash_limit=flash_limit, sram_limit=sram_limit
-        )
-        for _ in range(samples)
-    ]
+    with model.batch():
+        costs = [
+            model.cost(
+                sample_arch(space, rng, width=width, resolution=resolution), flash_limit=flash_limit,
+                sram_limit=sram_limit,
+            )
+            for _ in range(samples)
+        ]
     return SpaceSample(
         width=width,
         resolution=resolution,

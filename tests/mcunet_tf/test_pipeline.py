@@ -81,12 +81,31 @@ def test_a_folder_that_is_not_a_pipeline_run_is_refused(tmp_path):
         (dict(task="toy", budget="huge"), "--budget='huge'"),
         (dict(task="toy", sram_kb=-1), "must be positive"),
         (dict(task="toy", data_dir="/tmp"), "generates its own data"),
+        (dict(task="toy", redistribute_rf=-1), "--redistribute_rf"),
     ],
 )
 def test_bad_options_raise_pipeline_errors(kwargs, message):
     task = kwargs.pop("task")
     with pytest.raises(PipelineError, match=message):
         make_options(task, **kwargs)
+
+
+def test_receptive_field_redistribution_follows_patching_unless_given():
+    assert make_options("toy").redistributed_stages == 1  # patching is on by default
+    assert make_options("toy", patch="off").redistributed_stages == 0
+    assert make_options("toy", patch="off", redistribute_rf=2).redistributed_stages == 2
+    assert make_options("toy", redistribute_rf=0).redistributed_stages == 0
+
+
+def test_patching_run_searches_the_redistributed_space(tiny_run):
+    """With patching on (the default), the space step, the supernet and the search draw from
+    the space whose first stage has only small kernels (MCUNetV2's redistribution)."""
+    out, _, _ = tiny_run
+    space = json.loads((out / "space" / "result.json").read_text())
+    assert space["patch"] == "auto" and space["redistribute_rf"] == 1
+    best = json.loads((out / "search" / "result.json").read_text())["best"]["arch_json"]
+    arch = json.loads(best) if isinstance(best, str) else best
+    assert set(arch["stages"][0]["kernel_sizes"]) == {3}, arch
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tinyengine_gen.ir import Graph
+from tinyengine_gen.memory.layout_cache import active_cache
 from tinyengine_gen.memory.lifetimes import find_root
 from tinyengine_gen.ops.base import OpPlan
 
@@ -39,7 +40,21 @@ def live_lower_bounds(
     """For each step of ``plans`` (``opcodes[step]`` its operator's opcode): a lower bound on
     the bytes live while it runs, in any layout the plan passes and the memory planner make
     of this schedule or of any schedule that runs that step's op layer-wise with the same
-    readers and writers of its live tensors."""
+    readers and writers of its live tensors. The last answer per graph is kept in the active
+    :class:`~tinyengine_gen.memory.layout_cache.LayoutCache` (plans are immutable)."""
+    cache = active_cache()
+    held = cache.bounds.get(graph)
+    if held is not None and held[1] == count_scratch and len(held[0]) == len(plans) and all(
+        a is b for a, b in zip(held[0], plans)
+    ):
+        return held[2]
+    result = _live_lower_bounds(graph, plans, opcodes, count_scratch)
+    with cache.lock:
+        cache.bounds[graph] = (tuple(plans), count_scratch, result)
+    return result
+
+
+def _live_lower_bounds(graph: Graph, plans: Sequence[OpPlan], opcodes: Sequence[str], count_scratch: bool) -> list[int]:
     steps = len(plans)
     caller = set(graph.inputs) | set(graph.outputs)
     first: dict[int, int] = {t: 0 for t in graph.inputs}

@@ -48,6 +48,9 @@ class LayoutCache:
         self.facts: weakref.WeakKeyDictionary[Graph, Any] = weakref.WeakKeyDictionary()
         #: the facts made last: a graph and its fused rewrite share their tensor tuple, and facts
         self.last_facts: Any = None
+        #: graph -> (plans, options key, per-step live-bytes lower bounds) of the schedule asked last
+        #: (``tinyengine_gen.memory.bounds``: the patch search and its caller ask for the same)
+        self.bounds: weakref.WeakKeyDictionary[Graph, tuple] = weakref.WeakKeyDictionary()
         self.lock = threading.Lock()
 
     @contextlib.contextmanager
