@@ -48,7 +48,8 @@ def _rank_all(space: SearchSpace, budgets: list[Budget]) -> dict[str, list]:
         started = time.perf_counter()
         samples = sample_spaces(
             space, FLAGS.samples, 0, processes=FLAGS.processes or None,
-            flash_limit=budgets[0].flash_bytes, options=patch_options(mode, FLAGS.patch_max_overhead),
+            flash_limit=budgets[0].flash_bytes, sram_limit=max(b.sram_bytes for b in budgets),
+            options=patch_options(mode, FLAGS.patch_max_overhead),
         )
         print(f"--patch={mode}: {len(samples)} spaces x {FLAGS.samples} samples in {time.perf_counter() - started:.0f} s")
         results[mode] = [rank_spaces(samples, budget) for budget in budgets]
