@@ -221,7 +221,6 @@ class _Run:
 
     # 3. evolutionary search
     def search(self, folder: Path) -> dict[str, Any]:
-        from mcunet_tf.firmware_cost import has_calibration
         from mcunet_tf.search.budget import SearchBudget
         from mcunet_tf.search.run import SearchJob, run_search
         from mcunet_tf.search.tuner import EvaluationOptions
@@ -234,8 +233,6 @@ class _Run:
             project_dir=folder, seed=o.seed, population_size=w.population,
             evaluation=EvaluationOptions(eval_examples=w.eval_examples),
             patch=o.patch, patch_max_overhead=o.patch_max_overhead,
-            # the board's firmware (Flash as linked, SRAM with the runtime) is what must fit
-            board=o.board if has_calibration(o.board) else None,
         )
         outcome = run_search(job, log=lambda line: None)
         if outcome.best is None:
