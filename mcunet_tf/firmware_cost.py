@@ -307,12 +307,6 @@ def calibration_path(board: str) -> Path:
     return Path(str(resources.files("mcunet_tf").joinpath("calibration", f"{board}.json")))
 
 
-def has_calibration(board: str) -> bool:
-    """Whether the package holds a firmware calibration of ``board`` (the pipeline then prices
-    its search with it; without one it falls back to the engine's arena and weights)."""
-    return calibration_path(board).is_file()
-
-
 @functools.lru_cache(maxsize=8)
 def firmware_cost_model(board: str) -> FirmwareCostModel:
     """The packaged calibration of ``board``; a ValueError naming the command that makes it."""
