@@ -79,7 +79,7 @@ class Supernet(keras.Model):
 
     def set_active(self, config: ArchConfig) -> None:
         """Run ``config`` from now on (its resolution is that of the inputs you feed)."""
-        check_arch(config, self.space)
+        check_arch(config, self.space.whole)  # (the whole space, redistributed or not)
         if abs(config.width - self.width) > 1e-9:
             raise InvalidArchitectureError(
                 f"architecture width {config.width} does not match this supernet's width {self.width}."

@@ -128,6 +128,12 @@ class SearchSpace:
                     "(the supernet holds the whole space)."
                 )
 
+    @property
+    def whole(self) -> "SearchSpace":
+        """This space without receptive-field redistribution: what a supernet of it trains and
+        runs (the sandwich rule's largest network has the largest kernels everywhere)."""
+        return dataclasses.replace(self, patch_stages=0) if self.patch_stages else self
+
     def stage_choices(self, index: int) -> StageChoices:
         """The choices of stage ``index`` (restricted around the patch stage when redistributing)."""
         if index < self.patch_stages:

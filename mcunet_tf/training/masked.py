@@ -70,7 +70,7 @@ class MaskedSupernet:
         self.blocks: list[ElasticMBConv] = [block for stage in supernet.stage_blocks for block in stage]
 
     def encode(self, config: ArchConfig) -> Encoding:
-        check_arch(config, self.space)
+        check_arch(config, self.space.whole)  # (the whole space, redistributed or not)
         if abs(config.width - self.supernet.width) > 1e-9:
             raise InvalidArchitectureError(
                 f"architecture width {config.width} does not match this supernet's width {self.supernet.width}."
