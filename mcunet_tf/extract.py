@@ -33,7 +33,7 @@ def extract_subnet(supernet: Supernet, config: ArchConfig) -> keras.Model:
         raise InvalidArchitectureError(
             f"architecture width {config.width} does not match the supernet's {supernet.width}."
         )
-    plan = blueprint(config, supernet.space)
+    plan = blueprint(config, supernet.space.whole)  # (any network the supernet runs, redistributed or not)
     assign: list[tuple[keras.layers.Layer, _Weights]] = []
 
     def apply(layer: keras.layers.Layer, x: tf.Tensor, weights: _Weights | None = None) -> tf.Tensor:
