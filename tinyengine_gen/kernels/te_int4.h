@@ -55,9 +55,35 @@ static inline int32_t te_int4_dot_s16(const int16_t* x, const uint8_t* packed, l
   return sum;
 }
 
+/* w[start .. start + 3] as the word te_load_u32 reads from four int8 weights (little endian):
+ * what the DSP kernels widen with SXTB16 once per row. */
+static inline uint32_t te_int4_word(const uint8_t* packed, long start) {
+  uint32_t word = 0;
+  for (int j = 0; j < 4; ++j) word |= (uint32_t)(uint8_t)(int8_t)te_int4_at(packed, start + j) << (8 * j);
+  return word;
+}
+
 /* w[start + j] for j < n into dst (int8), for kernels whose inner loop is over channels. */
 static inline void te_int4_unpack(const uint8_t* packed, long start, int n, int8_t* dst) {
   for (int j = 0; j < n; ++j) dst[j] = (int8_t)te_int4_at(packed, start + j);
+}
+
+/* Kernels that read either int8 weights (bits 8) or packed ones (bits 4) with one loop nest,
+ * `bits` a constant of each instantiation (the bits-8 code is the plain int8 read). */
+
+/* Shift i of a requantisation table: int32 entries (bits 8) or int8 entries (bits 4). */
+static inline int32_t te_shift_at(const void* shift, int i, const int bits) {
+  return bits == 4 ? (int32_t)((const int8_t*)shift)[i] : ((const int32_t*)shift)[i];
+}
+
+/* The n weights at element index at of the filter: a pointer into an int8 filter, or the
+ * packed ones unpacked into buf (n at most its size). */
+static inline const int8_t* te_weights_at(const void* filter, long at, int n, int8_t* buf, const int bits) {
+  if (bits == 4) {
+    te_int4_unpack((const uint8_t*)filter, at, n, buf);
+    return buf;
+  }
+  return (const int8_t*)filter + at;
 }
 
 #endif

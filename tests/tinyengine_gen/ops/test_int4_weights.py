@@ -73,7 +73,8 @@ CASES = {
     "conv1x1_odd": (lambda: _conv(1, 5, 7), PackedConv2DPlan),
     "conv3x3_s2_odd": (lambda: _conv(3, 3, 9, stride=2), PackedConv2DPlan),
     "conv5x5_valid": (lambda: _conv(5, 4, 6, padding="valid"), PackedConv2DPlan),
-    "depthwise3x3_odd": (lambda: _depthwise(3, 7), PackedDepthwiseConv2DPlan),
+    "depthwise3x3_odd": (lambda: _depthwise(3, 7), PackedDepthwiseConv2DPlan),  # row ring, odd channels
+    "depthwise7x7_s2_odd": (lambda: _depthwise(7, 5, stride=2, size=(11, 9)), PackedDepthwiseConv2DPlan),
     "depthwise5x5_s2_dm2": (lambda: _depthwise(5, 3, stride=2, multiplier=2), PackedDepthwiseConv2DPlan),
     "fc_odd": (lambda: _dense(13, 11), PackedFullyConnectedPlan),
     "fc_per_tensor": (lambda: _dense(20, 6, per_channel=False), PackedFullyConnectedPlan),
@@ -102,6 +103,28 @@ def test_packed_pointwise_conv_runs_in_place_like_its_int8_twin(tmp_path):
     in_place = [p for p in packed.project.compiled.plans if isinstance(p, PackedConv2DPlan) and p.in_place]
     assert in_place, "no packed pointwise layer ran in place"
     assert packed.project.report["arena_bytes"] <= plain.project.report["arena_bytes"]
+
+
+def test_packed_depthwise_runs_in_place_like_its_int8_twin(tmp_path):
+    """MCUNet's in-place depthwise keeps its SRAM saving with packed weights: the packed layer
+    runs on the same row-ring kernel, over its input, with the same arena as the int8 build."""
+
+    def build():
+        inputs = keras.Input((7, 6, 4), batch_size=1)
+        y = keras.layers.Conv2D(11, 1, activation="relu")(inputs)
+        y = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6")(y)  # 11 channels: odd
+        y = keras.layers.DepthwiseConv2D(5, strides=2, padding="same")(y)
+        return keras.Model(inputs, keras.layers.Conv2D(5, 1)(y))
+
+    model = requantize_weights_int4(convert_int8(build))
+    packed = compile_and_compare(model, tmp_path / "packed", trials=3, options=PACKED)
+    plain = compile_and_compare(model, tmp_path / "plain", trials=1)
+    depthwise = [p for p in packed.project.compiled.plans if isinstance(p, PackedDepthwiseConv2DPlan)]
+    assert len(depthwise) == 2 and any(p.in_place for p in depthwise), [type(p).__name__ for p in depthwise]
+    assert all(p.aliases == p.base.aliases for p in depthwise)
+    assert "TE_DW_ROWS_INT4_DEFINE" in packed.project.files["model.c"]
+    assert packed.project.report["pack_int4"]["int8_ops"] == []
+    assert packed.project.report["arena_bytes"] == plain.project.report["arena_bytes"]
 
 
 def test_packing_halves_the_weight_bytes_and_keeps_the_outputs(tmp_path):
