@@ -5,21 +5,6 @@
 
 #include "te_add_requant.h"
 
-TE_INLINE int32_t te_conv_add_scale(int32_t q, int32_t offset, int32_t left_shift, int32_t multiplier, int32_t shift) {
-  return te_add_requantize((q + offset) * ((int32_t)1 << left_shift), multiplier, shift);
-}
-
-/* out[i] = ADD(residual[i], y[i]) for n values (out may be residual). */
-static void te_conv_add_epilogue(const te_conv2d_add_params* a, const int8_t* y, const int8_t* residual, int8_t* out,
-                                 long n) {
-  const int32_t ls = a->left_shift;
-  for (long i = 0; i < n; ++i) {
-    const int32_t r = te_conv_add_scale(residual[i], a->residual_offset, ls, a->residual_multiplier, a->residual_shift);
-    const int32_t c = te_conv_add_scale(y[i], a->conv_offset, ls, a->conv_multiplier, a->conv_shift);
-    out[i] = te_add_output(r + c, a->output_multiplier, a->output_shift, a->output_offset, a->act_min, a->act_max);
-  }
-}
-
 #ifdef TE_DSP
 /* DSP: the rescalings in the te_requantize_rq formulation (te_fixedpoint.h), SMMLAR, two
  * instructions of rounding and a shift, with their preconditions holding by construction

@@ -6,11 +6,40 @@
 
 #include <stdint.h>
 
+#include "te_fixedpoint.h"
+#include "te_int4.h"
+
 typedef struct {
   int batches, in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w;
   int stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
   int32_t input_offset, output_offset, act_min, act_max;
 } te_conv2d_int4_params;
+
+/* The out_c outputs of one pixel whose window starts at (y0, x0) of image `in_batch`
+ * (also the convolution of te_conv2d_int4_add.c). */
+TE_INLINE void te_conv2d_int4_pixel(const te_conv2d_int4_params* p, const int8_t* in_batch, const uint8_t* filter,
+                                    const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int y0,
+                                    int x0, int8_t* out) {
+  const int in_c = p->in_c;
+  const long filter_row = (long)p->k_h * p->k_w * in_c;
+  for (int oc = 0; oc < p->out_c; ++oc) {
+    uint32_t acc = 0;
+    for (int ky = 0; ky < p->k_h; ++ky) {
+      const int iy = y0 + ky * p->dil_h;
+      if (iy < 0 || iy >= p->in_h) continue;
+      for (int kx = 0; kx < p->k_w; ++kx) {
+        const int ix = x0 + kx * p->dil_w;
+        if (ix < 0 || ix >= p->in_w) continue;
+        const int8_t* in_px = in_batch + ((long)iy * p->in_w + ix) * in_c;
+        const long start = oc * filter_row + ((long)ky * p->k_w + kx) * in_c;
+        acc += (uint32_t)te_int4_dot_s8(in_px, p->input_offset, filter, start, in_c);
+      }
+    }
+    const int32_t total = (int32_t)(acc + (uint32_t)bias[oc]);
+    const int32_t scaled = te_requantize(total, multiplier[oc], shift[oc]) + p->output_offset;
+    out[oc] = (int8_t)te_clamp(scaled, p->act_min, p->act_max);
+  }
+}
 
 /* filter: [out_c][k_h][k_w][in_c] packed (element index o*k_h*k_w*in_c + ...); bias, multiplier: [out_c];
  * shift: [out_c] int8 (shifts lie in [-31, 30]: a quarter of the int32 table's Flash). */

@@ -22,8 +22,8 @@
 
 /* acc[j] += (input channel of output o0 + j) * wo[j] for one tap, any depth multiplier
  * (wo: the tap's weights of outputs o0 ..). */
-TE_INLINE void te_dw_tap_generic(uint32_t* acc, const int8_t* in_px, const int8_t* wo, int o0, int count, int dm,
-                                 int32_t input_offset) {
+static void te_dw_tap_generic(uint32_t* acc, const int8_t* in_px, const int8_t* wo, int o0, int count, int dm,
+                              int32_t input_offset) {
   int ic = o0 / dm;
   int m = o0 - ic * dm;
   for (int j = 0; j < count; ++j) {
@@ -44,7 +44,6 @@ TE_INLINE void te_depthwise_loop(const te_depthwise_conv2d_params* p, const int8
   const int dm = p->depth_multiplier;
   const int32_t input_offset = p->input_offset;
   uint32_t acc[TE_DW_BLOCK];
-  int8_t unpacked[TE_DW_BLOCK]; /* a tap's block of packed weights (bits 4) */
   for (int b = 0; b < p->batches; ++b) {
     const int8_t* in_batch = input + (long)b * p->in_h * p->in_w * in_c;
     for (int oy = 0; oy < p->out_h; ++oy) {
@@ -62,7 +61,11 @@ TE_INLINE void te_depthwise_loop(const te_depthwise_conv2d_params* p, const int8
               const int ix = x0 + kx * p->dil_w;
               if (ix < 0 || ix >= p->in_w) continue;
               const int8_t* in_px = in_batch + ((long)iy * p->in_w + ix) * in_c;
-              const int8_t* wo = te_weights_at(filter, ((long)ky * p->k_w + kx) * out_c + o0, count, unpacked, bits);
+              int8_t unpacked[TE_DW_BLOCK]; /* the tap's block of packed weights (bits 4) */
+              const int8_t* w = (const int8_t*)filter + ((long)ky * p->k_w + kx) * out_c; /* bits 8 */
+              const int8_t* wo = bits == 4 ? te_weights_at(filter, ((long)ky * p->k_w + kx) * out_c + o0, count,
+                                                           unpacked, bits)
+                                           : w + o0;
               if (dm == 1) {
                 const int8_t* x = in_px + o0;
                 for (int j = 0; j < count; ++j) acc[j] += (uint32_t)(((int32_t)x[j] + input_offset) * (int32_t)wo[j]);

@@ -122,11 +122,10 @@ TE_INLINE void te_dw_quad_row_dsp(const te_dw_rows_params* p, const int8_t* cons
     }
   }
   for (int j = 0; j < 4; ++j) {
-    const int32_t shift = te_shift_at(shift_table, c0 + j, bits);
     ch[j].bias = fast ? (int32_t)((uint32_t)folded_bias[c0 + j] << 1) : folded_bias[c0 + j];
     ch[j].multiplier = multiplier[c0 + j];
-    ch[j].shift = fast ? -shift : shift;
-    ch[j].round = fast ? te_rq_round(-shift, p->output_offset) : 0;
+    ch[j].shift = fast ? -te_shift_at(shift_table, c0 + j, bits) : te_shift_at(shift_table, c0 + j, bits);
+    ch[j].round = fast ? te_rq_round(-te_shift_at(shift_table, c0 + j, bits), p->output_offset) : 0;
   }
   long col = c0; /* the first input column of the output pixels at ox, in bytes */
   int8_t* out = out_row + c0;
@@ -255,10 +254,11 @@ TE_INLINE void te_dw_rows_core(const te_dw_rows_params* p, const int8_t* input, 
           for (int j = 0; j < n; ++j) acc[j] = folded_bias[c0 + j];
           for (int ky = 0; ky < kh; ++ky) {
             const int8_t* row = rows[ky] + col + c0;
-            const long w_row = (long)ky * kw * c + c0;
+            const int8_t* w_row = (const int8_t*)filter + (long)ky * kw * c + c0; /* bits 8 */
             for (int kx = 0; kx < kw; ++kx) {
               const int8_t* x = row + (long)kx * dil_w * c;
-              const int8_t* w = te_weights_at(filter, w_row + (long)kx * c, n, unpacked, bits);
+              const int8_t* w = bits == 4 ? te_weights_at(filter, (long)(ky * kw + kx) * c + c0, n, unpacked, bits)
+                                          : w_row + (long)kx * c;
               for (int j = 0; j < n && j < TE_DW_ROWS_BLOCK; ++j) acc[j] += (int16_t)x[j] * (int16_t)w[j];
             }
           }

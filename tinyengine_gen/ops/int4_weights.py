@@ -115,11 +115,22 @@ class PackedConv2DPlan(_PackedPlan):
             return None
         return replace_plan(self, in_place=True, aliases=((self.outputs[0], self.inputs[0]),))
 
-    def emit(self, ctx: EmitContext) -> list[str]:
+    def params(self) -> str:
+        """The te_conv2d_int4_params initialiser (also the fused CONV_2D+ADD kernel's)."""
         p: Conv2DPlan = self.base  # type: ignore[assignment]
         n, ih, iw, ic = p.input_shape
         _, oh, ow, oc = p.output_shape
         _, kh, kw, _ = p.filter.shape
+        return (
+            f".batches = {n}, .in_h = {ih}, .in_w = {iw}, .in_c = {ic}, .out_h = {oh}, .out_w = {ow}, "
+            f".out_c = {oc}, .k_h = {kh}, .k_w = {kw}, .stride_h = {p.stride[0]}, .stride_w = {p.stride[1]}, "
+            f".dil_h = {p.dilation[0]}, .dil_w = {p.dilation[1]}, .pad_top = {p.padding[0]}, "
+            f".pad_left = {p.padding[1]}, .input_offset = {p.input_offset}, .output_offset = {p.output_offset}, "
+            f".act_min = {p.act_min}, .act_max = {p.act_max}"
+        )
+
+    def emit(self, ctx: EmitContext) -> list[str]:
+        p: Conv2DPlan = self.base  # type: ignore[assignment]
         filter_symbol, bias_symbol, mult_symbol, shift_symbol = self._constants(ctx, p.bias)
         if self.in_place:
             call = (
@@ -131,13 +142,7 @@ class PackedConv2DPlan(_PackedPlan):
                 f"  te_conv2d_int4_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
                 f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.outputs[0])});"
             )
-        params = (
-            f".batches = {n}, .in_h = {ih}, .in_w = {iw}, .in_c = {ic}, .out_h = {oh}, .out_w = {ow}, "
-            f".out_c = {oc}, .k_h = {kh}, .k_w = {kw}, .stride_h = {p.stride[0]}, .stride_w = {p.stride[1]}, "
-            f".dil_h = {p.dilation[0]}, .dil_w = {p.dilation[1]}, .pad_top = {p.padding[0]}, "
-            f".pad_left = {p.padding[1]}, .input_offset = {p.input_offset}, .output_offset = {p.output_offset}, "
-            f".act_min = {p.act_min}, .act_max = {p.act_max}"
-        )
+        params = self.params()
         return [
             "{",
             *(["  /* in place: the output overwrites the input */"] if self.in_place else []),

@@ -13,6 +13,7 @@ from tests.model_factory import convert_int8, keras
 from mcunet_tf.int4_weights import requantize_weights_int4
 from tinyengine_gen.compiler import CompileOptions, compile_graph
 from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.passes.fusion import PackedConvAddPlan
 from tinyengine_gen.ops.int4_weights import (
     PackedConv2DPlan,
     PackedDepthwiseConv2DPlan,
@@ -125,6 +126,28 @@ def test_packed_depthwise_runs_in_place_like_its_int8_twin(tmp_path):
     assert "TE_DW_ROWS_INT4_DEFINE" in packed.project.files["model.c"]
     assert packed.project.report["pack_int4"]["int8_ops"] == []
     assert packed.project.report["arena_bytes"] == plain.project.report["arena_bytes"]
+
+
+def test_packed_conv_fuses_with_its_residual_add_like_its_int8_twin(tmp_path):
+    """ResNet-style blocks: a packed 3x3 and a packed 1x1 convolution each fused with the
+    residual ADD that reads it (te_conv2d_int4_add_s8), bit-exact, no larger arena."""
+
+    def build():
+        inputs = keras.Input((7, 5, 9), batch_size=1)
+        x = keras.layers.Conv2D(9, 1, activation="relu")(inputs)
+        y = keras.layers.Conv2D(9, 3, padding="same")(keras.layers.Conv2D(9, 3, padding="same", activation="relu")(x))
+        x = keras.layers.ReLU()(keras.layers.Add()([x, y]))
+        x = keras.layers.Add()([keras.layers.Conv2D(9, 1)(x), x])  # the conv as the ADD's first input
+        return keras.Model(inputs, keras.layers.Conv2D(3, 1)(x))
+
+    model = requantize_weights_int4(convert_int8(build))
+    packed = compile_and_compare(model, tmp_path / "packed", trials=3, options=PACKED)
+    plain = compile_and_compare(model, tmp_path / "plain", trials=1)
+    fused = [p for p in packed.project.compiled.plans if isinstance(p, PackedConvAddPlan)]
+    assert len(fused) == 2, [type(p).__name__ for p in packed.project.compiled.plans]
+    assert "te_conv2d_int4_add_s8" in packed.project.files["model.c"]
+    assert len(packed.project.report["pack_int4"]["packed_ops"]) == 5
+    assert packed.project.report["arena_bytes"] <= plain.project.report["arena_bytes"]
 
 
 def test_packing_halves_the_weight_bytes_and_keeps_the_outputs(tmp_path):
