@@ -109,11 +109,11 @@ TE_INLINE void te_dw_quad_row_dsp(const te_dw_rows_params* p, const int8_t* cons
   te_dw_dword wq[TE_DW_DSP_MAX_TAPS];
   te_dw_channel_dsp ch[4];
   const int8_t* f = (const int8_t*)filter + c0;
-  long at = c0; /* f's element index, for packed weights */
   te_dw_dword* t = wq;
   for (int ky = 0; ky < kh; ++ky) {
-    for (int kx = 0; kx < kw; ++kx, ++t, f += c, at += c) { /* kw a constant: unrolled */
-      const uint32_t w = bits == 4 ? te_int4_word((const uint8_t*)filter, at) : te_load_u32(f);
+    for (int kx = 0; kx < kw; ++kx, ++t, f += c) { /* kw a constant: unrolled */
+      const uint32_t w = bits == 4 ? te_int4_word((const uint8_t*)filter, (long)(ky * kw + kx) * c + c0)
+                                   : te_load_u32(f);
       const uint32_t even = te_sxtb16_even(w), odd = te_sxtb16_odd(w);
       te_dw_dword pair;
       pair.w[0] = fast ? (uint32_t)__sadd16((int32_t)even, (int32_t)even) : even;

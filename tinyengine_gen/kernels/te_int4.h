@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include "te_fixedpoint.h"
+
 static inline int32_t te_int4_low(uint8_t b) { return (int32_t)((b & 15u) ^ 8u) - 8; }
 static inline int32_t te_int4_high(uint8_t b) { return (int32_t)((b >> 4) ^ 8u) - 8; }
 
@@ -72,13 +74,13 @@ static inline void te_int4_unpack(const uint8_t* packed, long start, int n, int8
  * `bits` a constant of each instantiation (the bits-8 code is the plain int8 read). */
 
 /* Shift i of a requantisation table: int32 entries (bits 8) or int8 entries (bits 4). */
-static inline int32_t te_shift_at(const void* shift, int i, const int bits) {
+TE_INLINE int32_t te_shift_at(const void* shift, int i, const int bits) {
   return bits == 4 ? (int32_t)((const int8_t*)shift)[i] : ((const int32_t*)shift)[i];
 }
 
 /* The n weights at element index at of the filter: a pointer into an int8 filter, or the
  * packed ones unpacked into buf (n at most its size). */
-static inline const int8_t* te_weights_at(const void* filter, long at, int n, int8_t* buf, const int bits) {
+TE_INLINE const int8_t* te_weights_at(const void* filter, long at, int n, int8_t* buf, const int bits) {
   if (bits == 4) {
     te_int4_unpack((const uint8_t*)filter, at, n, buf);
     return buf;
