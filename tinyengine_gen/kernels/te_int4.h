@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include <string.h>
+
 #include "te_fixedpoint.h"
 
 static inline int32_t te_int4_low(uint8_t b) { return (int32_t)((b & 15u) ^ 8u) - 8; }
@@ -23,7 +25,32 @@ static inline int32_t te_int4_at(const uint8_t* packed, long i) {
   return (i & 1) ? te_int4_high(b) : te_int4_low(b);
 }
 
-/* sum_j (x[j] + x_offset) * w[start + j] for j < n, w packed: two weights per byte read. */
+#ifdef TE_DSP
+/* DSP: the four weights of two packed bytes as sign-extended int16 pairs, (w0, w2) in `even`
+ * and (w1, w3) in `odd` (the pairing SXTAB16 gives the inputs), or (w0, w1) and (w2, w3) in
+ * `even` and `odd` where `adjacent` (int16 inputs read as pairs). Each nibble v becomes
+ * (v ^ 8) - 8 in its halfword (SSUB16): exact, as the portable te_int4_low/high. */
+/* (a + b1, a + b3) per halfword: SXTAB16 with its ROR #8 operand (GCC does not fold it from C). */
+TE_INLINE int32_t te_int4_sxtab16_odd(int32_t a, uint32_t v) {
+  int32_t r;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
+  return r;
+}
+
+TE_INLINE void te_int4_pairs_dsp(const uint8_t* p, uint32_t* even, uint32_t* odd, const int adjacent) {
+  uint16_t h;
+  memcpy(&h, p, 2);
+  const uint32_t w = h; /* nibbles w0 | w1 << 4 | w2 << 8 | w3 << 12 */
+  const uint32_t e = adjacent ? (w & 0x000Fu) | ((w & 0x00F0u) << 12) : (w & 0x000Fu) | ((w & 0x0F00u) << 8);
+  const uint32_t o = adjacent ? ((w >> 8) & 0x000Fu) | ((w & 0xF000u) << 4) : ((w >> 4) & 0x000Fu) | ((w & 0xF000u) << 4);
+  *even = (uint32_t)__ssub16((int32_t)(e ^ 0x00080008u), 0x00080008);
+  *odd = (uint32_t)__ssub16((int32_t)(o ^ 0x00080008u), 0x00080008);
+}
+#endif
+
+/* sum_j (x[j] + x_offset) * w[start + j] for j < n, w packed: two weights per byte read
+ * (DSP: four a step, SXTAB16 adding the offset to two inputs at once and SMLAD two products;
+ * |x + offset| <= 255 fits the int16 halves). */
 static inline int32_t te_int4_dot_s8(const int8_t* x, int32_t x_offset, const uint8_t* packed, long start, int n) {
   const uint8_t* p = packed + (start >> 1);
   int32_t sum = 0;
@@ -32,6 +59,16 @@ static inline int32_t te_int4_dot_s8(const int8_t* x, int32_t x_offset, const ui
     sum += ((int32_t)x[0] + x_offset) * te_int4_high(*p++);
     j = 1;
   }
+#ifdef TE_DSP
+  const int32_t offsets = (int32_t)(((uint32_t)x_offset & 0xFFFFu) | ((uint32_t)x_offset << 16));
+  for (; j + 4 <= n; j += 4, p += 2) {
+    uint32_t u, even, odd;
+    memcpy(&u, x + j, 4);
+    te_int4_pairs_dsp(p, &even, &odd, 0);
+    sum = __smlad(__sxtab16(offsets, (int32_t)u), (int32_t)even, sum);
+    sum = __smlad(te_int4_sxtab16_odd(offsets, u), (int32_t)odd, sum);
+  }
+#endif
   for (; j + 2 <= n; j += 2, ++p) {
     const uint8_t b = *p;
     sum += ((int32_t)x[j] + x_offset) * te_int4_low(b) + ((int32_t)x[j + 1] + x_offset) * te_int4_high(b);
@@ -49,6 +86,16 @@ static inline int32_t te_int4_dot_s16(const int16_t* x, const uint8_t* packed, l
     sum += (int32_t)x[0] * te_int4_high(*p++);
     j = 1;
   }
+#ifdef TE_DSP
+  for (; j + 4 <= n; j += 4, p += 2) { /* DSP: SMLAD on (x0, x1) and (x2, x3) */
+    uint32_t x01, x23, w01, w23;
+    memcpy(&x01, x + j, 4);
+    memcpy(&x23, x + j + 2, 4);
+    te_int4_pairs_dsp(p, &w01, &w23, 1);
+    sum = __smlad((int32_t)x01, (int32_t)w01, sum);
+    sum = __smlad((int32_t)x23, (int32_t)w23, sum);
+  }
+#endif
   for (; j + 2 <= n; j += 2, ++p) {
     const uint8_t b = *p;
     sum += (int32_t)x[j] * te_int4_low(b) + (int32_t)x[j + 1] * te_int4_high(b);

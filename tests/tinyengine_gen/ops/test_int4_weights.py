@@ -168,3 +168,28 @@ def test_weights_outside_int4_keep_int8_and_say_why():
     assert not isinstance(fc, PackedFullyConnectedPlan)
     variant, reason = packed_variant(fc)
     assert variant is None and "outside [-8, 7]" in reason
+
+
+@pytest.mark.parametrize(
+    "per_channel", [True, pytest.param(False, marks=pytest.mark.slow)], ids=["per_channel", "per_tensor"]
+)
+def test_packed_dsp_and_portable_kernels_identical_to_tflm_under_qemu(tmp_path, per_channel):
+    """ARMv7E-M: the packed kernels' DSP paths (SXTAB16 / SMLAD on unpacked weight pairs in
+    conv and FC, the row-ring depthwise quads reading packed weights) and the portable ones
+    give TFLM's bytes under QEMU on layers with odd channel counts, tails, residual ADDs and
+    depthwise in place; the DSP build executes fewer instructions."""
+    from tests.tinyengine_gen.firmware._firmware_models import require_qemu
+    from tests.tinyengine_gen.firmware.test_dsp_kernels import _more_dsp_paths_model, _run_both
+    from tflm_backend.tflm_runner import TflmModel
+    from tinyengine_gen.codegen.project import generate
+
+    require_qemu()
+    model = requantize_weights_int4(_more_dsp_paths_model(per_channel))
+    project = generate(read_model_bytes(model, source="more_dsp_paths_int4.tflite"), PACKED)
+    assert project.report["pack_int4"]["int8_ops"] == []
+    assert "te_conv2d_int4_add_s8" in project.files["model.c"] and "TE_DW_ROWS_INT4_DEFINE" in project.files["model.c"]
+    results = _run_both(project, TflmModel(model).run, tmp_path, cases=2)
+    for check in results.values():
+        assert check.compared_with == ("TFLM", "host build")
+    assert results["simd"].run.outputs == results["portable"].run.outputs
+    assert results["simd"].run.instructions[0] < results["portable"].run.instructions[0]
