@@ -14,9 +14,16 @@ void te_conv2d_int4_s8(const te_conv2d_int4_params* p, const int8_t* input, cons
     const int8_t* in_batch = input + (long)b * p->in_h * p->in_w * in_c;
     for (int oy = 0; oy < p->out_h; ++oy) {
       const int y0 = oy * p->stride_h - p->pad_top;
+      int8_t* out_row = output + ((long)b * p->out_h + oy) * p->out_w * p->out_c;
       for (int ox = 0; ox < p->out_w; ++ox) {
         const int x0 = ox * p->stride_w - p->pad_left;
-        int8_t* out = output + (((long)b * p->out_h + oy) * p->out_w + ox) * p->out_c;
+        const int x1 = x0 + p->stride_w;
+        int8_t* out = out_row + (long)ox * p->out_c;
+        if (ox + 1 < p->out_w && p->dil_w == 1 && x0 >= 0 && x1 + p->k_w <= p->in_w) { /* a pixel pair */
+          te_conv2d_int4_pixel2(p, in_batch, filter, bias, multiplier, shift, y0, x0, x1, out, out + p->out_c);
+          ++ox;
+          continue;
+        }
         te_conv2d_int4_pixel(p, in_batch, filter, bias, multiplier, shift, y0, x0, out);
       }
     }
@@ -41,7 +48,7 @@ void te_conv2d_int4_1x1_inplace_s8(const te_conv2d_int4_params* p, int8_t* data,
     for (int oc = 0; oc < out_c; ++oc) {
       const uint32_t acc = (uint32_t)te_int4_dot_s8(pixel, p->input_offset, filter, (long)oc * in_c, in_c);
       const int32_t total = (int32_t)(acc + (uint32_t)bias[oc]);
-      const int32_t scaled = te_requantize(total, multiplier[oc], shift[oc]) + p->output_offset;
+      const int32_t scaled = te_requantize_kernel(total, multiplier[oc], shift[oc]) + p->output_offset;
       out[oc] = (int8_t)te_clamp(scaled, p->act_min, p->act_max);
     }
   }

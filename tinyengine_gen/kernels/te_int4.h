@@ -77,6 +77,46 @@ static inline int32_t te_int4_dot_s8(const int8_t* x, int32_t x_offset, const ui
   return sum;
 }
 
+/* te_int4_dot_s8 of two inputs xa, xb on the same weights, each weight unpacked once for both
+ * (two output pixels of a convolution): *sa and *sb. */
+static inline void te_int4_dot2_s8(const int8_t* xa, const int8_t* xb, int32_t x_offset, const uint8_t* packed,
+                                   long start, int n, int32_t* sa, int32_t* sb) {
+  const uint8_t* p = packed + (start >> 1);
+  int32_t a = 0, b = 0;
+  int j = 0;
+  if ((start & 1) && n > 0) {
+    const int32_t w = te_int4_high(*p++);
+    a += ((int32_t)xa[0] + x_offset) * w;
+    b += ((int32_t)xb[0] + x_offset) * w;
+    j = 1;
+  }
+#ifdef TE_DSP
+  const int32_t offsets = (int32_t)(((uint32_t)x_offset & 0xFFFFu) | ((uint32_t)x_offset << 16));
+  for (; j + 4 <= n; j += 4, p += 2) {
+    uint32_t u, v, even, odd;
+    memcpy(&u, xa + j, 4);
+    memcpy(&v, xb + j, 4);
+    te_int4_pairs_dsp(p, &even, &odd, 0);
+    a = __smlad(__sxtab16(offsets, (int32_t)u), (int32_t)even, a);
+    a = __smlad(te_int4_sxtab16_odd(offsets, u), (int32_t)odd, a);
+    b = __smlad(__sxtab16(offsets, (int32_t)v), (int32_t)even, b);
+    b = __smlad(te_int4_sxtab16_odd(offsets, v), (int32_t)odd, b);
+  }
+#endif
+  for (; j + 2 <= n; j += 2, ++p) {
+    const int32_t lo = te_int4_low(*p), hi = te_int4_high(*p);
+    a += ((int32_t)xa[j] + x_offset) * lo + ((int32_t)xa[j + 1] + x_offset) * hi;
+    b += ((int32_t)xb[j] + x_offset) * lo + ((int32_t)xb[j + 1] + x_offset) * hi;
+  }
+  if (j < n) {
+    const int32_t w = te_int4_low(*p);
+    a += ((int32_t)xa[j] + x_offset) * w;
+    b += ((int32_t)xb[j] + x_offset) * w;
+  }
+  *sa = a;
+  *sb = b;
+}
+
 /* sum_j x[j] * w[start + j] for j < n, x already widened to int16 (|x| <= 255). */
 static inline int32_t te_int4_dot_s16(const int16_t* x, const uint8_t* packed, long start, int n) {
   const uint8_t* p = packed + (start >> 1);
