@@ -4,12 +4,15 @@ weights all lie in [-8, 7] gets its packed twin (:mod:`tinyengine_gen.ops.int4_w
 Exact by construction: the values are the file's, only stored two per byte. A layer whose
 weights do not fit keeps int8 weights (report.json says which and why); nothing is rounded.
 
-Two passes, so that the arena stays what the int8 build's is where it matters most:
-``pack_int4`` (convolutions and fully-connected layers) runs first among the plan passes, so
-a packed convolution is not fused with its residual ADD (the fused kernel reads int8
-weights; the arena can grow there); ``pack_int4_depthwise`` runs after the in-place pass and
-packs only the depthwise layers that did not go in place (MCUNet's in-place depthwise
-saves more SRAM than packing their few k*k*C weights saves Flash).
+Two passes, so that the arena stays what the int8 build's is: ``pack_int4`` (convolutions
+and fully-connected layers) runs first among the plan passes, so that the residual fusion
+and the in-place pass see the packed convolutions (which fuse with their ADD and run 1x1
+layers in place as their int8 twins do); ``pack_int4_depthwise`` runs after the in-place
+pass and packs the depthwise layers, in place or not (the packed plan keeps its twin's
+row-ring kernel, scratch and aliases). It then keeps the packed 1x1 layers' in-place
+variants only where they do not make the arena larger: the in-place pass takes every
+same-size variant greedily, and the packed 1x1 layers offer one where some int8 kernels
+do not, which on mcunet_vww moved the peak (96,000 B int8, 99,168 B packed before this).
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ from __future__ import annotations
 from typing import Any
 
 from tinyengine_gen.ir import Graph
+from tinyengine_gen.memory.lifetimes import memory_plan
 from tinyengine_gen.ops.conv2d import Conv2DPlan
 from tinyengine_gen.ops.depthwise_conv2d import DepthwiseConv2DPlan
 from tinyengine_gen.ops.fully_connected import FullyConnectedPlan
-from tinyengine_gen.ops.int4_weights import packed_variant
+from tinyengine_gen.ops.base import replace_plan
+from tinyengine_gen.ops.int4_weights import PackedConv2DPlan, packed_variant
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import Plans, plan_pass
 
-__all__ = ["PACK_INT4", "PACK_INT4_DEPTHWISE", "int4_summary", "with_packed_weights"]
+__all__ = ["PACK_INT4", "PACK_INT4_DEPTHWISE", "in_place_pointwise_where_it_pays", "int4_summary", "with_packed_weights"]
 
 
 def with_packed_weights(plans: Plans, kinds: tuple[type, ...] = (Conv2DPlan, FullyConnectedPlan)) -> Plans:
@@ -58,8 +63,23 @@ def _pack(graph: Graph, plans: Plans, options: CompileOptions) -> tuple[Graph, P
     return graph, with_packed_weights(plans)
 
 
+def in_place_pointwise_where_it_pays(graph: Graph, plans: Plans, alignment: int = 16) -> Plans:
+    """``plans`` with every packed 1x1 layer that runs in place put back out of place, if
+    that planned arena is strictly smaller (else ``plans`` as they are)."""
+    reverted = tuple(
+        replace_plan(plan, in_place=False, aliases=()) if isinstance(plan, PackedConv2DPlan) and plan.in_place
+        else plan
+        for plan in plans
+    )
+    if all(a is b for a, b in zip(plans, reverted)):
+        return plans
+    arena = memory_plan(graph, plans, alignment).arena_bytes
+    return reverted if memory_plan(graph, reverted, alignment).arena_bytes < arena else plans
+
+
 def _pack_depthwise(graph: Graph, plans: Plans, options: CompileOptions) -> tuple[Graph, Plans]:
-    return graph, with_packed_weights(plans, (DepthwiseConv2DPlan,))
+    packed = with_packed_weights(plans, (DepthwiseConv2DPlan,))
+    return graph, in_place_pointwise_where_it_pays(graph, packed, options.alignment) if options.in_place else packed
 
 
 PACK_INT4 = plan_pass("pack_int4", _asked, _pack)

@@ -193,3 +193,23 @@ def test_packed_dsp_and_portable_kernels_identical_to_tflm_under_qemu(tmp_path, 
         assert check.compared_with == ("TFLM", "host build")
     assert results["simd"].run.outputs == results["portable"].run.outputs
     assert results["simd"].run.instructions[0] < results["portable"].run.instructions[0]
+
+
+@pytest.mark.parametrize(
+    "name, most",
+    [("mcunet_vww.tflite", 0.55), ("mlperf_vww_96_int8.tflite", 0.55), ("mlperf_resnet8_int8.tflite", 0.55),
+     # 6.3 kB of KWS's 30 kB are biases, multipliers and the softmax table, which stay as they are
+     ("mlperf_kws_ref_int8.tflite", 0.58)],
+)
+def test_shared_models_at_four_bits_pack_every_layer_with_the_int8_arena(name, most):
+    """Default options (in-place depthwise, residual fusion, in-place 1x1): every weight layer
+    packed, weights_bytes at most `most` of the int8 build's, and no larger arena."""
+    from tests.shared_assets import shared_model
+    from tinyengine_gen.codegen.project import generate
+
+    model = requantize_weights_int4(shared_model(name).read_bytes())
+    plain = generate(read_model_bytes(model, source=name)).report
+    packed = generate(read_model_bytes(model, source=name), PACKED).report
+    assert packed["pack_int4"]["int8_ops"] == []
+    assert packed["weights_bytes"] <= most * plain["weights_bytes"], packed["weights_bytes"] / plain["weights_bytes"]
+    assert packed["arena_bytes"] <= plain["arena_bytes"]
