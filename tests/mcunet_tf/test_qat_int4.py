@@ -52,6 +52,7 @@ def test_weight_bits_other_than_4_or_8_are_refused():
         quantize_aware(_small_net(), weight_bits=3)
 
 
+@pytest.mark.slow  # QAT and a conversion: ~25 s
 def test_the_tflite_oracle_runs_int4_depthwise_layers_on_its_builtin_kernels():
     """The converter writes a 4-bit depthwise filter as DEPTHWISE_CONV_2D version 7, which the
     interpreter's reference kernels lack: the pipeline's second oracle runs it on the builtin
