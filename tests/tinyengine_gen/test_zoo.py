@@ -24,7 +24,6 @@ from tests.harness import compile_and_compare, compile_and_compare_with_oracle, 
 from tests.model_factory import convert_int8, keras
 from tests.tinyengine_gen.zoo_models import ZOO, randomise_batch_norm
 from tflm_backend.tflm_runner import TflmModel, TflmRefusedError
-from tinyengine_gen.errors import UnsupportedOperatorError
 from tinyengine_gen.frontend.reader import read_model_bytes
 from tinyengine_gen.ops.base import supported_opcodes
 
@@ -35,9 +34,6 @@ OPEN_OPERATORS = frozenset(
         "LOG_SOFTMAX", "REDUCE_MAX", "RSQRT", "SQUARED_DIFFERENCE", "L2_NORMALIZATION", "RESIZE_BILINEAR",
     }
 )  # fmt: skip
-
-#: Models whose operators are outside issue #16: they must get the one-line error naming them.
-NOT_COMPILED = {"lstm": "UNIDIRECTIONAL_SEQUENCE_LSTM"}
 
 #: Quick ones kept in the default suite.
 DEFAULT = ("reshape_dense", "slicing_splitting")
@@ -101,12 +97,6 @@ def _probe_shapes(model: bytes):
 
 def _check(name: str, tmp_path) -> None:
     model = _convert(name)
-    if name in NOT_COMPILED:
-        with pytest.raises(UnsupportedOperatorError) as info:
-            read_model_bytes(model, source="zoo.tflite")
-        message = str(info.value)
-        assert "\n" not in message and f"{NOT_COMPILED[name]} (x1, first at operator" in message, message
-        pytest.xfail(f"{NOT_COMPILED[name]} is not compiled (outside issue #16); refused in one line")
     _xfail_if_awaiting_operators(model)
     if "SPACE_TO_BATCH_ND" in _opcodes(model):
         oracle = _convert(name, batch_one=True)

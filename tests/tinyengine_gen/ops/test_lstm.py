@@ -109,7 +109,10 @@ def test_keras_lstm_sequence_bit_exact(tmp_path, options):
     assert not np.array_equal(first, second)  # the same input gives new outputs: the state carries over
 
 
-@pytest.mark.parametrize("cell_clip,cell_scale", [(0.3, None), (0.0, 2.0**-13), pytest.param(2.0, 2.0**-11, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "cell_clip,cell_scale",
+    [(0.3, 2.0**-13), pytest.param(0.3, None, marks=pytest.mark.slow), pytest.param(2.0, 2.0**-11, marks=pytest.mark.slow)],
+)
 def test_cell_clip_and_cell_scale(tmp_path, cell_clip, cell_scale):
     """A quantised clip inside the int16 range, and cell scales whose tanh input needs a
     right shift (2^-13) or a left shift (2^-11) instead of the converter's 2^-15."""
