@@ -245,6 +245,13 @@ def gru():
     return keras.Model(i, keras.layers.Dense(3)(x))
 
 
+def gru_while_loop():
+    """The GRU as written by default: the converter makes a WHILE loop of its steps."""
+    i = keras.Input((6, 4), batch_size=1)
+    x = keras.layers.GRU(8)(i)
+    return keras.Model(i, keras.layers.Dense(3)(x))
+
+
 def lstm():
     i = keras.Input((6, 4), batch_size=1)  # the converter cannot lower an unfixed-batch LSTM to int8
     x = keras.layers.LSTM(8)(i)
@@ -326,3 +333,6 @@ ZOO: dict[str, Callable[[], object]] = {
     "grouped_conv": grouped_conv,
     "permute": permute,
 }
+
+#: Models whose conversion may crash the converter process: converted in a subprocess.
+CONVERTED_APART: dict[str, Callable[[], object]] = {"gru_while_loop": gru_while_loop}
