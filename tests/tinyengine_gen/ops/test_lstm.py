@@ -90,7 +90,7 @@ def _constant_sequence(model: bytes, value: int) -> list[np.ndarray]:
     "options",
     [
         {"units": 8, "return_sequences": True},
-        {"units": 16, "steps": 10, "features": 5, "return_sequences": False},
+        pytest.param({"units": 16, "steps": 10, "features": 5, "return_sequences": False}, marks=pytest.mark.slow),
         pytest.param({"units": 6, "steps": 5, "features": 3, "batch": 2}, marks=pytest.mark.slow),
         pytest.param({"units": 6, "steps": 5, "features": 3, "batch": 2, "time_major": True}, marks=pytest.mark.slow),
         pytest.param({"units": 5, "steps": 7, "stacked": True, "return_sequences": False}, marks=pytest.mark.slow),
