@@ -17,6 +17,7 @@ do not, which on mcunet_vww moved the peak (96,000 B int8, 99,168 B packed befor
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from tinyengine_gen.ir import Graph
@@ -33,19 +34,51 @@ __all__ = ["PACK_INT4", "PACK_INT4_DEPTHWISE", "in_place_pointwise_where_it_pays
 
 
 def with_packed_weights(plans: Plans, kinds: tuple[type, ...] = (Conv2DPlan, FullyConnectedPlan)) -> Plans:
-    """Each plan of one of ``kinds`` replaced by its packed twin where its weights fit 4 bits."""
+    """Each plan of one of ``kinds`` replaced by its packed twin where its weights fit 4 bits,
+    also inside a patch stage (:func:`_packed_stage`)."""
     result = []
     for plan in plans:
+        if _is_patch_stage(plan):
+            result.append(_packed_stage(plan, kinds))
+            continue
         variant, _ = packed_variant(plan) if isinstance(plan, kinds) else (None, None)
         result.append(plan if variant is None else variant)
     return tuple(result)
+
+
+def _is_patch_stage(plan: Any) -> bool:
+    """A patch stage (:class:`tinyengine_gen.patching.stage.PatchStagePlan`; told by its shape,
+    the patching package importing this one)."""
+    return hasattr(plan, "patches") and hasattr(plan, "stage_plans")
+
+
+def _packed_stage(stage: Any, kinds: tuple[type, ...]) -> Any:
+    """The stage with the layers it runs on each patch packed, as outside it. A packed plan
+    needs no more scratch than its int8 twin (none for a convolution, the same ring for a
+    depthwise layer), so the stage's own arena, planned for the int8 steps, still holds; a
+    layer whose twin would need more keeps int8 weights. Every patch's plan of a layer has
+    the same filter, so the emitter stores one packed copy."""
+
+    def packed(plan: OpPlan) -> OpPlan:
+        variant, _ = packed_variant(plan) if isinstance(plan, kinds) else (None, None)
+        if variant is None or variant.scratch_bytes > plan.scratch_bytes:
+            return plan
+        return variant
+
+    patches = tuple(
+        dataclasses.replace(patch, steps=tuple(dataclasses.replace(step, plan=packed(step.plan)) for step in patch.steps))
+        for patch in stage.patches
+    )
+    stage_plans = tuple(packed(plan) for plan in stage.stage_plans)
+    return dataclasses.replace(stage, patches=patches, stage_plans=stage_plans)
 
 
 def int4_summary(plans: Plans) -> dict[str, Any]:
     """report.json's ``pack_int4``: the ops whose weights are stored packed, and those that keep
     int8 weights with the reason (a layer in a patch stage or a fused one is not offered)."""
     packed, kept = [], []
-    for plan in plans:
+    inner = [p for plan in plans if _is_patch_stage(plan) for p in plan.stage_plans]
+    for plan in [*inner, *plans]:
         if getattr(plan, "weight_bits", 8) == 4:
             packed.append(plan.op_index)
             continue

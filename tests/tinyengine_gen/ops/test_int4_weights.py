@@ -213,3 +213,26 @@ def test_shared_models_at_four_bits_pack_every_layer_with_the_int8_arena(name, m
     assert packed["pack_int4"]["int8_ops"] == []
     assert packed["weights_bytes"] <= most * plain["weights_bytes"], packed["weights_bytes"] / plain["weights_bytes"]
     assert packed["arena_bytes"] <= plain["arena_bytes"]
+
+
+def test_layers_of_a_patch_stage_are_packed_too(tmp_path):
+    """MCUNetV2's patch-based first stage: its convolutions and depthwise layers, run patch by
+    patch, read packed weights like the layers after it (one packed copy for all patches)."""
+
+    def build():
+        inputs = keras.Input((16, 16, 3), batch_size=1)
+        y = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inputs)
+        y = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(y)
+        y = keras.layers.Conv2D(12, 1)(y)
+        y = keras.layers.Conv2D(5, 3, strides=2, padding="same")(y)
+        return keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(y)))
+
+    model = requantize_weights_int4(convert_int8(build))
+    options = CompileOptions(pack_int4=True, patch="2x2", patch_split=2)
+    packed = compile_and_compare(model, tmp_path, trials=3, options=options)
+    report = packed.project.report
+    assert report["patch"]["stage_ops"] == [0, 1, 2], report["patch"]
+    assert report["pack_int4"]["int8_ops"] == [] and {0, 1, 2} <= set(report["pack_int4"]["packed_ops"])
+    model_c = packed.project.files["model.c"]
+    assert "te_conv2d_int4_s8" in model_c and "TE_DW_ROWS_INT4_DEFINE" in model_c
+    assert model_c.count("op0_filter_int4[") == 1  # one copy for the four patches
