@@ -25,7 +25,7 @@ from tinyengine_gen.memory.lifetimes import memory_plan
 from tinyengine_gen.ops.conv2d import Conv2DPlan
 from tinyengine_gen.ops.depthwise_conv2d import DepthwiseConv2DPlan
 from tinyengine_gen.ops.fully_connected import FullyConnectedPlan
-from tinyengine_gen.ops.base import replace_plan
+from tinyengine_gen.ops.base import OpPlan, replace_plan
 from tinyengine_gen.ops.int4_weights import PackedConv2DPlan, packed_variant
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import Plans, plan_pass
