@@ -75,7 +75,7 @@ def _conv_model(
 
 
 #: the kernel the planner picks, not the lean variant a single-op model's peak would get
-PLANNED_KERNELS = CompileOptions(lean_scratch=False)
+PLANNED_KERNELS = CompileOptions(prefer="speed")
 
 
 def _conv_kernels(comparison) -> list[str]:

@@ -6,12 +6,15 @@ models in tests/tinyengine_gen/ops/test_conv2d.py and test_conv2d_inplace.py.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.tinyengine_gen.passes.ir_graphs import GraphBuilder
 from tinyengine_gen.compiler import CompileOptions, compile_graph
+from tinyengine_gen.errors import InvalidOptionsError
 from tinyengine_gen.memory.lifetimes import memory_plan
 from tinyengine_gen.passes.lean_scratch import LEAN_SCRATCH, with_lean_scratch
 
-FAST = CompileOptions(lean_scratch=False)
+FAST = CompileOptions(prefer="speed")
 
 
 def _deep_conv(channels=64, size=8):
@@ -54,3 +57,9 @@ def test_never_a_larger_arena_than_its_input():
 
 def test_runs_only_when_the_options_ask():
     assert LEAN_SCRATCH.applies(CompileOptions()) and not LEAN_SCRATCH.applies(FAST)
+
+
+def test_prefer_is_memory_by_default_and_refuses_other_words():
+    assert CompileOptions().prefer == "memory"
+    with pytest.raises(InvalidOptionsError, match=r"prefer='size': use one of memory, speed"):
+        CompileOptions(prefer="size")
