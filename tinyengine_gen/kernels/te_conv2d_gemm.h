@@ -339,6 +339,23 @@ TE_INLINE void te_gemm_next_pixel(const te_conv2d_gemm_params* p, te_gemm_pixel*
   }
 }
 
+/* The int8 receptive fields of the n (<= TE_GEMM_PIXELS) pixels from px on, one after the
+ * other in cols ([TE_GEMM_PIXELS][depth]), rows[i] pointing at each (rows past n repeat
+ * row 0: te_gemm_widen computes from them, never stores them); advances px. The deep
+ * KxK core widens these with te_gemm_widen (four consecutive rows in one pass on DSP
+ * builds) and multiplies them on the 4x1 tile kernel. */
+TE_INLINE void te_gemm_im2col_rows(const te_conv2d_gemm_params* p, const int8_t* input, int n, te_gemm_pixel* px,
+                                   int8_t* cols, const int8_t* rows[TE_GEMM_PIXELS]) {
+  for (int i = 0; i < TE_GEMM_PIXELS; ++i) {
+    rows[i] = cols;
+    if (i < n) {
+      rows[i] = cols + (long)i * p->depth;
+      te_gemm_im2col_row(p, input, px->b, px->oy, px->ox, cols + (long)i * p->depth);
+      te_gemm_next_pixel(p, px);
+    }
+  }
+}
+
 /* Row pointers of the next n output pixels of a 1x1 layer without padding, read in place
  * from the NHWC input (rows past n point at the input's first pixel); advances px by n. */
 TE_INLINE void te_gemm_1x1_rows(const te_conv2d_gemm_params* p, const int8_t* input, int n, te_gemm_pixel* px,
