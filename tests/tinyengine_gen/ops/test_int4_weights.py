@@ -236,3 +236,17 @@ def test_layers_of_a_patch_stage_are_packed_too(tmp_path):
     model_c = packed.project.files["model.c"]
     assert "te_conv2d_int4_s8" in model_c and "TE_DW_ROWS_INT4_DEFINE" in model_c
     assert model_c.count("op0_filter_int4[") == 1  # one copy for the four patches
+
+
+def test_packed_depthwise_offers_its_twins_lean_variant(tmp_path):
+    """--prefer=memory may drop a depthwise layer's row ring at the peak: the packed layer
+    offers the same lean variant (the generic loop nest, no scratch), bit-exact with TFLM."""
+    model = requantize_weights_int4(_depthwise(3, 7))
+    plan = next(p for p in compile_graph(read_model_bytes(model), PACKED).plans
+                if isinstance(p, PackedDepthwiseConv2DPlan))
+    lean = plan.lean_variant()
+    assert lean is not None and isinstance(lean, PackedDepthwiseConv2DPlan) and lean.scratch_bytes == 0
+    assert "te_depthwise_int4.c" in lean.kernel_sources and plan.scratch_bytes > 0
+    x = np.random.default_rng(0).integers(-128, 128, plan.base.input_shape, dtype=np.int8)
+    ours = lean.reference({plan.inputs[0]: x})[plan.outputs[0]]
+    np.testing.assert_array_equal(ours, plan.reference({plan.inputs[0]: x})[plan.outputs[0]])

@@ -78,7 +78,7 @@ def test_report_json_says_what_each_pass_did():
     "options",
     [
         CompileOptions(patch="auto"),
-        CompileOptions(patch="auto", fuse_residual_add=False, lean_scratch=False),
+        CompileOptions(patch="auto", fuse_residual_add=False, prefer="speed"),
         CompileOptions(patch="auto", in_place=False),
     ],
 )
