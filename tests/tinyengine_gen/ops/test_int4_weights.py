@@ -238,15 +238,15 @@ def test_layers_of_a_patch_stage_are_packed_too(tmp_path):
     assert model_c.count("op0_filter_int4[") == 1  # one copy for the four patches
 
 
-def test_packed_depthwise_offers_its_twins_lean_variant(tmp_path):
-    """--prefer=memory may drop a depthwise layer's row ring at the peak: the packed layer
-    offers the same lean variant (the generic loop nest, no scratch), bit-exact with TFLM."""
+def test_packed_depthwise_takes_its_twins_lean_variant_at_the_peak(tmp_path):
+    """--prefer=memory drops a depthwise layer's row ring at the peak: the packed layer offers
+    the same lean variant (the generic loop nest, no scratch), so its arena is the int8 build's,
+    and its output TFLM's."""
     model = requantize_weights_int4(_depthwise(3, 7))
-    plan = next(p for p in compile_graph(read_model_bytes(model), PACKED).plans
-                if isinstance(p, PackedDepthwiseConv2DPlan))
-    lean = plan.lean_variant()
-    assert lean is not None and isinstance(lean, PackedDepthwiseConv2DPlan) and lean.scratch_bytes == 0
-    assert "te_depthwise_int4.c" in lean.kernel_sources and plan.scratch_bytes > 0
-    x = np.random.default_rng(0).integers(-128, 128, plan.base.input_shape, dtype=np.int8)
-    ours = lean.reference({plan.inputs[0]: x})[plan.outputs[0]]
-    np.testing.assert_array_equal(ours, plan.reference({plan.inputs[0]: x})[plan.outputs[0]])
+    packed = compile_and_compare(model, tmp_path, trials=2, options=PACKED)
+    plain = compile_graph(read_model_bytes(model))
+    (ours,) = [p for p in packed.project.compiled.plans if isinstance(p, PackedDepthwiseConv2DPlan)]
+    assert not plain.plans[0].uses_row_ring and not ours.base.uses_row_ring and ours.scratch_bytes == 0
+    assert "te_depthwise_int4_s8" in packed.project.files["model.c"]
+    assert packed.project.report["arena_bytes"] == plain.memory.arena_bytes
+    assert ours.lean_variant() is None  # lean already
