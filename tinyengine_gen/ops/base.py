@@ -22,6 +22,7 @@ from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.frontend.schema import schema
 
 __all__ = [
+    "DataMovementPlan",
     "EmitContext",
     "OpPlan",
     "register",
@@ -87,6 +88,25 @@ class OpPlan(Protocol):
 
     def emit(self, ctx: EmitContext) -> list[str]:
         """C statements that run the op."""
+
+
+class DataMovementPlan:
+    """Base of the plans whose kernel does no multiply-accumulates and needs no scratch.
+
+    Data movement (RESHAPE, GATHER, SPLIT, PACK, PAD, TRANSPOSE, QUANTIZE ...) and the
+    table look-ups (the unary lookup table, SOFTMAX, LOG_SOFTMAX) count 0 MACs and, unless
+    they say otherwise by overriding ``scratch_bytes``, 0 bytes of scratch: written once
+    here instead of in every plan class. Subclasses are frozen dataclasses; this base has
+    no fields, so it changes none of their constructors.
+    """
+
+    @property
+    def macs(self) -> int:
+        return 0
+
+    @property
+    def scratch_bytes(self) -> int:
+        return 0
 
 
 PlanFunction = Callable[[Graph, Operator], OpPlan]

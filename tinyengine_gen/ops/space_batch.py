@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 from tinyengine_gen.ops.pad import canonical_pad_dims
 from tinyengine_gen.ops.transpose import _kernel_geometry
 
@@ -49,7 +49,7 @@ def _transpose_call(kernel_input: str, output: str, shape, perm, offset: int = 0
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class SpaceToBatchPlan:
+class SpaceToBatchPlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -60,10 +60,6 @@ class SpaceToBatchPlan:
     pad_value: int
     kernel_sources: tuple[str, ...] = _SOURCES
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
 
     @property
     def scratch_bytes(self) -> int:
@@ -98,7 +94,7 @@ class SpaceToBatchPlan:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class BatchToSpacePlan:
+class BatchToSpacePlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -108,10 +104,6 @@ class BatchToSpacePlan:
     output_shape: tuple[int, ...]
     kernel_sources: tuple[str, ...] = _SOURCES
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
 
     @property
     def _full(self) -> tuple[int, int, int]:

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 
 __all__ = ["StridedSlicePlan", "plan_strided_slice", "slice_window"]
 
@@ -33,7 +33,7 @@ _KERNEL_SUFFIX = {DType.INT8: "s8", DType.INT16: "s16", DType.INT32: "s32", DTyp
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class StridedSlicePlan:
+class StridedSlicePlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]  # (input,)
     outputs: tuple[int, ...]
@@ -47,14 +47,6 @@ class StridedSlicePlan:
     kernel: str
     kernel_sources: tuple[str, ...] = ("te_transpose.c", "te_transpose.h")
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         x = np.asarray(values[self.inputs[0]])
