@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,6 +40,9 @@ __all__ = [
     "add_rescaled_inputs",
     "broadcast_pair",
     "check_binary",
+    "CommonScale",
+    "common_scale",
+    "smaller_than_one",
     "MulPlan",
     "add_input_table",
     "add_reference",
@@ -254,7 +258,7 @@ class AddPlan:
         ]
 
 
-def _smaller_than_one(check: OpChecker, real: float, what: str) -> tuple[int, int]:
+def smaller_than_one(check: OpChecker, real: float, what: str) -> tuple[int, int]:
     """QuantizeMultiplierSmallerThanOneExp, whose CHECKs abort TFLite Micro: say so instead."""
     if not 0.0 < real < 1.0:
         raise check.quant_error(
@@ -269,39 +273,79 @@ def _smaller_than_one(check: OpChecker, real: float, what: str) -> tuple[int, in
     return multiplier, shift
 
 
-@register("ADD", inputs=2)
-def plan_add(graph: Graph, op: Operator) -> AddPlan:
-    check = OpChecker(graph, op)
+@dataclasses.dataclass(frozen=True)
+class CommonScale:
+    """Two int8 inputs rescaled onto the common scale of TFLM's ADD, SUB and SQUARED_DIFFERENCE.
+
+    Each input's multiplier is its scale over twice the larger input scale (below one,
+    QuantizeMultiplierSmallerThanOneExp, in double from the float32 scales); the operator
+    then chooses its left shift and its output multiplier from ``twice_max_input_scale``.
+    """
+
+    x1: Tensor
+    x2: Tensor
+    y: Tensor
+    input1_offset: int
+    input2_offset: int
+    output_offset: int
+    input1_multiplier: int
+    input1_shift: int
+    input2_multiplier: int
+    input2_shift: int
+    twice_max_input_scale: float
+    output_scale: float
+
+    @property
+    def nest(self) -> BroadcastNest:
+        return broadcast_nest(self.x1.shape, self.x2.shape, self.y.shape)
+
+    def plan_fields(self) -> dict[str, Any]:
+        """The plan fields every such operator has: tensors, shape, loop nest, offsets, input rescaling."""
+        return {
+            "inputs": (self.x1.index, self.x2.index),
+            "outputs": (self.y.index,),
+            "output_shape": tuple(self.y.shape),
+            "nest": self.nest,
+            "input1_offset": self.input1_offset,
+            "input2_offset": self.input2_offset,
+            "output_offset": self.output_offset,
+            "input1_multiplier": self.input1_multiplier,
+            "input1_shift": self.input1_shift,
+            "input2_multiplier": self.input2_multiplier,
+            "input2_shift": self.input2_shift,
+        }
+
+
+def common_scale(check: OpChecker) -> CommonScale:
+    """Validate a broadcasting int8 binary operator and rescale both its inputs to their common scale."""
     x1, x2, y = check_binary(check)
     s1, z1 = check.per_tensor_quant(x1)
     s2, z2 = check.per_tensor_quant(x2)
     so, zo = check.per_tensor_quant(y)
     twice_max_input_scale = 2.0 * max(_f32(s1), _f32(s2))
-    m1, sh1 = _smaller_than_one(check, _f32(s1) / twice_max_input_scale, "input 1")
-    m2, sh2 = _smaller_than_one(check, _f32(s2) / twice_max_input_scale, "input 2")
-    mo, sho = _smaller_than_one(check, twice_max_input_scale / ((1 << ADD_LEFT_SHIFT) * _f32(so)), "output")
-    act_min, act_max = check.activation_bounds(y)
-    nest = broadcast_nest(x1.shape, x2.shape, y.shape)
+    m1, sh1 = smaller_than_one(check, _f32(s1) / twice_max_input_scale, "input 1")
+    m2, sh2 = smaller_than_one(check, _f32(s2) / twice_max_input_scale, "input 2")
+    return CommonScale(x1, x2, y, -z1, -z2, zo, m1, sh1, m2, sh2, twice_max_input_scale, so)
+
+
+@register("ADD", inputs=2)
+def plan_add(graph: Graph, op: Operator) -> AddPlan:
+    check = OpChecker(graph, op)
+    common = common_scale(check)
+    real_output = common.twice_max_input_scale / ((1 << ADD_LEFT_SHIFT) * _f32(common.output_scale))
+    mo, sho = smaller_than_one(check, real_output, "output")
+    act_min, act_max = check.activation_bounds(common.y)
+    nest = common.nest
     same_shape = len(nest.extent) == 1 and nest.step1 == nest.step2 == (1,)
     return AddPlan(
         op_index=op.index,
-        inputs=(x1.index, x2.index),
-        outputs=(y.index,),
-        output_shape=tuple(y.shape),
-        nest=nest,
-        input1_offset=-z1,
-        input2_offset=-z2,
-        output_offset=zo,
+        **common.plan_fields(),
         left_shift=ADD_LEFT_SHIFT,
-        input1_multiplier=m1,
-        input1_shift=sh1,
-        input2_multiplier=m2,
-        input2_shift=sh2,
         output_multiplier=mo,
         output_shift=sho,
         act_min=act_min,
         act_max=act_max,
-        use_tables=same_shape and y.num_elements >= ADD_TABLE_MIN_ELEMENTS,
+        use_tables=same_shape and common.y.num_elements >= ADD_TABLE_MIN_ELEMENTS,
     )
 
 
