@@ -285,15 +285,10 @@ class CommonScale:
     x1: Tensor
     x2: Tensor
     y: Tensor
-    input1_offset: int
-    input2_offset: int
-    output_offset: int
-    input1_multiplier: int
-    input1_shift: int
-    input2_multiplier: int
-    input2_shift: int
     twice_max_input_scale: float
     output_scale: float
+    #: the zero-point offsets and the inputs' (multiplier, shift), by the plan fields they fill
+    rescaling: Mapping[str, int]
 
     @property
     def nest(self) -> BroadcastNest:
@@ -301,19 +296,8 @@ class CommonScale:
 
     def plan_fields(self) -> dict[str, Any]:
         """The plan fields every such operator has: tensors, shape, loop nest, offsets, input rescaling."""
-        return {
-            "inputs": (self.x1.index, self.x2.index),
-            "outputs": (self.y.index,),
-            "output_shape": tuple(self.y.shape),
-            "nest": self.nest,
-            "input1_offset": self.input1_offset,
-            "input2_offset": self.input2_offset,
-            "output_offset": self.output_offset,
-            "input1_multiplier": self.input1_multiplier,
-            "input1_shift": self.input1_shift,
-            "input2_multiplier": self.input2_multiplier,
-            "input2_shift": self.input2_shift,
-        }
+        tensors = {"inputs": (self.x1.index, self.x2.index), "outputs": (self.y.index,)}
+        return tensors | {"output_shape": tuple(self.y.shape), "nest": self.nest, **self.rescaling}
 
 
 def common_scale(check: OpChecker) -> CommonScale:
@@ -325,7 +309,9 @@ def common_scale(check: OpChecker) -> CommonScale:
     twice_max_input_scale = 2.0 * max(_f32(s1), _f32(s2))
     m1, sh1 = smaller_than_one(check, _f32(s1) / twice_max_input_scale, "input 1")
     m2, sh2 = smaller_than_one(check, _f32(s2) / twice_max_input_scale, "input 2")
-    return CommonScale(x1, x2, y, -z1, -z2, zo, m1, sh1, m2, sh2, twice_max_input_scale, so)
+    offsets = {"input1_offset": -z1, "input2_offset": -z2, "output_offset": zo}
+    multipliers = {"input1_multiplier": m1, "input1_shift": sh1, "input2_multiplier": m2, "input2_shift": sh2}
+    return CommonScale(x1, x2, y, twice_max_input_scale, so, offsets | multipliers)
 
 
 @register("ADD", inputs=2)
