@@ -7,7 +7,7 @@ from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras, tf
 from tinyengine_gen.errors import QuantizationError, UnsupportedOperatorError
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
-from tinyengine_gen.ops.elementwise import plan_mul
+from tinyengine_gen.ops.mul import plan_mul
 from tinyengine_gen.frontend.reader import read_model_bytes
 
 # Activation layers the converter fuses into MUL's fusedActivationFunction.
