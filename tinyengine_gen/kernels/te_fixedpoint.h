@@ -85,10 +85,15 @@ TE_INLINE int32_t te_requantize_fast(int32_t x, int32_t multiplier, int32_t shif
   return (t >> 1) + (t & 1);
 }
 
+TE_INLINE int32_t te_clamp(int32_t x, int32_t lo, int32_t hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
+}
+
 /* te_requantize_kernel: what the multiply-accumulate kernels requantise with.
  * te_smmlar: SMMLAR, a + ((x * y + 2^31) >> 32), the high word of a rounded 64-bit product
  * plus a (modulo 2^32).
- * Both have an Armv7E-M version (te_requantize_fast; the SMMLAR instruction) in
+ * te_sat8: v saturated to int8.
+ * Each has an Armv7E-M version (te_requantize_fast; SMMLAR; SSAT) in
  * arm/te_fixedpoint_dsp.h, with the DSP kernels' load/store/widening helpers; the portable
  * versions here are what the host tests run. Equal results. */
 #ifdef TE_DSP
@@ -97,6 +102,8 @@ TE_INLINE int32_t te_requantize_fast(int32_t x, int32_t multiplier, int32_t shif
 TE_INLINE int32_t te_requantize_kernel(int32_t x, int32_t multiplier, int32_t shift) {
   return te_requantize(x, multiplier, shift);
 }
+
+TE_INLINE int8_t te_sat8(int32_t v) { return (int8_t)te_clamp(v, -128, 127); }
 
 TE_INLINE int32_t te_smmlar(int32_t x, int32_t y, int32_t a) {
   const int64_t sum = (int64_t)a * 4294967296LL + (int64_t)x * y + 2147483648LL;
@@ -123,10 +130,6 @@ TE_INLINE int32_t te_rq_round(int32_t e, int32_t output_offset) {
 }
 TE_INLINE int32_t te_requantize_rq(int32_t acc, int32_t multiplier, int32_t round, int32_t e) {
   return te_smmlar((int32_t)((uint32_t)acc << 1), multiplier, round + (acc >> 31)) >> e;
-}
-
-TE_INLINE int32_t te_clamp(int32_t x, int32_t lo, int32_t hi) {
-  return x < lo ? lo : (x > hi ? hi : x);
 }
 
 #endif /* TE_FIXEDPOINT_H */

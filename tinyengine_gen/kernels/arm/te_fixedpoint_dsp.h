@@ -12,6 +12,9 @@ TE_INLINE int32_t te_requantize_kernel(int32_t x, int32_t multiplier, int32_t sh
   return te_requantize_fast(x, multiplier, shift);
 }
 
+/* SSAT: one instruction. */
+TE_INLINE int8_t te_sat8(int32_t v) { return (int8_t)__ssat(v, 8); }
+
 /* SMMLAR: one instruction. */
 TE_INLINE int32_t te_smmlar(int32_t x, int32_t y, int32_t a) {
   int32_t r;
