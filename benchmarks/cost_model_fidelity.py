@@ -1,7 +1,7 @@
 """Does the search's cost model equal the firmware? Predicted vs measured Flash, SRAM, instructions.
 
     .venv/bin/python benchmarks/cost_model_fidelity.py --subnets=12 [--board=mps2-an500] \\
-        [--spaces=0.3:96,0.5:128,0.7:144] [--seed=0] [--json=OUT] [--speed_configs=400]
+        [--spaces=0.3:96,0.5:128,0.7:144] [--seed=0] [--json=OUT] [--speed_configs=400] [--patch=off|auto]
 
 Samples ``--subnets`` sub-networks spread over the (W, R) spaces, prices each as the search
 does (:class:`mcunet_tf.search.budget.Pricer` with the board's calibration: one compile of
@@ -9,7 +9,9 @@ the config's graph, no conversion), then exports each with :mod:`mcunet_tf.expor
 it with ``--target=cortex-m --board=B --layout=qemu`` and runs it under QEMU
 (``-icount shift=0``). One row per sub-network: predicted and ELF Flash, predicted and ELF
 SRAM, predicted and measured instructions, with the errors; then the mean and maximum
-errors and Spearman's rank correlation of the instruction counts. The calibration
+errors and Spearman's rank correlation of the instruction counts. With ``--patch=auto`` each
+sub-network is priced and built with the patch schedule the engine picks (rows marked ``*``
+are patch-based), as a search under a tight SRAM budget compiles them. The calibration
 (``python -m mcunet_tf.calibrate``) samples with another seed, so these rows are held out.
 
 Last, the search's pricing speed in the same run: configs per second (CPU of this process)
@@ -31,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+from mcunet_tf.cost_model import patch_options  # noqa: E402
 from mcunet_tf.firmware_cost import firmware_cost_model  # noqa: E402
 from mcunet_tf.firmware_measure import (  # noqa: E402
     load_measurements,
@@ -54,6 +57,11 @@ flags.DEFINE_string("json", None, "Also write the rows and summary to this JSON 
 flags.DEFINE_integer("speed_configs", 400, "Configs priced for the speed comparison (0 skips it).")
 flags.DEFINE_string(
     "measurements", None, "JSON of the builds' measurements: read where it exists (same sub-networks), else written."
+)
+flags.DEFINE_enum(
+    "patch", "off", ["off", "auto"],
+    "auto: price and build each sub-network with the patch schedule tinyengine_gen --patch=auto picks, "
+    "as a search with --patch=auto does (--patch_max_overhead 0.2).",
 )
 flags.DEFINE_boolean("measure_only", False, "Build and run (writing --measurements), print nothing else.")
 
@@ -128,13 +136,15 @@ def main(argv: list[str]) -> None:
             sys.exit(2)
     else:
         print(f"building and running {len(configs)} sub-networks for {FLAGS.board} ...", flush=True)
-        measured = measure_configs(space, configs, FLAGS.board, seed=FLAGS.seed)
+        measured = measure_configs(
+            space, configs, FLAGS.board, seed=FLAGS.seed, compile_options=patch_options(FLAGS.patch)
+        )
         if cache is not None:
             save_measurements(cache, measured)
     if FLAGS.measure_only:
         return
     model = firmware_cost_model(FLAGS.board)
-    pricer = Pricer(space, firmware=model)
+    pricer = Pricer(space, firmware=model, options=patch_options(FLAGS.patch))
     prices = [pricer.price(config).firmware for config in configs]
     print(model.describe(), flush=True)
     rows = []
@@ -145,6 +155,7 @@ def main(argv: list[str]) -> None:
                 "index": index,
                 "width": config.width,
                 "resolution": config.resolution,
+                "patched": m.compiled.patch_decision is not None and m.compiled.patch_decision.stage is not None,
                 "predicted_flash_bytes": price.flash_bytes,
                 "elf_flash_bytes": m.elf_flash_bytes,
                 "flash_error_pct": _error(price.flash_bytes, m.elf_flash_bytes),
@@ -158,20 +169,23 @@ def main(argv: list[str]) -> None:
             }
         )
     header = (
-        f"{'#':>2} {'W':>4} {'R':>4} | {'Flash pred':>10} {'ELF':>10} {'err%':>6} | {'SRAM pred':>9} {'ELF':>9} "
+        f"{'#':>2} {'W':>4} {'R':>4} {'P':>1} | {'Flash pred':>10} {'ELF':>10} {'err%':>6} | {'SRAM pred':>9} {'ELF':>9} "
         f"{'err%':>6} | {'instr pred':>12} {'measured':>12} {'err%':>6}"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         print(
-            f"{r['index']:>2} {r['width']:>4g} {r['resolution']:>4} | {r['predicted_flash_bytes']:>10,} "
+            f"{r['index']:>2} {r['width']:>4g} {r['resolution']:>4} {'*' if r['patched'] else ' '} | "
+            f"{r['predicted_flash_bytes']:>10,} "
             f"{r['elf_flash_bytes']:>10,} {r['flash_error_pct']:>+6.2f} | {r['predicted_sram_bytes']:>9,} "
             f"{r['elf_sram_bytes']:>9,} {r['sram_error_pct']:>+6.2f} | {r['predicted_instructions']:>12,} "
             f"{r['measured_instructions']:>12,} {r['instructions_error_pct']:>+6.1f}"
         )
     summary = {
         "board": FLAGS.board,
+        "patch": FLAGS.patch,
+        "patched_rows": sum(r["patched"] for r in rows),
         "subnets": len(rows),
         "spaces": sorted({f"{r['width']:g}:{r['resolution']}" for r in rows}),
         "flash_error_pct_max_abs": max(abs(r["flash_error_pct"]) for r in rows),

@@ -1,6 +1,7 @@
 """Calibrate the firmware cost model of one board from real builds and QEMU runs.
 
     python -m mcunet_tf.calibrate --board=mps2-an500 [--per_space=4] [--spaces=0.3:96,0.5:128,0.7:160] [--seed=1]
+    python -m mcunet_tf.calibrate --board=mps2-an500 --kernels_only   # kernel sizes only, seconds
 
 writes ``mcunet_tf/calibration/<board>.json`` (package data, read by
 :func:`mcunet_tf.firmware_cost.firmware_cost_model`). It takes minutes:
@@ -260,6 +261,24 @@ def _parse_spaces(text: str) -> tuple[tuple[float, int], ...]:
     return tuple(spaces)
 
 
+def _refresh_kernel_bytes(board: str, out: Path) -> int:
+    """Replace the kernel sizes of ``board``'s calibration with freshly compiled ones.
+
+    Kernel objects are priced as compiled, not fitted, so a kernel that grew or a new kernel
+    file needs only this; everything fitted from QEMU runs is kept as it is."""
+    source = calibration_path(board)
+    if not source.is_file():
+        print(f"calibrate: no calibration of {board} to refresh ({source}); run without --kernels_only", file=sys.stderr)
+        return 2
+    data = json.loads(source.read_text(encoding="utf-8"))
+    before = dict(data["kernel_bytes"])
+    data["kernel_bytes"] = kernel_object_bytes(board)
+    changed = sorted(k for k in set(before) | set(data["kernel_bytes"]) if before.get(k) != data["kernel_bytes"].get(k))
+    out.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {out}: {len(changed)} kernel sizes changed ({', '.join(changed) or 'none'})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
@@ -279,7 +298,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="JSON of the builds' measurements: read instead of building again where it exists, else written",
     )
+    parser.add_argument(
+        "--kernels_only",
+        action="store_true",
+        help="only recompile the kernels and replace their sizes in the board's calibration (seconds: after a "
+        "kernel changed size; the fitted parts need the full run when kernels change what they execute)",
+    )
     args = parser.parse_args(argv)
+    if args.kernels_only:
+        return _refresh_kernel_bytes(args.board, Path(args.out) if args.out else calibration_path(args.board))
     try:
         spaces = _parse_spaces(args.spaces)
     except ValueError:

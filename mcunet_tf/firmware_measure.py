@@ -5,7 +5,7 @@ to (``python -m mcunet_tf.calibrate``) and checked against
 (``benchmarks/cost_model_fidelity.py``): a sampled config is extracted from a supernet with
 randomised weights (as training leaves them: distinct biases, so the engine merges no
 arrays), converted to a fully int8 TFLite model with :func:`mcunet_tf.export.convert_int8`,
-compiled by ``tinyengine_gen``, built with ``--target=cortex-m --layout=qemu`` for the
+compiled by ``tinyengine_gen``, built with ``--target=cortex-m --layout=qemu_full`` for the
 board and run once under ``qemu-system-arm -icount shift=0``. Each measurement keeps the
 compiled plan, so a prediction can be made from exactly what was built.
 
@@ -28,7 +28,7 @@ import numpy as np
 from mcunet_tf.arch import ArchConfig
 from mcunet_tf.sampling import sample_arch
 from mcunet_tf.space import SearchSpace
-from tinyengine_gen.compiler import CompiledModel
+from tinyengine_gen.compiler import CompiledModel, CompileOptions
 
 __all__ = ["Measurement", "load_measurements", "measure_configs", "sample_configs", "save_measurements"]
 
@@ -52,6 +52,9 @@ class Measurement:
     #: model.o's symbols and their sizes (what calibration reads specialisations from)
     model_symbols: tuple[tuple[str, int], ...] = ()
     tflite: bytes = b""
+    #: the compile options' patch mode and MAC-overhead bound it was built with
+    patch: str = "off"
+    patch_max_overhead: float = 0.2
 
     def to_json(self) -> dict:
         """Everything but the compiled model (made again from the TFLite bytes on loading)."""
@@ -69,7 +72,10 @@ class Measurement:
         values = dict(data, config=ArchConfig.from_json(data["config"]), tflite=tflite)
         values["op_instructions"] = tuple(values.get("op_instructions", ()))
         values["model_symbols"] = tuple(tuple(pair) for pair in values.get("model_symbols", ()))
-        values["compiled"] = generate(read_model_bytes(tflite, source="subnet.tflite")).compiled
+        options = CompileOptions(
+            patch=values.get("patch", "off"), patch_max_overhead=values.get("patch_max_overhead", 0.2)
+        )
+        values["compiled"] = generate(read_model_bytes(tflite, source="subnet.tflite"), options).compiled
         return cls(**values)
 
 
@@ -121,18 +127,28 @@ def export_configs(space: SearchSpace, configs: Sequence[ArchConfig], seed: int)
 
 
 def measure_tflite(
-    config: ArchConfig, tflite: bytes, board: str, work_dir: Path, kernels: str = "simd", per_op: bool = False
+    config: ArchConfig,
+    tflite: bytes,
+    board: str,
+    work_dir: Path,
+    kernels: str = "simd",
+    per_op: bool = False,
+    compile_options: CompileOptions | None = None,
 ) -> Measurement:
-    """Build ``tflite`` as firmware for ``board`` (at its QEMU machine's addresses) and run it once;
-    with ``per_op``, also count each operator's instructions (a second, instrumented build)."""
+    """Build ``tflite`` as firmware for ``board`` (its flags, at its QEMU machine's addresses) and run
+    it once; with ``per_op``, also count each operator's instructions (a second, instrumented build).
+
+    The build uses all of the QEMU machine's memory (``layout="qemu_full"``), not the board's
+    sizes: a calibration samples sub-networks that may not fit a 1 MB board, and their code,
+    constants, arena and instruction counts are the same at any size of the memory map."""
     from tinyengine_gen.firmware.build import FirmwareOptions, write_firmware_project
     from tinyengine_gen.firmware.elf_size import symbol_sizes
     from tinyengine_gen.firmware.qemu import run_firmware
     from tinyengine_gen.codegen.project import generate
     from tinyengine_gen.frontend.reader import read_model_bytes
 
-    project = generate(read_model_bytes(tflite, source="subnet.tflite"))
-    options = FirmwareOptions(board=board, layout="qemu", kernels=kernels, jobs=1)
+    project = generate(read_model_bytes(tflite, source="subnet.tflite"), compile_options)
+    options = FirmwareOptions(board=board, layout="qemu_full", kernels=kernels, jobs=1)
     build = write_firmware_project(project, work_dir / "fw", options)
     run = run_firmware(build, timeout_s=600)
     firmware_dir = work_dir / "fw" / "firmware"
@@ -151,17 +167,28 @@ def measure_tflite(
         op_instructions=op_counts,
         model_symbols=symbols,
         tflite=tflite,
+        patch=project.compiled.options.patch,
+        patch_max_overhead=project.compiled.options.patch_max_overhead,
     )
 
 
 def measure_configs(
-    space: SearchSpace, configs: Sequence[ArchConfig], board: str, seed: int = 0, log=print, per_op: bool = False
+    space: SearchSpace,
+    configs: Sequence[ArchConfig],
+    board: str,
+    seed: int = 0,
+    log=print,
+    per_op: bool = False,
+    compile_options: CompileOptions | None = None,
 ) -> list[Measurement]:
-    """Export, build and run every config (one at a time, in a scratch folder)."""
+    """Export, build and run every config (one at a time, in a scratch folder), compiled with
+    ``compile_options`` (the search's: e.g. the patch schedule ``--patch=auto`` picks)."""
     measurements = []
     with tempfile.TemporaryDirectory(prefix="mcunet-fw-measure-") as scratch:
         for index, (config, tflite) in enumerate(export_configs(space, configs, seed)):
-            measurement = measure_tflite(config, tflite, board, Path(scratch) / str(index), per_op=per_op)
+            measurement = measure_tflite(
+                config, tflite, board, Path(scratch) / str(index), per_op=per_op, compile_options=compile_options
+            )
             log(
                 f"  [{index + 1}/{len(configs)}] W={config.width:g} R={config.resolution}: Flash "
                 f"{measurement.elf_flash_bytes:,} B, SRAM {measurement.elf_sram_bytes:,} B, "

@@ -209,6 +209,26 @@ def _packaged() -> FirmwareCostModel:
     return firmware_cost_model("mps2-an500")
 
 
+def _packaged_boards() -> list[str]:
+    from importlib import resources
+
+    return sorted(p.name[: -len(".json")] for p in resources.files("mcunet_tf").joinpath("calibration").iterdir()
+                  if p.name.endswith(".json"))
+
+
+def test_every_packaged_calibration_prices_every_kernel_with_its_board_flags():
+    from tinyengine_gen.firmware.boards import board_profile
+
+    boards = _packaged_boards()
+    assert {"mps2-an500", "stm32f746"} <= set(boards)
+    for board in boards:
+        model = firmware_cost_model(board)
+        assert model.board == board and "-O3" in model.cflags
+        assert set(board_profile(board).arch_flags) <= set(model.cflags), board
+        missing = set(_kernel_files()) - set(model.kernel_bytes)
+        assert not missing, f"{board}: run python -m mcunet_tf.calibrate --board={board} --kernels_only ({missing})"
+
+
 def test_packaged_calibration_prices_every_kernel_the_engine_emits():
     model = _packaged()
     assert calibration_path("mps2-an500").is_file() and "-O3" in model.cflags
