@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -61,11 +61,19 @@ class EmitContext(Protocol):
 
 @runtime_checkable
 class OpPlan(Protocol):
-    """A planned operator. Implementations are frozen dataclasses."""
+    """A planned operator. Implementations are frozen dataclasses (so these are read-only)."""
 
-    op_index: int
-    inputs: tuple[int, ...]
-    outputs: tuple[int, ...]
+    @property
+    def op_index(self) -> int:
+        """The operator's index in the file."""
+
+    @property
+    def inputs(self) -> tuple[int, ...]:
+        """Tensor indices the kernel reads (constants folded into the plan are not listed)."""
+
+    @property
+    def outputs(self) -> tuple[int, ...]:
+        """Tensor indices the kernel writes."""
 
     @property
     def macs(self) -> int:
@@ -110,6 +118,10 @@ class DataMovementPlan:
 
 
 PlanFunction = Callable[[Graph, Operator], OpPlan]
+#: a planning function, kept with its own plan type by :func:`register`
+PlanFunctionT = TypeVar("PlanFunctionT", bound=PlanFunction)
+#: a plan class, kept through :func:`replace_plan`
+PlanT = TypeVar("PlanT", bound=OpPlan)
 _REGISTRY: dict[str, PlanFunction] = {}
 
 
@@ -117,11 +129,11 @@ _REGISTRY: dict[str, PlanFunction] = {}
 _REQUIRED_INPUTS: dict[str, int] = {}
 
 
-def register(opcode: str, *, inputs: int = 1) -> Callable[[PlanFunction], PlanFunction]:
+def register(opcode: str, *, inputs: int = 1) -> Callable[[PlanFunctionT], PlanFunctionT]:
     """Decorator: make ``function`` the planner for ``opcode``, whose first ``inputs``
     inputs must be present (checked by :func:`check_structure` before any pass runs)."""
 
-    def decorate(function: PlanFunction) -> PlanFunction:
+    def decorate(function: PlanFunctionT) -> PlanFunctionT:
         if opcode in _REGISTRY:
             raise RuntimeError(f"two planners registered for {opcode}")
         _REGISTRY[opcode] = function
@@ -248,11 +260,11 @@ class plan_property(functools.cached_property):  # noqa: N801 (a decorator, name
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        value = instance.__dict__[self.attrname] = self.func(instance)
+        value = instance.__dict__[self.attrname] = self.func(instance)  # type: ignore[index]
         return value
 
 
-def replace_plan(plan: OpPlan, **changes: object) -> OpPlan:
+def replace_plan(plan: PlanT, **changes: object) -> PlanT:
     """``dataclasses.replace`` for a frozen plan, five times faster.
 
     Variants (in place, lean) and re-bound plans are made for every operator of every

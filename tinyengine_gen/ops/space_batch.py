@@ -188,4 +188,5 @@ def plan_batch_to_space(graph: Graph, op: Operator) -> BatchToSpacePlan:
     if sum(crops[0]) > full_h or sum(crops[1]) > full_w:
         raise check.unsupported(f"crops {list(crops)} are larger than the image {full_h}x{full_w}.")
     check.output_shape_matches(y, (batch, full_h - sum(crops[0]), full_w - sum(crops[1]), x.shape[3]))
-    return BatchToSpacePlan(op.index, (x.index,), (y.index,), block, crops, tuple(x.shape[1:]), tuple(y.shape), batch)
+    phase_shape = (x.shape[1], x.shape[2], x.shape[3])
+    return BatchToSpacePlan(op.index, (x.index,), (y.index,), block, crops, phase_shape, tuple(y.shape), batch)

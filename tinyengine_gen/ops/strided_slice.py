@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -71,7 +72,7 @@ def _clamp(value: int, low: int, high: int) -> int:
 
 
 def slice_window(
-    shape: tuple[int, ...], begin: list[int], end: list[int], strides: list[int], options: Mapping[str, object]
+    shape: tuple[int, ...], begin: list[int], end: list[int], strides: list[int], options: Mapping[str, Any]
 ) -> tuple[list[int], list[int]]:
     """(start, element count) per axis, as TFLite Micro's StridedSliceStart/EndForAxis give them."""
     begin_mask = int(options.get("beginMask", 0) or 0)
