@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeGuard, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -24,7 +24,11 @@ from tinyengine_gen.frontend.schema import schema
 __all__ = [
     "DataMovementPlan",
     "EmitContext",
+    "InPlaceVariant",
+    "LeanVariant",
     "OpPlan",
+    "has_in_place_variant",
+    "has_lean_variant",
     "register",
     "check_structure",
     "plan_operator",
@@ -115,6 +119,46 @@ class DataMovementPlan:
     @property
     def scratch_bytes(self) -> int:
         return 0
+
+
+@runtime_checkable
+class InPlaceVariant(Protocol):
+    """A plan that may write its output over its first input (passes/in_place.py decides where)."""
+
+    def in_place_variant(self) -> OpPlan | None:
+        """The same operator writing over its input, or None where this plan cannot."""
+
+
+@runtime_checkable
+class LeanVariant(Protocol):
+    """A plan with a variant that needs less scratch (passes/lean_scratch.py tries it at the peak)."""
+
+    def lean_variant(self) -> OpPlan | None:
+        """The same operator with less scratch (and usually more time), or None."""
+
+
+def has_in_place_variant(plan: object) -> TypeGuard[InPlaceVariant]:
+    """Whether ``plan``'s class declares :class:`InPlaceVariant` (cached per class, see :func:`_declares`)."""
+    return _declares(type(plan), InPlaceVariant)
+
+
+def has_lean_variant(plan: object) -> TypeGuard[LeanVariant]:
+    """Whether ``plan``'s class declares :class:`LeanVariant` (cached per class, see :func:`_declares`)."""
+    return _declares(type(plan), LeanVariant)
+
+
+_DECLARED: dict[tuple[type, type], bool] = {}
+
+
+def _declares(cls: type, feature: type) -> bool:
+    """The answer depends on the class alone, so it is kept per class: the passes ask it of
+    every plan of every architecture the NAS cost model prices, and an ``isinstance`` on a
+    runtime protocol is some 300 times slower than this lookup."""
+    key = (cls, feature)
+    found = _DECLARED.get(key)
+    if found is None:
+        found = _DECLARED[key] = issubclass(cls, feature)
+    return found
 
 
 PlanFunction = Callable[[Graph, Operator], OpPlan]
