@@ -50,6 +50,7 @@ typedef void (*te_dw_quads_fn)(const te_dw_rows_params* p, const int8_t* const* 
                                int8_t* out_row);
 
 #ifdef TE_DSP
+<<<<<<< HEAD
 /* DSP: one output row at a time, four channels (a quad) by two output pixels a step (where
  * the stride is 1; one pixel otherwise), all the sums in registers. The quad's weights are
  * widened once per output row into a table on the stack, as (2 w_c0, 2 w_c2), (2 w_c1,
@@ -189,6 +190,15 @@ TE_INLINE void te_dw_quads_dsp(const te_dw_rows_params* p, const int8_t* const* 
     }
   }
 }
+=======
+#include "arm/te_depthwise_rows_dsp.h" /* te_dw_rows_quads, TE_DW_QUADS_DEFINE, TE_DW_QUADS on Armv7E-M */
+#else
+/* Portable builds have no quad code: the channel loop of te_dw_rows_core does every channel. */
+#define TE_DW_QUADS_DEFINE(name, kh, kw, sw)
+#define TE_DW_QUADS(name) ((te_dw_quads_fn)0)
+#define te_dw_rows_quads(quads, p, rows, filter, folded_bias, multiplier, shift, out_row, c, kh, kw, dil_w) \
+  ((void)(quads), 0)
+>>>>>>> layout2
 #endif
 
 /* The zero-point columns left and right of every ring slot, once per call: an image row
@@ -237,15 +247,8 @@ TE_INLINE void te_dw_rows_core(const te_dw_rows_params* p, const int8_t* input, 
       for (; next_row <= last; ++next_row) te_dw_rows_load(p, image, next_row, ring, (next_row + p->pad_top) % p->ring_rows);
       for (int ky = 0; ky < kh; ++ky) rows[ky] = ring + (long)((top + ky * dil_h + p->pad_top) % p->ring_rows) * ring_row;
       int8_t* out_row = out_image + (long)oy * p->out_w * c;
-      int first = 0; /* channels the loop below computes from */
-#ifdef TE_DSP
-      if (kh * kw <= TE_DW_DSP_MAX_TAPS && dil_w == 1) {
-        quads(p, rows, filter, folded_bias, multiplier, shift, out_row);
-        first = c & ~3;
-      }
-#else
-      (void)quads;
-#endif
+      /* the channels the loop below computes from: those the DSP quads leave, or all */
+      const int first = te_dw_rows_quads(quads, p, rows, filter, folded_bias, multiplier, shift, out_row, c, kh, kw, dil_w);
       for (int ox = 0; ox < p->out_w && first < c; ++ox) {
         const long col = (long)ox * sw * c;
         int8_t* out = out_row + (long)ox * c;
@@ -273,6 +276,7 @@ TE_INLINE void te_dw_rows_core(const te_dw_rows_params* p, const int8_t* input, 
   }
 }
 
+<<<<<<< HEAD
 #ifdef TE_DSP
 #define TE_DW_QUADS_DEFINE(name, kh, kw, sw, bits)                                                             \
   static TE_DSP_FN __attribute__((noinline)) void name(                                                       \
@@ -287,6 +291,8 @@ TE_INLINE void te_dw_rows_core(const te_dw_rows_params* p, const int8_t* input, 
 #define TE_DW_QUADS(name) ((te_dw_quads_fn)0)
 #endif
 
+=======
+>>>>>>> layout2
 /* filter: [k_h][k_w][channels]; folded_bias = bias + input_offset * sum over taps of filter. */
 #define TE_DW_ROWS_DEFINE(name, kh, kw, sh, sw)                                                              \
   TE_DW_QUADS_DEFINE(name##_quads, kh, kw, sw, 8)                                                            \

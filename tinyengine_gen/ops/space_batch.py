@@ -26,7 +26,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 from tinyengine_gen.ops.pad import canonical_pad_dims
 from tinyengine_gen.ops.transpose import _kernel_geometry
 
@@ -50,7 +50,7 @@ def _transpose_call(kernel_input: str, output: str, shape, perm, offset: int = 0
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class SpaceToBatchPlan:
+class SpaceToBatchPlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -62,10 +62,6 @@ class SpaceToBatchPlan:
     batch: int = 1
     kernel_sources: tuple[str, ...] = _SOURCES
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
 
     @property
     def scratch_bytes(self) -> int:
@@ -100,7 +96,7 @@ class SpaceToBatchPlan:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class BatchToSpacePlan:
+class BatchToSpacePlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -111,10 +107,6 @@ class BatchToSpacePlan:
     batch: int = 1
     kernel_sources: tuple[str, ...] = _SOURCES
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
 
     @property
     def _full(self) -> tuple[int, int, int]:
@@ -196,4 +188,5 @@ def plan_batch_to_space(graph: Graph, op: Operator) -> BatchToSpacePlan:
     if sum(crops[0]) > full_h or sum(crops[1]) > full_w:
         raise check.unsupported(f"crops {list(crops)} are larger than the image {full_h}x{full_w}.")
     check.output_shape_matches(y, (batch, full_h - sum(crops[0]), full_w - sum(crops[1]), x.shape[3]))
-    return BatchToSpacePlan(op.index, (x.index,), (y.index,), block, crops, tuple(x.shape[1:]), tuple(y.shape), batch)
+    phase_shape = (x.shape[1], x.shape[2], x.shape[3])
+    return BatchToSpacePlan(op.index, (x.index,), (y.index,), block, crops, phase_shape, tuple(y.shape), batch)

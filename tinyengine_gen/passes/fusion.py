@@ -47,7 +47,9 @@ _CORES = {
     "te_conv2d_kxk_s8": 2,
     "te_conv2d_kxk_shallow_s8": 3,
 }
-_SOURCES = ("te_conv2d_add.c", "te_conv2d_add.h", "te_conv_add_epilogue.h", "te_add_requant.h") + GEMM_SOURCES
+_SOURCES = (
+    "te_conv2d_add.c", "te_conv2d_add.h", "arm/te_conv2d_add_dsp.h", "te_conv_add_epilogue.h", "te_add_requant.h"
+) + GEMM_SOURCES
 
 
 def _tile_bytes(out_c: int) -> int:

@@ -13,7 +13,7 @@ the input's arena and ops off the peak keep their fast kernel. It runs with
 from __future__ import annotations
 
 from tinyengine_gen.ir import Graph
-from tinyengine_gen.ops.base import OpPlan
+from tinyengine_gen.ops.base import OpPlan, has_lean_variant
 from tinyengine_gen.memory.lifetimes import arena_if_below, memory_plan
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import Plans, plan_pass
@@ -23,7 +23,7 @@ __all__ = ["LEAN_SCRATCH", "with_lean_scratch"]
 
 def with_lean_scratch(graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 16) -> tuple[OpPlan, ...]:
     """``plans`` with lean variants at the peak steps while each one lowers the arena."""
-    if not any(hasattr(plan, "lean_variant") and plan.scratch_bytes for plan in plans):
+    if not any(plan.scratch_bytes and has_lean_variant(plan) for plan in plans):
         return plans
     memory = memory_plan(graph, plans, alignment)
     best = (plans, memory.arena_bytes)
@@ -34,13 +34,14 @@ def with_lean_scratch(graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 
         steps = [
             s
             for s, plan in enumerate(plans)
-            if live[s] == peak and s not in tried and hasattr(plan, "lean_variant") and plan.scratch_bytes
+            if live[s] == peak and s not in tried and plan.scratch_bytes and has_lean_variant(plan)
         ]
         if not steps:
             return best[0]
         step = steps[0]
         tried.add(step)
-        variant = plans[step].lean_variant()  # type: ignore[attr-defined]
+        chosen = plans[step]
+        variant = chosen.lean_variant() if has_lean_variant(chosen) else None
         if variant is None or variant.scratch_bytes >= plans[step].scratch_bytes:
             continue
         candidate = plans[:step] + (variant,) + plans[step + 1 :]
