@@ -10,6 +10,11 @@ is checked byte for byte against TFLM running its own file, so both rows are exa
 with QAT on the built-in task).
 
     .venv/bin/python benchmarks/int4_weights.py [--models=mlperf_kws_ref_int8.tflite,...] [--json=out.json]
+
+With ``--pipeline_runs=RUN8,RUN4`` (two ``mcunet_tf.pipeline`` output folders of the built-in
+task, ``--weight_bits=8`` and ``--weight_bits=4``) it measures their exported models instead
+(the 4-bit one packed) and adds each run's test accuracy after QAT (``report.json``: the C,
+which gives TFLM's bytes, on the test split).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ flags.DEFINE_list(
 flags.DEFINE_string("work_dir", "/tmp/mcunet_tf_int4", "Where the firmware projects are built.")
 flags.DEFINE_integer("timeout", 900, "Hard wall-clock limit of one QEMU run, seconds.", lower_bound=1)
 flags.DEFINE_string("json", None, "Also write all figures to this JSON file.")
+flags.DEFINE_list("pipeline_runs", None, "Two pipeline output folders (8-bit, 4-bit): measure their QAT models.")
 
 RUN_BOARD = "mps2-an500"
 
@@ -64,12 +70,31 @@ def _measure(name: str, model: bytes, pack: bool, work: Path, run: bool) -> dict
     return row
 
 
+def _pipeline_pair(runs: list[str], run: bool) -> dict:
+    """The two runs' exported models (8-bit as is, 4-bit packed) with their QAT accuracy."""
+    import json
+
+    if len(runs) != 2:
+        raise app.UsageError("--pipeline_runs takes two folders: the 8-bit run, then the 4-bit run")
+    row = {}
+    for key, folder, pack in (("int8", Path(runs[0]), False), ("int4", Path(runs[1]), True)):
+        qat = json.loads((folder / "qat" / "result.json").read_text())
+        if qat["weight_bits"] != (4 if pack else 8):
+            raise app.UsageError(f"{folder}: a --weight_bits={qat['weight_bits']} run, expected {4 if pack else 8}")
+        model = (folder / "qat" / "model_int8.tflite").read_bytes()
+        row[key] = _measure(folder.name, model, pack, Path(FLAGS.work_dir) / "pipeline" / key, run)
+        report = json.loads((folder / "report.json").read_text())
+        row[key]["accuracy"] = float(report["accuracy"])  # the C (= TFLM's bytes) on the test split
+        row[key]["qat"] = bool(qat["qat"])
+    return {"built-in task (QAT)": row}
+
+
 def main(argv: list[str]) -> None:
     run = toolchain_available() and qemu_available()
     if not run:
         print("arm-none-eabi-gcc or qemu-system-arm missing: weight bytes only", file=sys.stderr)
-    results = {}
-    for name in FLAGS.models:
+    results = _pipeline_pair(FLAGS.pipeline_runs, run) if FLAGS.pipeline_runs else {}
+    for name in [] if FLAGS.pipeline_runs else FLAGS.models:
         path = Path(FLAGS.models_dir) / name
         if not path.is_file():
             print(f"skipping {name}: not in {FLAGS.models_dir}", file=sys.stderr)
@@ -82,6 +107,8 @@ def main(argv: list[str]) -> None:
         }
     header = ["model", "weights 8b", "weights 4b", "ratio", "arena 8b", "arena 4b", "Flash 8b", "Flash 4b",
               "instr 8b", "instr 4b", "instr 4b/8b", "exact"]
+    if FLAGS.pipeline_runs:
+        header += ["accuracy 8b", "accuracy 4b"]
     print(" | ".join(header))
     for name, r in results.items():
         a, b = r["int8"], r["int4"]
@@ -92,6 +119,8 @@ def main(argv: list[str]) -> None:
             cells += [f"{a.get('flash_bytes') or 0:,}", f"{b.get('flash_bytes') or 0:,}", f"{a['instructions']:,}",
                       f"{b['instructions']:,}", f"{b['instructions'] / a['instructions']:.2f}",
                       str(a["identical"] and b["identical"])]
+        if "accuracy" in a:
+            cells += [f"{a['accuracy']:.4f}", f"{b['accuracy']:.4f}"]
         print(" | ".join(cells))
     if FLAGS.json:
         write_json_atomically(FLAGS.json, results)

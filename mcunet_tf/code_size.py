@@ -58,7 +58,6 @@ CORTEX_M7_OS = CodeSizeModel(
             "te_pooling.c": 632,
             "te_quantize.c": 410,
             "te_softmax.c": 1160,
-            "te_logistic.c": 1000,
         }
     ),
     # Fit over 8 converted sub-networks (W 0.2/0.4, R 48; 33-45 convs): residuals under 35 B.

@@ -6,6 +6,7 @@ Shared by every test that checks bit-exactness; parametrise over models and opti
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from tinyengine_gen.codegen.project import generate, write_project
 from tinyengine_gen.frontend.reader import read_model_bytes
 from tinyengine_gen.host.reference_runner import run_reference
 
-__all__ = ["Comparison", "compile_and_compare"]
+__all__ = ["Comparison", "Runner", "check_against_tflm", "compile_and_compare", "split_outputs"]
 
 
 @dataclasses.dataclass
@@ -38,6 +39,45 @@ def _assert_same(label: str, ours: np.ndarray, theirs: np.ndarray, trial: int) -
             f"{label} differs from TFLM on input {trial}: {int(np.count_nonzero(diff))} of {diff.size} values, "
             f"max abs diff {diff.max()}"
         )
+
+
+#: One runtime under test: (trial, inputs) -> its outputs, or None to skip that trial.
+Runner = Callable[[int, list[np.ndarray]], Sequence[np.ndarray] | None]
+
+
+def check_against_tflm(
+    tflm: TflmModel, cases: Sequence[list[np.ndarray]], runners: Mapping[str, Runner], *, reshape: bool = False
+) -> int:
+    """The one compare-with-TFLM loop: each case runs in TFLM, then in every runner (in
+    order, so models with state see the same sequence in all); every output must equal
+    TFLM's bit for bit. ``reshape``: compare TFLM's outputs in the runner's shapes (an
+    oracle file whose output shapes differ only in an unfixed batch). Returns cases run."""
+    for trial, case in enumerate(cases):
+        expected = tflm.run(case)
+        for label, runner in runners.items():
+            ours = runner(trial, case)
+            if ours is None:
+                continue
+            assert len(ours) == len(expected), (label, len(ours), len(expected))
+            for position, (a, b) in enumerate(zip(ours, expected)):
+                _assert_same(f"{label} output {position}", a, b.reshape(a.shape) if reshape else b, trial)
+    return len(cases)
+
+
+def split_outputs(produced: np.ndarray, outputs: Sequence[Mapping], trials: int) -> list[list[np.ndarray]]:
+    """The bytes a C driver wrote for ``trials`` inputs (every output of trial 0, then trial
+    1...), as arrays with the dtypes and shapes of report.json's ``outputs``."""
+    arrays, position = [], 0
+    for _ in range(trials):
+        trial = []
+        for info in outputs:
+            dtype = np.dtype(info["dtype"])
+            size = int(np.prod(info["shape"], dtype=np.int64)) * dtype.itemsize
+            trial.append(produced[position : position + size].view(dtype).reshape(info["shape"]))
+            position += size
+        arrays.append(trial)
+    assert position == produced.size, (position, produced.size)
+    return arrays
 
 
 def compile_and_compare(
@@ -68,23 +108,24 @@ def compile_and_compare(
     rng = np.random.default_rng(seed)
     cases = inputs if inputs is not None else [random_inputs(host.input_details, rng) for _ in range(trials)]
     state: dict[int, np.ndarray] = {}  # variable tensors, carried from trial to trial as both runtimes carry them
-    for trial, case in enumerate(cases):
-        expected = tflm.run(case)
-        ours = host.run(case)
-        for position, (a, b) in enumerate(zip(ours, expected)):
-            _assert_same(f"generated C output {position}", a, b, trial)
-        if trial < reference_trials:
-            compiled = project.compiled
-            reference_inputs = [
-                quantize_reference(np.asarray(x), info["scale"], info["zero_point"]) if "float_api" in info else x
-                for x, info in zip(case, host.model_input_details)
-            ]
-            values = run_reference(compiled, reference_inputs, state)
-            for position, (index, info, b) in enumerate(zip(compiled.graph.outputs, host.output_details, expected)):
-                value = values[index]
-                if "float_api" in info:
-                    value = dequantize_reference(value, info["scale"], info["zero_point"])
-                _assert_same(f"numpy reference output {position}", value, b, trial)
+
+    def reference(trial: int, case: list[np.ndarray]) -> list[np.ndarray] | None:
+        if trial >= reference_trials:
+            return None
+        compiled = project.compiled
+        reference_inputs = [
+            quantize_reference(np.asarray(x), info["scale"], info["zero_point"]) if "float_api" in info else x
+            for x, info in zip(case, host.model_input_details)
+        ]
+        values = run_reference(compiled, reference_inputs, state)
+        outputs = []
+        for index, info in zip(compiled.graph.outputs, host.output_details):
+            value = values[index]
+            outputs.append(dequantize_reference(value, info["scale"], info["zero_point"]) if "float_api" in info else value)
+        return outputs
+
+    runners: dict[str, Runner] = {"generated C": lambda trial, case: host.run(case), "numpy reference": reference}
+    check_against_tflm(tflm, cases, runners)
     return Comparison(host, tflm, project, len(cases))
 
 
@@ -98,12 +139,9 @@ def compile_and_compare_with_oracle(model: bytes, oracle: bytes, tmp_path: Path,
     out_dir = write_project(project, tmp_path / "project")
     build_host_library(out_dir, extra_flags=("-Wall", "-Wextra", "-Werror"))
     host = HostModel(out_dir)
-    tflm = TflmModel(oracle)
     rng = np.random.default_rng(seed)
-    for trial in range(trials):
-        case = random_inputs(host.input_details, rng)
-        for position, (ours, theirs) in enumerate(zip(host.run(case), tflm.run(case))):
-            _assert_same(f"generated C output {position}", ours, theirs.reshape(ours.shape), trial)
+    cases = [random_inputs(host.input_details, rng) for _ in range(trials)]
+    check_against_tflm(TflmModel(oracle), cases, {"generated C": lambda trial, case: host.run(case)}, reshape=True)
 
 
 def with_shapes_folded(model: bytes) -> bytes:
@@ -137,6 +175,42 @@ def with_shapes_folded(model: bytes) -> bytes:
             raw.shape = np.asarray(after.shape, dtype=np.int32)
             raw.shapeSignature = None
     subgraph.operators = [op for index, op in enumerate(subgraph.operators) if index in kept]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(tree.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def with_phase_batches(model: bytes) -> bytes:
+    """``model`` with the placeholder batch of every SPACE_TO_BATCH_ND's phase images written out.
+
+    An unfixed-batch export keeps batch 1 in the static shapes of SPACE_TO_BATCH_ND's output
+    and of the operators between it and BATCH_TO_SPACE_ND (the converter's dilated
+    convolution); TFLM does not resize tensors, so it runs the file on one phase image.
+    Here those tensors get their true batch (input batch x block size), propagated through
+    each operator that reads a corrected tensor as its first input, up to BATCH_TO_SPACE_ND.
+    Operators, weights and quantisation are untouched, so TFLM running the result is an
+    exact oracle for the file as it is (unlike a batch-1 re-export, where the converter may
+    fuse differently, e.g. a RELU into the convolution with one requantisation less).
+    """
+    import flatbuffers
+
+    from tinyengine_gen.frontend.schema import BUILTIN_OPERATOR_NAMES, schema
+
+    tree = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
+    subgraph = tree.subgraphs[0]
+    codes = [BUILTIN_OPERATOR_NAMES[max(c.builtinCode, c.deprecatedBuiltinCode)] for c in tree.operatorCodes]
+    batches: dict[int, int] = {}
+    for op in subgraph.operators:
+        opcode, first, out = codes[op.opcodeIndex], int(op.inputs[0]), int(op.outputs[0])
+        if opcode == "SPACE_TO_BATCH_ND":
+            block = np.frombuffer(bytes(tree.buffers[subgraph.tensors[int(op.inputs[1])].buffer].data), np.int32)
+            batches[out] = int(subgraph.tensors[first].shape[0]) * int(np.prod(block))
+        elif opcode != "BATCH_TO_SPACE_ND" and first in batches:
+            batches[out] = batches[first]
+    for index, batch in batches.items():
+        tensor = subgraph.tensors[index]
+        tensor.shape = np.asarray([batch, *list(tensor.shape)[1:]], dtype=np.int32)
+        tensor.shapeSignature = None
     builder = flatbuffers.Builder(1024)
     builder.Finish(tree.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())

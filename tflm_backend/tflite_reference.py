@@ -2,6 +2,8 @@
 
 Older converters write fields that newer TFLite versions reject while TFLite Micro still
 accepts them; there TFLite Micro stays the reference and this oracle reports ``None``.
+Operator versions the reference kernels lack (DEPTHWISE_CONV_2D version 7, the INT4 filters
+4-bit QAT exports) run on the interpreter's builtin kernels instead (``kernels`` says which).
 """
 
 from __future__ import annotations
@@ -21,17 +23,23 @@ class TfliteReference:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         self.error: str | None = None
         self._interpreter = None
+        #: "reference" (BUILTIN_REF) or "builtin" (where the reference kernels lack an operator version)
+        self.kernels: str | None = None
         try:
             import tensorflow as tf
-
-            interpreter = tf.lite.Interpreter(
-                model_content=model,
-                experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF,
-            )
-            interpreter.allocate_tensors()
-            self._interpreter = interpreter
-        except Exception as exc:  # TFLite's own refusal of a file TFLM accepts
-            self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            return
+        resolvers = tf.lite.experimental.OpResolverType
+        for kernels, resolver in (("reference", resolvers.BUILTIN_REF), ("builtin", resolvers.BUILTIN)):
+            try:
+                interpreter = tf.lite.Interpreter(model_content=model, experimental_op_resolver_type=resolver)
+                interpreter.allocate_tensors()
+            except Exception as exc:  # TFLite's own refusal of a file TFLM accepts
+                self.error = self.error or f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                continue
+            self._interpreter, self.kernels, self.error = interpreter, kernels, None
+            return
 
     @property
     def available(self) -> bool:

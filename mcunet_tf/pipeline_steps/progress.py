@@ -9,14 +9,18 @@ that step (supernet training and search resume inside the step as well).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from mcunet_tf.pipeline_steps.step import Step, StepResult
 from tinyengine_gen.atomic_io import write_json_atomically
+
+if TYPE_CHECKING:
+    from mcunet_tf.pipeline_steps.context import RunContext
 
 __all__ = ["Progress", "RESULT"]
 
@@ -35,27 +39,27 @@ class Progress:
         self.stream.write(f"      {message}\n")
         self.stream.flush()
 
-    def _clock(self) -> str:
+    def clock(self) -> str:
+        """The run's elapsed time, m:ss."""
         seconds = int(time.monotonic() - self.started)
         return f"{seconds // 60}:{seconds % 60:02d}"
 
-    def step(self, name: str, title: str, run: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
-        """Run ``run(folder)`` unless ``<out>/<name>/result.json`` exists; returns (and stores) its result."""
+    def run(self, step: Step, context: RunContext) -> StepResult:
+        """Run ``step`` unless ``<out>/<step.name>/result.json`` exists; returns (and stores) its result."""
         self.index += 1
-        folder = self.out / name
+        folder = self.out / step.name
         marker = folder / RESULT
-        prefix = f"[{self.index}/{self.total}] {title}"
+        prefix = f"[{self.index}/{self.total}] {step.title}"
         if marker.is_file():
             self.stream.write(f"{prefix}: done in an earlier run, kept ({folder})\n")
             self.stream.flush()
-            return json.loads(marker.read_text())
+            return step.result_type.from_json(json.loads(marker.read_text()))
         self.stream.write(f"{prefix} ...\n")
         self.stream.flush()
         began = time.monotonic()
         folder.mkdir(parents=True, exist_ok=True)
-        result = run(folder)
-        result = dict(result, seconds=round(time.monotonic() - began, 1))
-        write_json_atomically(marker, result)
-        self.stream.write(f"{prefix}: {result.get('summary', 'done')} [{result['seconds']:.1f} s, total {self._clock()}]\n")
+        result = dataclasses.replace(step.run(context, folder), seconds=round(time.monotonic() - began, 1))
+        write_json_atomically(marker, result.to_json())
+        self.stream.write(f"{prefix}: {result.summary} [{result.seconds:.1f} s, total {self.clock()}]\n")
         self.stream.flush()
         return result

@@ -14,6 +14,7 @@ is reported in one line with exit status 2.
 from __future__ import annotations
 
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,8 @@ flags.DEFINE_enum(
     "auto: price peak SRAM and MACs with the patch schedule tinyengine_gen --patch=auto picks; off: layer-wise.",
 )
 flags.DEFINE_float("patch_max_overhead", 0.2, "With --patch=auto: the most extra MACs (fraction) a schedule may add.")
+flags.DEFINE_enum("weight_bits", "8", ["4", "8"],
+                  "Bits per stored weight the Flash is priced at (4: packed two per byte, as --pack_int4 stores them).")
 flags.DEFINE_boolean("deterministic", True, "tf.config.experimental.enable_op_determinism() (reproducible scores).")
 
 
@@ -78,7 +81,8 @@ def job_from_flags() -> SearchJob:
 
     return SearchJob(
         supernet=Path(FLAGS.supernet).resolve(),
-        budget=SearchBudget.from_kb(FLAGS.sram_kb, FLAGS.flash_kb, FLAGS.latency_ms),
+        budget=dataclasses.replace(SearchBudget.from_kb(FLAGS.sram_kb, FLAGS.flash_kb, FLAGS.latency_ms),
+                                   weight_bits=int(FLAGS.weight_bits)),
         trials=FLAGS.trials,
         project_dir=Path(FLAGS.project_dir).resolve(),
         algorithm=FLAGS.algorithm,

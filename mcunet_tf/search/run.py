@@ -88,7 +88,7 @@ def _firmware(job: SearchJob) -> FirmwareCostModel | None:
 
 
 def make_oracle(job: SearchJob, manifest: SupernetManifest) -> ArchOracle:
-    pricer = Pricer(manifest.space, job.latency, _firmware(job), job.compile_options)
+    pricer = Pricer(manifest.space, job.latency, _firmware(job), job.compile_options, job.budget.weight_bits)
     common: dict[str, Any] = {"max_trials": job.trials, "seed": job.seed, "pricer": pricer}
     args = (manifest.space, manifest.width, manifest.resolution, job.budget)
     if job.algorithm == "random":
@@ -123,6 +123,7 @@ def run_search(job: SearchJob, log: Callable[[str], None] = print) -> SearchOutc
         firmware=_firmware(job),
         overwrite=job.overwrite,
         compile_options=job.compile_options,
+        weight_bits=job.budget.weight_bits,
     )
     tuner.search(verbose=0)
     if is_distributed_worker():

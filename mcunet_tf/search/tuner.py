@@ -86,6 +86,7 @@ class SubnetTuner(BaseTuner):
         firmware: FirmwareCostModel | None = None,
         overwrite: bool = False,
         compile_options: CompileOptions | None = None,
+        weight_bits: int = 8,
     ) -> None:
         project = Path(project_dir).resolve()
         super().__init__(oracle, None, directory=str(project.parent), project_name=project.name, overwrite=overwrite)
@@ -95,6 +96,8 @@ class SubnetTuner(BaseTuner):
         self.firmware = firmware
         #: the engine options trials are priced with (the patch schedule of ``--patch``)
         self.compile_options = compile_options
+        #: bits per stored weight trials' Flash is priced at (the budget's)
+        self.weight_bits = weight_bits
         self._loaded: tuple[Any, Any, list, list] | None = None
         if not self._is_worker():
             self.save()  # from now on a restart finds and reloads this project
@@ -134,10 +137,14 @@ class SubnetTuner(BaseTuner):
         evaluation = [(x.numpy(), y.numpy()) for x, y in batches]
         return (
             supernet,
-            Pricer(manifest.space, self.latency, self.firmware, self.compile_options),
+            self.pricer(manifest.space),
             calibration,
             evaluation,
         )
+
+    def pricer(self, space: Any) -> Pricer:
+        """What each trial's metrics are priced with: the oracle's board, engine options and weight bits."""
+        return Pricer(space, self.latency, self.firmware, self.compile_options, self.weight_bits)
 
     def _log_evaluation(self, trial_id: str, key: str) -> None:
         folder = Path(self.project_dir) / EVALUATIONS

@@ -50,3 +50,28 @@ def test_four_bit_qat_exports_int4_tensors_that_run_packed_and_bit_exact(tmp_pat
 def test_weight_bits_other_than_4_or_8_are_refused():
     with pytest.raises(QatError, match="weight_bits"):
         quantize_aware(_small_net(), weight_bits=3)
+
+
+@pytest.mark.slow  # QAT and a conversion: ~25 s
+def test_the_tflite_oracle_runs_int4_depthwise_layers_on_its_builtin_kernels():
+    """The converter writes a 4-bit depthwise filter as DEPTHWISE_CONV_2D version 7, which the
+    interpreter's reference kernels lack: the pipeline's second oracle runs it on the builtin
+    kernels instead of refusing the file (as it did for every 4-bit pipeline run with QAT)."""
+    from tflm_backend.tflite_reference import TfliteReference
+    from tflm_backend.tflm_runner import TflmModel
+
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((8, 8, 3), batch_size=1)
+    y = keras.layers.Conv2D(8, 1, activation="relu")(inputs)
+    y = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(y)
+    net = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.GlobalAveragePooling2D()(y)))
+    x = np.random.default_rng(1).uniform(0, 1, (16, 8, 8, 3)).astype(np.float32)
+    qat = quantize_aware(net, weight_bits=4)
+    qat.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    qat.fit(x, np.arange(16) % 4, epochs=1, verbose=0)
+    model = _convert(qat, x)
+    reference = TfliteReference(model)
+    assert reference.available and reference.kernels == "builtin", (reference.error, reference.kernels)
+    q = np.random.default_rng(2).integers(-128, 128, (1, 8, 8, 3), dtype=np.int8)
+    theirs, micro = reference.run([q])[0], TflmModel(model).run([q])[0]
+    assert np.abs(theirs.astype(int) - micro.astype(int)).max() <= 1

@@ -20,6 +20,7 @@ import flatbuffers
 import numpy as np
 import pytest
 
+from tests.harness import check_against_tflm, split_outputs
 from tests.model_factory import convert_int8, full_int8, keras, random_inputs, tf
 from tests.shared_assets import MODEL_NAMES, shared_model
 from tflm_backend.tflm_runner import TflmModel
@@ -108,18 +109,9 @@ def run_under_sanitizers(
     report = project.report
     rng = np.random.default_rng(seed)
     cases = [random_inputs(report["inputs"], rng) for _ in range(trials)]
-    produced = build_and_run_sanitized(project, folder, cases, name)
+    produced = split_outputs(build_and_run_sanitized(project, folder, cases, name), report["outputs"], trials)
     tflm = TflmModel(model if oracle is None else oracle)
-    position = 0
-    for trial, case in enumerate(cases):
-        for index, (expected, info) in enumerate(zip(tflm.run(case), report["outputs"])):
-            ours = produced[position : position + expected.nbytes]
-            position += expected.nbytes
-            assert info["shape"] == list(expected.shape), (name, index, info["shape"], expected.shape)
-            if not np.array_equal(ours, np.ascontiguousarray(expected).view(np.uint8).reshape(-1)):
-                raise AssertionError(f"{name}: output {index} differs from TFLM on trial {trial}")
-    assert position == produced.size
-    return trials
+    return check_against_tflm(tflm, cases, {f"{name} under sanitizers": lambda trial, case: produced[trial]})
 
 
 # --- shared models -----------------------------------------------------------------------
@@ -298,6 +290,7 @@ OPERATOR_MODELS: dict[str, Callable[[], bytes]] = {
     "SPLIT_V": _data_movement(lambda x: tuple(tf.split(x, [1, 3, 2], axis=3)), (1, 6, 8, 6)),
     "STRIDED_SLICE": _data_movement(lambda x: x[:, 1:7, 2:, :3] * 1.0, (1, 8, 8, 4)),
     "TRANSPOSE_CONV": _keras_model(_one_input((4, 4, 3), _layer("Conv2DTranspose", 5, 3, 2, "same"))),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": _keras_model(_one_input((5, 3), _layer("LSTM", 6, return_sequences=True))),
     "UNPACK": _data_movement(lambda x: tuple(tf.unstack(x, axis=1)), (1, 4, 3)),
     "ADD": _keras_model(_two_inputs(_layer("Add"), (5, 5, 3))),
     "AVERAGE_POOL_2D": _keras_model(_one_input((9, 9, 4), _layer("AveragePooling2D", 3, strides=2, padding="same"))),

@@ -118,7 +118,7 @@ def emit_project(compiled: CompiledModel) -> EmittedProject:
     """All files of the C project, keyed by relative path."""
     ctx = _Context(compiled)
     body: list[str] = []
-    kernels: set[str] = {"te_fixedpoint.h"}
+    kernels: set[str] = {"te_fixedpoint.h", "arm/te_fixedpoint_dsp.h"}  # every kernel includes them
     for op, plan in zip(compiled.graph.operators, compiled.plans):
         ctx.op_index = plan.op_index
         body.append(f"  /* op {plan.op_index}: {op.opcode} */")

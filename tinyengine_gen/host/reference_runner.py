@@ -31,7 +31,7 @@ def run_reference(
         tensor = graph.tensor(index)
         values[index] = np.asarray(array, dtype=tensor.dtype.numpy).reshape(tensor.shape)
     for tensor in graph.tensors:
-        if tensor.is_constant:
+        if tensor.is_constant and tensor.data is not None:
             values[tensor.index] = tensor.data
         elif tensor.is_variable:
             initial = state.get(tensor.index) if state is not None else None

@@ -9,10 +9,10 @@
 
 /* The parameters are copied to locals first: the int8 output may alias anything, so reading
  * them through ``p`` inside the loops would keep the compiler from vectorising. */
-static void te_add_row(const te_add_params* p, const int8_t* a, int32_t step_a, const int8_t* b, int32_t step_b,
+static void te_add_row(const void* params, const int8_t* a, int32_t step_a, const int8_t* b, int32_t step_b,
                        int8_t* out, int32_t n) {
-  const te_add_input_scale s1 = {p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift};
-  const te_add_input_scale s2 = {p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift};
+  const te_add_params* p = (const te_add_params*)params;
+  const te_add_input_scale s1 = TE_ADD_INPUT_SCALE(p, 1), s2 = TE_ADD_INPUT_SCALE(p, 2);
   const int32_t m = p->output_multiplier, sh = p->output_shift, zp = p->output_offset;
   const int32_t lo = p->act_min, hi = p->act_max;
   if (step_a == 0) {
@@ -28,4 +28,6 @@ static void te_add_row(const te_add_params* p, const int8_t* a, int32_t step_a, 
   }
 }
 
-TE_BCAST_KERNEL(te_add_s8, te_add_params, te_add_row)
+void te_add_s8(const te_add_params* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
+  te_bcast_run(&p->nest, te_add_row, p, input1, input2, output);
+}

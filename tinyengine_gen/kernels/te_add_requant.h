@@ -50,6 +50,11 @@ typedef struct {
   int32_t offset, left_shift, multiplier, shift;
 } te_add_input_scale;
 
+/* Input N's (1 or 2) rescaling, read from a parameter struct with ADD's field names: the
+ * structs of ADD, SUB and SQUARED_DIFFERENCE all have them. */
+#define TE_ADD_INPUT_SCALE(p, N) \
+  ((te_add_input_scale){(p)->input##N##_offset, (p)->left_shift, (p)->input##N##_multiplier, (p)->input##N##_shift})
+
 TE_INLINE int32_t te_add_scale(int32_t x, te_add_input_scale s) {
   return te_add_requantize((x + s.offset) * ((int32_t)1 << s.left_shift), s.multiplier, s.shift);
 }

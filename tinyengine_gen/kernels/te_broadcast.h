@@ -46,8 +46,11 @@ TE_INLINE int te_bcast_next_row(const te_bcast* b, int32_t* index, int32_t* off1
 typedef void (*te_bcast_row_fn)(const void* params, const int8_t* a, int32_t step_a, const int8_t* b, int32_t step_b,
                                 int8_t* out, int32_t n);
 
-/* Runs ``row`` over every innermost row of the nest, writing the output contiguously. The
- * kernels of SUB, MINIMUM, MAXIMUM, SQUARED_DIFFERENCE and PRELU are a row function each. */
+/* Runs ``row`` over every innermost row of the nest, writing the output contiguously: the
+ * one driver of the kernels of ADD, MUL, SUB, MINIMUM, MAXIMUM, SQUARED_DIFFERENCE and PRELU,
+ * which are a row function each. It is always inlined into the kernel and ``row`` is a
+ * static function there, so the compiler calls the row directly (and inlines it): the
+ * pointer costs nothing at run time (the Arm objects are those of a direct call). */
 TE_INLINE void te_bcast_run(const te_bcast* nest, te_bcast_row_fn row, const void* params, const int8_t* input1,
                             const int8_t* input2, int8_t* output) {
   const int inner = nest->loops - 1;
@@ -59,23 +62,5 @@ TE_INLINE void te_bcast_run(const te_bcast* nest, te_bcast_row_fn row, const voi
     output += n;
   } while (te_bcast_next_row(nest, index, &off1, &off2));
 }
-
-/* Defines the kernel NAME(p, input1, input2, output) of a binary element-wise op whose
- * parameters (type PARAMS) hold its loop nest in ``nest``: ROW(p, a, step_a, b, step_b,
- * out, n) computes one innermost row of n outputs, and this walks the rows. A macro rather
- * than a function taking ROW as a pointer, so that each op's row function is called
- * directly and inlined. */
-#define TE_BCAST_KERNEL(NAME, PARAMS, ROW)                                                        \
-  void NAME(const PARAMS* p, const int8_t* input1, const int8_t* input2, int8_t* output) {        \
-    const te_bcast* nest = &p->nest;                                                              \
-    const int inner = nest->loops - 1;                                                            \
-    const int32_t n = nest->extent[inner];                                                        \
-    int32_t index[TE_BCAST_MAX_LOOPS] = {0};                                                      \
-    int32_t off1 = 0, off2 = 0;                                                                   \
-    do {                                                                                          \
-      ROW(p, input1 + off1, nest->step1[inner], input2 + off2, nest->step2[inner], output, n);    \
-      output += n;                                                                                \
-    } while (te_bcast_next_row(nest, index, &off1, &off2));                                       \
-  }
 
 #endif /* TE_BROADCAST_H */

@@ -10,22 +10,15 @@
 #include <stdint.h>
 
 #include "te_conv2d_gemm.h"
+#include "te_conv_add_epilogue.h"
 
 /* Which GEMM core computes the convolution, with the row source of the matching kernel. */
 enum { TE_CONV_ADD_1X1_DEEP = 0, TE_CONV_ADD_1X1_SHALLOW = 1, TE_CONV_ADD_KXK_DEEP = 2, TE_CONV_ADD_KXK_SHALLOW = 3 };
 
-/* The ADD half: each input's rescaling ((q + offset) << left_shift, times a multiplier below
- * one), then the output's. The sum of the two rescaled values does not depend on which one
- * was the ADD's first input, so only the pairing of parameters with maps matters. */
-typedef struct {
-  int core;
-  int32_t residual_offset, residual_multiplier, residual_shift;
-  int32_t conv_offset, conv_multiplier, conv_shift;
-  int32_t left_shift, output_multiplier, output_shift, output_offset, act_min, act_max;
-} te_conv2d_add_params;
 
 /* Scratch: TE_CONV_ADD_TILE_BYTES(out_c) bytes for the tile of y, then the scratch of the
- * convolution's core (int16 rows for the deep cores, int8 im2col rows for kxk shallow). */
+ * convolution's core (int16 rows for the 1x1 deep core; the int16 tile and then int8 im2col rows for kxk deep;
+ * int8 im2col rows for kxk shallow). */
 #define TE_CONV_ADD_TILE_BYTES(out_c) ((((long)TE_GEMM_PIXELS * (out_c)) + 15) / 16 * 16)
 
 void te_conv2d_add_s8(const te_conv2d_gemm_params* p, const te_conv2d_add_params* a, const int8_t* input,

@@ -6,37 +6,25 @@
 
 #include <string.h>
 
-#include "te_fixedpoint.h"
-#include "te_int4.h"
 
 void te_conv2d_int4_s8(const te_conv2d_int4_params* p, const int8_t* input, const uint8_t* filter,
                        const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output) {
   const int in_c = p->in_c;
-  const long filter_row = (long)p->k_h * p->k_w * in_c;
   for (int b = 0; b < p->batches; ++b) {
     const int8_t* in_batch = input + (long)b * p->in_h * p->in_w * in_c;
     for (int oy = 0; oy < p->out_h; ++oy) {
       const int y0 = oy * p->stride_h - p->pad_top;
+      int8_t* out_row = output + ((long)b * p->out_h + oy) * p->out_w * p->out_c;
       for (int ox = 0; ox < p->out_w; ++ox) {
         const int x0 = ox * p->stride_w - p->pad_left;
-        int8_t* out = output + (((long)b * p->out_h + oy) * p->out_w + ox) * p->out_c;
-        for (int oc = 0; oc < p->out_c; ++oc) {
-          uint32_t acc = 0;
-          for (int ky = 0; ky < p->k_h; ++ky) {
-            const int iy = y0 + ky * p->dil_h;
-            if (iy < 0 || iy >= p->in_h) continue;
-            for (int kx = 0; kx < p->k_w; ++kx) {
-              const int ix = x0 + kx * p->dil_w;
-              if (ix < 0 || ix >= p->in_w) continue;
-              const int8_t* in_px = in_batch + ((long)iy * p->in_w + ix) * in_c;
-              const long start = oc * filter_row + ((long)ky * p->k_w + kx) * in_c;
-              acc += (uint32_t)te_int4_dot_s8(in_px, p->input_offset, filter, start, in_c);
-            }
-          }
-          const int32_t total = (int32_t)(acc + (uint32_t)bias[oc]);
-          const int32_t scaled = te_requantize(total, multiplier[oc], shift[oc]) + p->output_offset;
-          out[oc] = (int8_t)te_clamp(scaled, p->act_min, p->act_max);
+        const int x1 = x0 + p->stride_w;
+        int8_t* out = out_row + (long)ox * p->out_c;
+        if (ox + 1 < p->out_w && p->dil_w == 1 && x0 >= 0 && x1 + p->k_w <= p->in_w) { /* a pixel pair */
+          te_conv2d_int4_pixel2(p, in_batch, filter, bias, multiplier, shift, y0, x0, x1, out, out + p->out_c);
+          ++ox;
+          continue;
         }
+        te_conv2d_int4_pixel(p, in_batch, filter, bias, multiplier, shift, y0, x0, out);
       }
     }
   }
@@ -60,7 +48,7 @@ void te_conv2d_int4_1x1_inplace_s8(const te_conv2d_int4_params* p, int8_t* data,
     for (int oc = 0; oc < out_c; ++oc) {
       const uint32_t acc = (uint32_t)te_int4_dot_s8(pixel, p->input_offset, filter, (long)oc * in_c, in_c);
       const int32_t total = (int32_t)(acc + (uint32_t)bias[oc]);
-      const int32_t scaled = te_requantize(total, multiplier[oc], shift[oc]) + p->output_offset;
+      const int32_t scaled = te_requantize_kernel(total, multiplier[oc], shift[oc]) + p->output_offset;
       out[oc] = (int8_t)te_clamp(scaled, p->act_min, p->act_max);
     }
   }

@@ -5,13 +5,13 @@
 
 #include <stdint.h>
 
-typedef struct {
-  int batches, in_h, in_w, in_c, out_h, out_w, out_c, depth_multiplier, k_h, k_w;
-  int stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
-  int32_t input_offset, output_offset, act_min, act_max;
-} te_depthwise_int4_params;
+#include "te_depthwise_conv2d.h"
 
-/* filter: [k_h][k_w][out_c] packed; output channel o reads input channel o / depth_multiplier. */
+/* The int8 kernel's parameters: only the filter and shift tables differ. */
+typedef te_depthwise_conv2d_params te_depthwise_int4_params;
+
+/* filter: [k_h][k_w][out_c] packed; output channel o reads input channel o / depth_multiplier;
+ * shift: [out_c] int8. */
 void te_depthwise_int4_s8(const te_depthwise_int4_params* p, const int8_t* input, const uint8_t* filter,
                           const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output);
 

@@ -15,6 +15,12 @@
  * TE_DW_ROWS_DEFINE(name, k_h, k_w, stride_h, stride_w), constants that let the compiler
  * unroll the tap loops and vectorise the channel loop. Pass 0 for any of them to read it
  * from the parameters at run time instead.
+ *
+ * TE_DW_ROWS_INT4_DEFINE instantiates the same loops for 4-bit weights packed two per byte
+ * (te_int4.h) with an int8 shift table: the one difference is where a tap's weights come
+ * from (te_weights_at: a pointer into the int8 filter, or the block unpacked into a
+ * stack array), so the packed layer runs in place and with the same ring as its int8 twin.
+ * `bits` is a constant of each instantiation; the int8 code is what it was without it.
  */
 #ifndef TE_DEPTHWISE_ROWS_H
 #define TE_DEPTHWISE_ROWS_H
@@ -23,6 +29,7 @@
 #include <string.h>
 
 #include "te_fixedpoint.h"
+#include "te_int4.h"
 
 typedef struct {
   int batches, in_h, in_w, channels, out_h, out_w;
@@ -36,12 +43,14 @@ typedef struct {
 #define TE_DW_ROWS_BLOCK 64
 #define TE_DW_ROWS_MAX_K 16
 
-/* The DSP code for every channel quad of one output row (see te_dw_quads_dsp). */
-typedef void (*te_dw_quads_fn)(const te_dw_rows_params* p, const int8_t* const* rows, const int8_t* filter,
-                               const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,
+/* The DSP code for every channel quad of one output row (see te_dw_quads_dsp). filter and
+ * shift: int8 filter and int32 shifts (bits 8), or packed int4 filter and int8 shifts (bits 4). */
+typedef void (*te_dw_quads_fn)(const te_dw_rows_params* p, const int8_t* const* rows, const void* filter,
+                               const int32_t* folded_bias, const int32_t* multiplier, const void* shift,
                                int8_t* out_row);
 
 #ifdef TE_DSP
+<<<<<<< HEAD
 /* DSP: one output row at a time, four channels (a quad) by two output pixels a step (where
  * the stride is 1; one pixel otherwise), all the sums in registers. The quad's weights are
  * widened once per output row into a table on the stack, as (2 w_c0, 2 w_c2), (2 w_c1,
@@ -93,18 +102,19 @@ TE_INLINE void te_dw_out2_dsp(int32_t a, int32_t b, const te_dw_channel_dsp* ch,
   } while (0)
 
 /* Channels c0 .. c0 + 3 of output row `out_row` from the ring rows `rows` (dil_w == 1). */
-TE_INLINE void te_dw_quad_row_dsp(const te_dw_rows_params* p, const int8_t* const* rows, const int8_t* filter,
-                                  const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,
+TE_INLINE void te_dw_quad_row_dsp(const te_dw_rows_params* p, const int8_t* const* rows, const void* filter,
+                                  const int32_t* folded_bias, const int32_t* multiplier, const void* shift_table,
                                   int8_t* out_row, int c0, const int kh, const int kw, const int sw, const int fast,
-                                  const int full) {
+                                  const int full, const int bits) {
   const int c = p->channels, out_w = p->out_w;
   te_dw_dword wq[TE_DW_DSP_MAX_TAPS];
   te_dw_channel_dsp ch[4];
-  const int8_t* f = filter + c0;
+  const int8_t* f = (const int8_t*)filter + c0;
   te_dw_dword* t = wq;
   for (int ky = 0; ky < kh; ++ky) {
     for (int kx = 0; kx < kw; ++kx, ++t, f += c) { /* kw a constant: unrolled */
-      const uint32_t w = te_load_u32(f);
+      const uint32_t w = bits == 4 ? te_int4_word((const uint8_t*)filter, (long)(ky * kw + kx) * c + c0)
+                                   : te_load_u32(f);
       const uint32_t even = te_sxtb16_even(w), odd = te_sxtb16_odd(w);
       te_dw_dword pair;
       pair.w[0] = fast ? (uint32_t)__sadd16((int32_t)even, (int32_t)even) : even;
@@ -115,8 +125,8 @@ TE_INLINE void te_dw_quad_row_dsp(const te_dw_rows_params* p, const int8_t* cons
   for (int j = 0; j < 4; ++j) {
     ch[j].bias = fast ? (int32_t)((uint32_t)folded_bias[c0 + j] << 1) : folded_bias[c0 + j];
     ch[j].multiplier = multiplier[c0 + j];
-    ch[j].shift = fast ? -shift[c0 + j] : shift[c0 + j];
-    ch[j].round = fast ? te_rq_round(-shift[c0 + j], p->output_offset) : 0;
+    ch[j].shift = fast ? -te_shift_at(shift_table, c0 + j, bits) : te_shift_at(shift_table, c0 + j, bits);
+    ch[j].round = fast ? te_rq_round(-te_shift_at(shift_table, c0 + j, bits), p->output_offset) : 0;
   }
   long col = c0; /* the first input column of the output pixels at ox, in bytes */
   int8_t* out = out_row + c0;
@@ -167,19 +177,28 @@ TE_INLINE void te_dw_quad_row_dsp(const te_dw_rows_params* p, const int8_t* cons
  * runs, with the filter size and stride as constants). Called, not inlined, once per
  * output row: with the loops around it out of sight the allocator keeps the eight sums,
  * the widened inputs and the weights of the pixel pair loop in registers. */
-TE_INLINE void te_dw_quads_dsp(const te_dw_rows_params* p, const int8_t* const* rows, const int8_t* filter,
-                               const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,
-                               int8_t* out_row, const int kh, const int kw, const int sw) {
+TE_INLINE void te_dw_quads_dsp(const te_dw_rows_params* p, const int8_t* const* rows, const void* filter,
+                               const int32_t* folded_bias, const int32_t* multiplier, const void* shift,
+                               int8_t* out_row, const int kh, const int kw, const int sw, const int bits) {
   const int full = p->act_min == -128 && p->act_max == 127;
   for (int c0 = 0; c0 + 4 <= p->channels; c0 += 4) {
     if (p->fast_requant && full) {
-      te_dw_quad_row_dsp(p, rows, filter, folded_bias, multiplier, shift, out_row, c0, kh, kw, sw, 1, 1);
+      te_dw_quad_row_dsp(p, rows, filter, folded_bias, multiplier, shift, out_row, c0, kh, kw, sw, 1, 1, bits);
     } else {
       te_dw_quad_row_dsp(p, rows, filter, folded_bias, multiplier, shift, out_row, c0, kh, kw, sw, p->fast_requant,
-                         0);
+                         0, bits);
     }
   }
 }
+=======
+#include "arm/te_depthwise_rows_dsp.h" /* te_dw_rows_quads, TE_DW_QUADS_DEFINE, TE_DW_QUADS on Armv7E-M */
+#else
+/* Portable builds have no quad code: the channel loop of te_dw_rows_core does every channel. */
+#define TE_DW_QUADS_DEFINE(name, kh, kw, sw)
+#define TE_DW_QUADS(name) ((te_dw_quads_fn)0)
+#define te_dw_rows_quads(quads, p, rows, filter, folded_bias, multiplier, shift, out_row, c, kh, kw, dil_w) \
+  ((void)(quads), 0)
+>>>>>>> layout2
 #endif
 
 /* The zero-point columns left and right of every ring slot, once per call: an image row
@@ -207,14 +226,15 @@ static inline void te_dw_rows_load(const te_dw_rows_params* p, const int8_t* ima
   memcpy(dst + (long)p->pad_left * c, image + (long)row * p->in_w * c, (size_t)p->in_w * c);
 }
 
-TE_INLINE void te_dw_rows_core(const te_dw_rows_params* p, const int8_t* input, const int8_t* filter,
-                               const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,
+TE_INLINE void te_dw_rows_core(const te_dw_rows_params* p, const int8_t* input, const void* filter,
+                               const int32_t* folded_bias, const int32_t* multiplier, const void* shift,
                                int8_t* output, int8_t* ring, const int kh, const int kw, const int sh,
-                               const int sw, te_dw_quads_fn quads) {
+                               const int sw, te_dw_quads_fn quads, const int bits) {
   const int c = p->channels;
   const long ring_row = (long)p->ring_width * c;
   const int dil_h = p->dil_h, dil_w = p->dil_w;
   int32_t acc[TE_DW_ROWS_BLOCK];
+  int8_t unpacked[TE_DW_ROWS_BLOCK]; /* a tap's packed weights, for bits 4 */
   const int8_t* rows[TE_DW_ROWS_MAX_K];
   te_dw_rows_pad(p, ring);
   for (int b = 0; b < p->batches; ++b) {
@@ -227,15 +247,8 @@ TE_INLINE void te_dw_rows_core(const te_dw_rows_params* p, const int8_t* input, 
       for (; next_row <= last; ++next_row) te_dw_rows_load(p, image, next_row, ring, (next_row + p->pad_top) % p->ring_rows);
       for (int ky = 0; ky < kh; ++ky) rows[ky] = ring + (long)((top + ky * dil_h + p->pad_top) % p->ring_rows) * ring_row;
       int8_t* out_row = out_image + (long)oy * p->out_w * c;
-      int first = 0; /* channels the loop below computes from */
-#ifdef TE_DSP
-      if (kh * kw <= TE_DW_DSP_MAX_TAPS && dil_w == 1) {
-        quads(p, rows, filter, folded_bias, multiplier, shift, out_row);
-        first = c & ~3;
-      }
-#else
-      (void)quads;
-#endif
+      /* the channels the loop below computes from: those the DSP quads leave, or all */
+      const int first = te_dw_rows_quads(quads, p, rows, filter, folded_bias, multiplier, shift, out_row, c, kh, kw, dil_w);
       for (int ox = 0; ox < p->out_w && first < c; ++ox) {
         const long col = (long)ox * sw * c;
         int8_t* out = out_row + (long)ox * c;
@@ -244,15 +257,17 @@ TE_INLINE void te_dw_rows_core(const te_dw_rows_params* p, const int8_t* input, 
           for (int j = 0; j < n; ++j) acc[j] = folded_bias[c0 + j];
           for (int ky = 0; ky < kh; ++ky) {
             const int8_t* row = rows[ky] + col + c0;
-            const int8_t* w_row = filter + (long)ky * kw * c + c0;
+            const int8_t* w_row = (const int8_t*)filter + (long)ky * kw * c + c0; /* bits 8 */
             for (int kx = 0; kx < kw; ++kx) {
               const int8_t* x = row + (long)kx * dil_w * c;
-              const int8_t* w = w_row + (long)kx * c;
+              const int8_t* w = bits == 4 ? te_weights_at(filter, (long)(ky * kw + kx) * c + c0, n, unpacked, bits)
+                                          : w_row + (long)kx * c;
               for (int j = 0; j < n && j < TE_DW_ROWS_BLOCK; ++j) acc[j] += (int16_t)x[j] * (int16_t)w[j];
             }
           }
           for (int j = 0; j < n; ++j) {
-            const int32_t scaled = te_requantize_kernel(acc[j], multiplier[c0 + j], shift[c0 + j]) + p->output_offset;
+            const int32_t scaled =
+                te_requantize_kernel(acc[j], multiplier[c0 + j], te_shift_at(shift, c0 + j, bits)) + p->output_offset;
             out[c0 + j] = (int8_t)te_clamp(scaled, p->act_min, p->act_max);
           }
         }
@@ -261,29 +276,43 @@ TE_INLINE void te_dw_rows_core(const te_dw_rows_params* p, const int8_t* input, 
   }
 }
 
+<<<<<<< HEAD
 #ifdef TE_DSP
-#define TE_DW_QUADS_DEFINE(name, kh, kw, sw)                                                                   \
+#define TE_DW_QUADS_DEFINE(name, kh, kw, sw, bits)                                                             \
   static TE_DSP_FN __attribute__((noinline)) void name(                                                       \
-      const te_dw_rows_params* p, const int8_t* const* rows, const int8_t* filter, const int32_t* folded_bias,  \
-      const int32_t* multiplier, const int32_t* shift, int8_t* out_row) {                                     \
+      const te_dw_rows_params* p, const int8_t* const* rows, const void* filter, const int32_t* folded_bias,    \
+      const int32_t* multiplier, const void* shift, int8_t* out_row) {                                        \
     te_dw_quads_dsp(p, rows, filter, folded_bias, multiplier, shift, out_row, (kh) ? (kh) : p->k_h,            \
-                    (kw) ? (kw) : p->k_w, (sw) ? (sw) : p->stride_w);                                         \
+                    (kw) ? (kw) : p->k_w, (sw) ? (sw) : p->stride_w, bits);                                   \
   }
 #define TE_DW_QUADS(name) name
 #else
-#define TE_DW_QUADS_DEFINE(name, kh, kw, sw)
+#define TE_DW_QUADS_DEFINE(name, kh, kw, sw, bits)
 #define TE_DW_QUADS(name) ((te_dw_quads_fn)0)
 #endif
 
+=======
+>>>>>>> layout2
 /* filter: [k_h][k_w][channels]; folded_bias = bias + input_offset * sum over taps of filter. */
 #define TE_DW_ROWS_DEFINE(name, kh, kw, sh, sw)                                                              \
-  TE_DW_QUADS_DEFINE(name##_quads, kh, kw, sw)                                                               \
+  TE_DW_QUADS_DEFINE(name##_quads, kh, kw, sw, 8)                                                            \
   static TE_DSP_FN void name(const te_dw_rows_params* p, const int8_t* input, const int8_t* filter,           \
                              const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,    \
                              int8_t* output, int8_t* ring) {                                                 \
     te_dw_rows_core(p, input, filter, folded_bias, multiplier, shift, output, ring, (kh) ? (kh) : p->k_h,      \
                     (kw) ? (kw) : p->k_w, (sh) ? (sh) : p->stride_h, (sw) ? (sw) : p->stride_w,              \
-                    TE_DW_QUADS(name##_quads));                                                              \
+                    TE_DW_QUADS(name##_quads), 8);                                                           \
+  }
+
+/* The same with the filter packed two weights per byte (te_int4.h) and an int8 shift table. */
+#define TE_DW_ROWS_INT4_DEFINE(name, kh, kw, sh, sw)                                                         \
+  TE_DW_QUADS_DEFINE(name##_quads, kh, kw, sw, 4)                                                            \
+  static TE_DSP_FN void name(const te_dw_rows_params* p, const int8_t* input, const uint8_t* filter,          \
+                             const int32_t* folded_bias, const int32_t* multiplier, const int8_t* shift,     \
+                             int8_t* output, int8_t* ring) {                                                 \
+    te_dw_rows_core(p, input, filter, folded_bias, multiplier, shift, output, ring, (kh) ? (kh) : p->k_h,      \
+                    (kw) ? (kw) : p->k_w, (sh) ? (sh) : p->stride_h, (sw) ? (sw) : p->stride_w,              \
+                    TE_DW_QUADS(name##_quads), 4);                                                           \
   }
 
 #endif

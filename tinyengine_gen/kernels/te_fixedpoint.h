@@ -85,25 +85,26 @@ TE_INLINE int32_t te_requantize_fast(int32_t x, int32_t multiplier, int32_t shif
   return (t >> 1) + (t & 1);
 }
 
-/* What the multiply-accumulate kernels requantise with: te_requantize_fast where the DSP
- * kernels are built, te_requantize (unchanged) in the portable ones; equal results. */
-TE_INLINE int32_t te_requantize_kernel(int32_t x, int32_t multiplier, int32_t shift) {
-#ifdef TE_DSP
-  return te_requantize_fast(x, multiplier, shift);
-#else
-  return te_requantize(x, multiplier, shift);
-#endif
+TE_INLINE int32_t te_clamp(int32_t x, int32_t lo, int32_t hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
 }
 
-/* SMMLAR: a + ((x * y + 2^31) >> 32), the high word of a rounded 64-bit product plus a
- * (modulo 2^32). One instruction on Armv7E-M; this C twin is what the host tests run. */
+/* te_requantize_kernel: what the multiply-accumulate kernels requantise with.
+ * te_smmlar: SMMLAR, a + ((x * y + 2^31) >> 32), the high word of a rounded 64-bit product
+ * plus a (modulo 2^32).
+ * te_sat8: v saturated to int8.
+ * Each has an Armv7E-M version (te_requantize_fast; SMMLAR; SSAT) in
+ * arm/te_fixedpoint_dsp.h, with the DSP kernels' load/store/widening helpers; the portable
+ * versions here are what the host tests run. Equal results. */
 #ifdef TE_DSP
-TE_INLINE int32_t te_smmlar(int32_t x, int32_t y, int32_t a) {
-  int32_t r;
-  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(x), "r"(y), "r"(a));
-  return r;
-}
+#include "arm/te_fixedpoint_dsp.h"
 #else
+TE_INLINE int32_t te_requantize_kernel(int32_t x, int32_t multiplier, int32_t shift) {
+  return te_requantize(x, multiplier, shift);
+}
+
+TE_INLINE int8_t te_sat8(int32_t v) { return (int8_t)te_clamp(v, -128, 127); }
+
 TE_INLINE int32_t te_smmlar(int32_t x, int32_t y, int32_t a) {
   const int64_t sum = (int64_t)a * 4294967296LL + (int64_t)x * y + 2147483648LL;
   return (int32_t)(uint32_t)((uint64_t)sum >> 32);
@@ -129,37 +130,6 @@ TE_INLINE int32_t te_rq_round(int32_t e, int32_t output_offset) {
 }
 TE_INLINE int32_t te_requantize_rq(int32_t acc, int32_t multiplier, int32_t round, int32_t e) {
   return te_smmlar((int32_t)((uint32_t)acc << 1), multiplier, round + (acc >> 31)) >> e;
-}
-
-#ifdef TE_DSP
-/* Helpers of the DSP kernels: unaligned word loads and stores (LDR/STR, which Armv7E-M
- * allows unaligned). */
-TE_INLINE uint32_t te_load_u32(const void* p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
-TE_INLINE void te_store_u32(void* p, uint32_t v) { memcpy(p, &v, 4); }
-/* (b0, b2) and (b1, b3) of the four int8 in v, each sign-extended to an int16 pair. The odd
- * one is SXTB16 with its ROR #8 operand, which GCC does not fold from C. */
-TE_INLINE uint32_t te_sxtb16_even(uint32_t v) { return (uint32_t)__sxtb16((int32_t)v); }
-TE_INLINE uint32_t te_sxtb16_odd(uint32_t v) {
-  uint32_t r;
-  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
-  return r;
-}
-TE_INLINE int32_t te_smlad(uint32_t a, uint32_t b, int32_t acc) { return __smlad((int32_t)a, (int32_t)b, acc); }
-/* An int8 output: SSAT where the clamp is the whole int8 range, else the clamp. */
-TE_INLINE int8_t te_out8(int32_t v, int full, int32_t lo, int32_t hi) {
-  if (full) return (int8_t)__ssat(v, 8);
-  v = v > lo ? v : lo;
-  v = v < hi ? v : hi;
-  return (int8_t)v;
-}
-#endif
-
-TE_INLINE int32_t te_clamp(int32_t x, int32_t lo, int32_t hi) {
-  return x < lo ? lo : (x > hi ? hi : x);
 }
 
 #endif /* TE_FIXEDPOINT_H */

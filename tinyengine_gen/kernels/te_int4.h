@@ -12,6 +12,10 @@
 
 #include <stdint.h>
 
+#include <string.h>
+
+#include "te_fixedpoint.h"
+
 static inline int32_t te_int4_low(uint8_t b) { return (int32_t)((b & 15u) ^ 8u) - 8; }
 static inline int32_t te_int4_high(uint8_t b) { return (int32_t)((b >> 4) ^ 8u) - 8; }
 
@@ -21,7 +25,32 @@ static inline int32_t te_int4_at(const uint8_t* packed, long i) {
   return (i & 1) ? te_int4_high(b) : te_int4_low(b);
 }
 
-/* sum_j (x[j] + x_offset) * w[start + j] for j < n, w packed: two weights per byte read. */
+#ifdef TE_DSP
+/* DSP: the four weights of two packed bytes as sign-extended int16 pairs, (w0, w2) in `even`
+ * and (w1, w3) in `odd` (the pairing SXTAB16 gives the inputs), or (w0, w1) and (w2, w3) in
+ * `even` and `odd` where `adjacent` (int16 inputs read as pairs). Each nibble v becomes
+ * (v ^ 8) - 8 in its halfword (SSUB16): exact, as the portable te_int4_low/high. */
+/* (a + b1, a + b3) per halfword: SXTAB16 with its ROR #8 operand (GCC does not fold it from C). */
+TE_INLINE int32_t te_int4_sxtab16_odd(int32_t a, uint32_t v) {
+  int32_t r;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
+  return r;
+}
+
+TE_INLINE void te_int4_pairs_dsp(const uint8_t* p, uint32_t* even, uint32_t* odd, const int adjacent) {
+  uint16_t h;
+  memcpy(&h, p, 2);
+  const uint32_t w = h; /* nibbles w0 | w1 << 4 | w2 << 8 | w3 << 12 */
+  const uint32_t e = adjacent ? (w & 0x000Fu) | ((w & 0x00F0u) << 12) : (w & 0x000Fu) | ((w & 0x0F00u) << 8);
+  const uint32_t o = adjacent ? ((w >> 8) & 0x000Fu) | ((w & 0xF000u) << 4) : ((w >> 4) & 0x000Fu) | ((w & 0xF000u) << 4);
+  *even = (uint32_t)__ssub16((int32_t)(e ^ 0x00080008u), 0x00080008);
+  *odd = (uint32_t)__ssub16((int32_t)(o ^ 0x00080008u), 0x00080008);
+}
+#endif
+
+/* sum_j (x[j] + x_offset) * w[start + j] for j < n, w packed: two weights per byte read
+ * (DSP: four a step, SXTAB16 adding the offset to two inputs at once and SMLAD two products;
+ * |x + offset| <= 255 fits the int16 halves). */
 static inline int32_t te_int4_dot_s8(const int8_t* x, int32_t x_offset, const uint8_t* packed, long start, int n) {
   const uint8_t* p = packed + (start >> 1);
   int32_t sum = 0;
@@ -30,12 +59,62 @@ static inline int32_t te_int4_dot_s8(const int8_t* x, int32_t x_offset, const ui
     sum += ((int32_t)x[0] + x_offset) * te_int4_high(*p++);
     j = 1;
   }
+#ifdef TE_DSP
+  const int32_t offsets = (int32_t)(((uint32_t)x_offset & 0xFFFFu) | ((uint32_t)x_offset << 16));
+  for (; j + 4 <= n; j += 4, p += 2) {
+    uint32_t u, even, odd;
+    memcpy(&u, x + j, 4);
+    te_int4_pairs_dsp(p, &even, &odd, 0);
+    sum = __smlad(__sxtab16(offsets, (int32_t)u), (int32_t)even, sum);
+    sum = __smlad(te_int4_sxtab16_odd(offsets, u), (int32_t)odd, sum);
+  }
+#endif
   for (; j + 2 <= n; j += 2, ++p) {
     const uint8_t b = *p;
     sum += ((int32_t)x[j] + x_offset) * te_int4_low(b) + ((int32_t)x[j + 1] + x_offset) * te_int4_high(b);
   }
   if (j < n) sum += ((int32_t)x[j] + x_offset) * te_int4_low(*p);
   return sum;
+}
+
+/* te_int4_dot_s8 of two inputs xa, xb on the same weights, each weight unpacked once for both
+ * (two output pixels of a convolution): *sa and *sb. */
+static inline void te_int4_dot2_s8(const int8_t* xa, const int8_t* xb, int32_t x_offset, const uint8_t* packed,
+                                   long start, int n, int32_t* sa, int32_t* sb) {
+  const uint8_t* p = packed + (start >> 1);
+  int32_t a = 0, b = 0;
+  int j = 0;
+  if ((start & 1) && n > 0) {
+    const int32_t w = te_int4_high(*p++);
+    a += ((int32_t)xa[0] + x_offset) * w;
+    b += ((int32_t)xb[0] + x_offset) * w;
+    j = 1;
+  }
+#ifdef TE_DSP
+  const int32_t offsets = (int32_t)(((uint32_t)x_offset & 0xFFFFu) | ((uint32_t)x_offset << 16));
+  for (; j + 4 <= n; j += 4, p += 2) {
+    uint32_t u, v, even, odd;
+    memcpy(&u, xa + j, 4);
+    memcpy(&v, xb + j, 4);
+    te_int4_pairs_dsp(p, &even, &odd, 0);
+    a = __smlad(__sxtab16(offsets, (int32_t)u), (int32_t)even, a);
+    a = __smlad(te_int4_sxtab16_odd(offsets, u), (int32_t)odd, a);
+    b = __smlad(__sxtab16(offsets, (int32_t)v), (int32_t)even, b);
+    b = __smlad(te_int4_sxtab16_odd(offsets, v), (int32_t)odd, b);
+  }
+#endif
+  for (; j + 2 <= n; j += 2, ++p) {
+    const int32_t lo = te_int4_low(*p), hi = te_int4_high(*p);
+    a += ((int32_t)xa[j] + x_offset) * lo + ((int32_t)xa[j + 1] + x_offset) * hi;
+    b += ((int32_t)xb[j] + x_offset) * lo + ((int32_t)xb[j + 1] + x_offset) * hi;
+  }
+  if (j < n) {
+    const int32_t w = te_int4_low(*p);
+    a += ((int32_t)xa[j] + x_offset) * w;
+    b += ((int32_t)xb[j] + x_offset) * w;
+  }
+  *sa = a;
+  *sb = b;
 }
 
 /* sum_j x[j] * w[start + j] for j < n, x already widened to int16 (|x| <= 255). */
@@ -47,6 +126,16 @@ static inline int32_t te_int4_dot_s16(const int16_t* x, const uint8_t* packed, l
     sum += (int32_t)x[0] * te_int4_high(*p++);
     j = 1;
   }
+#ifdef TE_DSP
+  for (; j + 4 <= n; j += 4, p += 2) { /* DSP: SMLAD on (x0, x1) and (x2, x3) */
+    uint32_t x01, x23, w01, w23;
+    memcpy(&x01, x + j, 4);
+    memcpy(&x23, x + j + 2, 4);
+    te_int4_pairs_dsp(p, &w01, &w23, 1);
+    sum = __smlad((int32_t)x01, (int32_t)w01, sum);
+    sum = __smlad((int32_t)x23, (int32_t)w23, sum);
+  }
+#endif
   for (; j + 2 <= n; j += 2, ++p) {
     const uint8_t b = *p;
     sum += (int32_t)x[j] * te_int4_low(b) + (int32_t)x[j + 1] * te_int4_high(b);
@@ -55,9 +144,35 @@ static inline int32_t te_int4_dot_s16(const int16_t* x, const uint8_t* packed, l
   return sum;
 }
 
+/* w[start .. start + 3] as the word te_load_u32 reads from four int8 weights (little endian):
+ * what the DSP kernels widen with SXTB16 once per row. */
+static inline uint32_t te_int4_word(const uint8_t* packed, long start) {
+  uint32_t word = 0;
+  for (int j = 0; j < 4; ++j) word |= (uint32_t)(uint8_t)(int8_t)te_int4_at(packed, start + j) << (8 * j);
+  return word;
+}
+
 /* w[start + j] for j < n into dst (int8), for kernels whose inner loop is over channels. */
 static inline void te_int4_unpack(const uint8_t* packed, long start, int n, int8_t* dst) {
   for (int j = 0; j < n; ++j) dst[j] = (int8_t)te_int4_at(packed, start + j);
+}
+
+/* Kernels that read either int8 weights (bits 8) or packed ones (bits 4) with one loop nest,
+ * `bits` a constant of each instantiation (the bits-8 code is the plain int8 read). */
+
+/* Shift i of a requantisation table: int32 entries (bits 8) or int8 entries (bits 4). */
+TE_INLINE int32_t te_shift_at(const void* shift, int i, const int bits) {
+  return bits == 4 ? (int32_t)((const int8_t*)shift)[i] : ((const int32_t*)shift)[i];
+}
+
+/* The n weights at element index at of the filter: a pointer into an int8 filter, or the
+ * packed ones unpacked into buf (n at most its size). */
+TE_INLINE const int8_t* te_weights_at(const void* filter, long at, int n, int8_t* buf, const int bits) {
+  if (bits == 4) {
+    te_int4_unpack((const uint8_t*)filter, at, n, buf);
+    return buf;
+  }
+  return (const int8_t*)filter + at;
 }
 
 #endif

@@ -11,8 +11,9 @@
 #include "te_add_requant.h"
 #include "te_fixedpoint.h"
 
-static void te_mul_row(const te_mul_params* p, const int8_t* a, int32_t step_a, const int8_t* b, int32_t step_b,
+static void te_mul_row(const void* params, const int8_t* a, int32_t step_a, const int8_t* b, int32_t step_b,
                        int8_t* out, int32_t n) {
+  const te_mul_params* p = (const te_mul_params*)params;
   const int32_t o1 = p->input1_offset, o2 = p->input2_offset, zp = p->output_offset;
   const int32_t m = p->output_multiplier;
   const int32_t ls = p->output_shift > 0 ? p->output_shift : 0, rs = p->output_shift > 0 ? 0 : -p->output_shift;
@@ -35,4 +36,6 @@ static void te_mul_row(const te_mul_params* p, const int8_t* a, int32_t step_a, 
   }
 }
 
-TE_BCAST_KERNEL(te_mul_s8, te_mul_params, te_mul_row)
+void te_mul_s8(const te_mul_params* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
+  te_bcast_run(&p->nest, te_mul_row, p, input1, input2, output);
+}

@@ -14,11 +14,7 @@
 static int8_t te_quantize_small(float v, int32_t zero_point) {
   const int32_t t = (int32_t)(v * 65536.0f);
   const int32_t rounded = (t + (t >> 31) + 32768) >> 16;
-#ifdef TE_DSP
-  return te_out8(rounded + zero_point, 1, -128, 127);
-#else
-  return (int8_t)te_clamp(rounded + zero_point, -128, 127);
-#endif
+  return te_sat8(rounded + zero_point);
 }
 
 void te_quantize_f32_s8(const te_quantize_params* p, const float* input, int8_t* output) {

@@ -7,8 +7,7 @@
 static void te_squared_difference_row(const void* params, const int8_t* a, int32_t step_a, const int8_t* b,
                                       int32_t step_b, int8_t* out, int32_t n) {
   const te_squared_difference_params* p = (const te_squared_difference_params*)params;
-  const te_add_input_scale s1 = {p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift};
-  const te_add_input_scale s2 = {p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift};
+  const te_add_input_scale s1 = TE_ADD_INPUT_SCALE(p, 1), s2 = TE_ADD_INPUT_SCALE(p, 2);
   const int32_t m = p->output_multiplier, zp = p->output_offset;
   const int32_t ls = p->output_shift > 0 ? p->output_shift : 0, rs = p->output_shift > 0 ? 0 : -p->output_shift;
   for (int32_t i = 0; i < n; ++i) {

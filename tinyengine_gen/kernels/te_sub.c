@@ -8,8 +8,7 @@
 static void te_sub_row(const void* params, const int8_t* a, int32_t step_a, const int8_t* b, int32_t step_b,
                        int8_t* out, int32_t n) {
   const te_add_params* p = (const te_add_params*)params;
-  const te_add_input_scale s1 = {p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift};
-  const te_add_input_scale s2 = {p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift};
+  const te_add_input_scale s1 = TE_ADD_INPUT_SCALE(p, 1), s2 = TE_ADD_INPUT_SCALE(p, 2);
   const int32_t m = p->output_multiplier, sh = p->output_shift, zp = p->output_offset;
   const int32_t lo = p->act_min, hi = p->act_max;
   for (int32_t i = 0; i < n; ++i) {

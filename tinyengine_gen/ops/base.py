@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeGuard, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -22,8 +22,13 @@ from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.frontend.schema import schema
 
 __all__ = [
+    "DataMovementPlan",
     "EmitContext",
+    "InPlaceVariant",
+    "LeanVariant",
     "OpPlan",
+    "has_in_place_variant",
+    "has_lean_variant",
     "register",
     "check_structure",
     "plan_operator",
@@ -60,11 +65,19 @@ class EmitContext(Protocol):
 
 @runtime_checkable
 class OpPlan(Protocol):
-    """A planned operator. Implementations are frozen dataclasses."""
+    """A planned operator. Implementations are frozen dataclasses (so these are read-only)."""
 
-    op_index: int
-    inputs: tuple[int, ...]
-    outputs: tuple[int, ...]
+    @property
+    def op_index(self) -> int:
+        """The operator's index in the file."""
+
+    @property
+    def inputs(self) -> tuple[int, ...]:
+        """Tensor indices the kernel reads (constants folded into the plan are not listed)."""
+
+    @property
+    def outputs(self) -> tuple[int, ...]:
+        """Tensor indices the kernel writes."""
 
     @property
     def macs(self) -> int:
@@ -89,7 +102,70 @@ class OpPlan(Protocol):
         """C statements that run the op."""
 
 
+class DataMovementPlan:
+    """Base of the plans whose kernel does no multiply-accumulates and needs no scratch.
+
+    Data movement (RESHAPE, GATHER, SPLIT, PACK, PAD, TRANSPOSE, QUANTIZE ...) and the
+    table look-ups (the unary lookup table, SOFTMAX, LOG_SOFTMAX) count 0 MACs and, unless
+    they say otherwise by overriding ``scratch_bytes``, 0 bytes of scratch: written once
+    here instead of in every plan class. Subclasses are frozen dataclasses; this base has
+    no fields, so it changes none of their constructors.
+    """
+
+    @property
+    def macs(self) -> int:
+        return 0
+
+    @property
+    def scratch_bytes(self) -> int:
+        return 0
+
+
+@runtime_checkable
+class InPlaceVariant(Protocol):
+    """A plan that may write its output over its first input (passes/in_place.py decides where)."""
+
+    def in_place_variant(self) -> OpPlan | None:
+        """The same operator writing over its input, or None where this plan cannot."""
+
+
+@runtime_checkable
+class LeanVariant(Protocol):
+    """A plan with a variant that needs less scratch (passes/lean_scratch.py tries it at the peak)."""
+
+    def lean_variant(self) -> OpPlan | None:
+        """The same operator with less scratch (and usually more time), or None."""
+
+
+def has_in_place_variant(plan: object) -> TypeGuard[InPlaceVariant]:
+    """Whether ``plan``'s class declares :class:`InPlaceVariant` (cached per class, see :func:`_declares`)."""
+    return _declares(type(plan), InPlaceVariant)
+
+
+def has_lean_variant(plan: object) -> TypeGuard[LeanVariant]:
+    """Whether ``plan``'s class declares :class:`LeanVariant` (cached per class, see :func:`_declares`)."""
+    return _declares(type(plan), LeanVariant)
+
+
+_DECLARED: dict[tuple[type, type], bool] = {}
+
+
+def _declares(cls: type, feature: type) -> bool:
+    """The answer depends on the class alone, so it is kept per class: the passes ask it of
+    every plan of every architecture the NAS cost model prices, and an ``isinstance`` on a
+    runtime protocol is some 300 times slower than this lookup."""
+    key = (cls, feature)
+    found = _DECLARED.get(key)
+    if found is None:
+        found = _DECLARED[key] = issubclass(cls, feature)
+    return found
+
+
 PlanFunction = Callable[[Graph, Operator], OpPlan]
+#: a planning function, kept with its own plan type by :func:`register`
+PlanFunctionT = TypeVar("PlanFunctionT", bound=PlanFunction)
+#: a plan class, kept through :func:`replace_plan`
+PlanT = TypeVar("PlanT", bound=OpPlan)
 _REGISTRY: dict[str, PlanFunction] = {}
 
 
@@ -97,11 +173,11 @@ _REGISTRY: dict[str, PlanFunction] = {}
 _REQUIRED_INPUTS: dict[str, int] = {}
 
 
-def register(opcode: str, *, inputs: int = 1) -> Callable[[PlanFunction], PlanFunction]:
+def register(opcode: str, *, inputs: int = 1) -> Callable[[PlanFunctionT], PlanFunctionT]:
     """Decorator: make ``function`` the planner for ``opcode``, whose first ``inputs``
     inputs must be present (checked by :func:`check_structure` before any pass runs)."""
 
-    def decorate(function: PlanFunction) -> PlanFunction:
+    def decorate(function: PlanFunctionT) -> PlanFunctionT:
         if opcode in _REGISTRY:
             raise RuntimeError(f"two planners registered for {opcode}")
         _REGISTRY[opcode] = function
@@ -228,11 +304,11 @@ class plan_property(functools.cached_property):  # noqa: N801 (a decorator, name
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        value = instance.__dict__[self.attrname] = self.func(instance)
+        value = instance.__dict__[self.attrname] = self.func(instance)  # type: ignore[index]
         return value
 
 
-def replace_plan(plan: OpPlan, **changes: object) -> OpPlan:
+def replace_plan(plan: PlanT, **changes: object) -> PlanT:
     """``dataclasses.replace`` for a frozen plan, five times faster.
 
     Variants (in place, lean) and re-bound plans are made for every operator of every

@@ -1,4 +1,4 @@
-"""The shared shape of broadcasting int8 binary operators (MINIMUM, MAXIMUM,
+"""The shared shape of broadcasting int8 binary operators (MUL, MINIMUM, MAXIMUM,
 SQUARED_DIFFERENCE, PRELU).
 
 Each is a frozen plan with the broadcast loop nest (:func:`~tinyengine_gen.ops.elementwise.broadcast_nest`)

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 
 __all__ = ["MAX_INPUTS", "MAX_RANK", "ConcatenationPlan", "concatenation_reference", "plan_concatenation"]
 
@@ -30,7 +30,7 @@ MAX_RANK = 6
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class ConcatenationPlan:
+class ConcatenationPlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -40,14 +40,6 @@ class ConcatenationPlan:
     chunks: tuple[int, ...]  # bytes each input contributes per outer index
     kernel_sources: tuple[str, ...] = ("te_concatenation.c", "te_concatenation.h")
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         out = concatenation_reference([values[i] for i in self.inputs], self)

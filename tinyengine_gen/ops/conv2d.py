@@ -96,7 +96,7 @@ KERNEL_SOURCES: dict[str, tuple[str, ...]] = {
     "te_conv2d_1x1_shallow_s8": ("te_conv2d_1x1_shallow.c", "te_conv2d_1x1_shallow.h") + GEMM_SOURCES,
     "te_conv2d_kxk_s8": ("te_conv2d_kxk.c", "te_conv2d_kxk.h") + GEMM_SOURCES,
     "te_conv2d_kxk_shallow_s8": ("te_conv2d_kxk_shallow.c", "te_conv2d_kxk_shallow.h") + GEMM_SOURCES,
-    "te_conv2d_narrow_s8": ("te_conv2d_narrow.c", "te_conv2d_narrow.h") + GEMM_SOURCES,
+    "te_conv2d_narrow_s8": ("te_conv2d_narrow.c", "te_conv2d_narrow.h", "arm/te_conv2d_narrow_dsp.h") + GEMM_SOURCES,
 }
 #: The in-place twin of each pointwise kernel that has one (see :meth:`Conv2DPlan.in_place_variant`).
 IN_PLACE_KERNELS: dict[str, str] = {
@@ -160,8 +160,10 @@ class Conv2DPlan:
         (and, in place, a copy of the four input rows the shallow core reads)."""
         if self.in_place and self.kernel == "te_conv2d_1x1_shallow_s8":
             return GEMM_PIXELS * self.depth
-        if self.kernel in ("te_conv2d_1x1_s8", "te_conv2d_kxk_s8"):
+        if self.kernel == "te_conv2d_1x1_s8":
             return 2 * GEMM_PIXELS * self.depth  # int16 rows of the deep core
+        if self.kernel == "te_conv2d_kxk_s8":
+            return 3 * GEMM_PIXELS * self.depth  # the deep core's int16 tile and the int8 im2col rows
         if self.kernel == "te_conv2d_kxk_shallow_s8":
             return GEMM_PIXELS * self.depth  # int8 im2col rows
         if self.kernel == "te_conv2d_narrow_s8":

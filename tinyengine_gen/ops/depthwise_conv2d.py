@@ -40,7 +40,15 @@ from tinyengine_gen.ops.base import (
     spatial_padding,
 )
 
-__all__ = ["DepthwiseConv2DPlan", "depthwise_conv2d_reference", "plan_depthwise_conv2d"]
+__all__ = ["DepthwiseConv2DPlan", "PackedWeights", "depthwise_conv2d_reference", "plan_depthwise_conv2d"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PackedWeights:
+    """A depthwise filter stored as 4-bit values two per byte, with its shift table as int8."""
+
+    filter: np.ndarray  # uint8, TFLite INT4 nibble order
+    shifts: np.ndarray  # int8
 
 #: TFLite stores per-channel depthwise scales on the last filter axis.
 DEPTHWISE_QUANTIZED_DIMENSION = 3
@@ -67,16 +75,26 @@ class DepthwiseConv2DPlan:
     act_max: int
     #: write the output over the input buffer (only set by :meth:`in_place_variant`)
     in_place: bool = False
+    #: False: the generic kernel even where the row ring applies (only set by :meth:`lean_variant`)
+    row_ring: bool = True
 
     @property
     def uses_row_ring(self) -> bool:
-        return self.depth_multiplier == 1 and (self.filter.shape[0] - 1) * self.dilation[0] + 1 <= 16
+        return self.row_ring and self.depth_multiplier == 1 and (self.filter.shape[0] - 1) * self.dilation[0] + 1 <= 16
+
+    def lean_variant(self) -> "DepthwiseConv2DPlan | None":
+        """The same layer on the generic kernel, which reads the input in place of a row ring
+        (no scratch; slower), or None where there is no ring to drop or the layer runs in
+        place (the ring is what lets it overwrite its input, worth more than the ring)."""
+        if self.in_place or not self.uses_row_ring:
+            return None
+        return replace_plan(self, row_ring=False)
 
     @property
     def kernel_sources(self) -> tuple[str, ...]:
         if self.uses_row_ring:
-            return ("te_depthwise_rows.h", "te_fixedpoint.h")
-        return ("te_depthwise_conv2d.c", "te_depthwise_conv2d.h", "te_fixedpoint.h")
+            return ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "te_fixedpoint.h")
+        return ("te_depthwise_conv2d.c", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h", "te_fixedpoint.h")
 
     @plan_property  # (read for every layout the memory passes try)
     def aliases(self) -> tuple[tuple[int, int], ...]:
@@ -154,17 +172,21 @@ class DepthwiseConv2DPlan:
         ]
 
 
-    def _emit_row_ring(self, ctx: EmitContext) -> list[str]:
+    def _emit_row_ring(self, ctx: EmitContext, packed: "PackedWeights | None" = None) -> list[str]:
+        """The row-ring call; with ``packed`` (4-bit weights two per byte and an int8 shift table,
+        :mod:`tinyengine_gen.ops.int4_weights`) the TE_DW_ROWS_INT4_DEFINE instantiation reads those."""
         n, ih, iw, c = self.input_shape
         _, oh, ow, _ = self.output_shape
         kh, kw, _ = self.filter.shape
         square = kh == kw and kh in (3, 5, 7) and self.stride[0] == self.stride[1] and self.stride[0] in (1, 2)
+        prefix, define = ("te_depthwise_rows", "TE_DW_ROWS_DEFINE") if packed is None else (
+            "te_depthwise_rows_int4", "TE_DW_ROWS_INT4_DEFINE")
         if square:
-            name = f"te_depthwise_rows_{kh}x{kw}_s{self.stride[0]}"
+            name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}"
             constants = f"{kh}, {kw}, {self.stride[0]}, {self.stride[1]}"
         else:
-            name, constants = "te_depthwise_rows_any", "0, 0, 0, 0"
-        ctx.definition(name, f"TE_DW_ROWS_DEFINE({name}, {constants})")
+            name, constants = f"{prefix}_any", "0, 0, 0, 0"
+        ctx.definition(name, f"{define}({name}, {constants})")
         folded = self.bias.astype(np.int64) + self.input_offset * self.filter.astype(np.int64).sum(axis=(0, 1))
         folded = folded.astype(np.int32)  # as the C sums wrap
         params = (
@@ -180,10 +202,12 @@ class DepthwiseConv2DPlan:
             [
                 "&params",
                 ctx.tensor(self.inputs[0]),
-                ctx.const(f"op{self.op_index}_filter", self.filter),
+                (ctx.const(f"op{self.op_index}_filter", self.filter) if packed is None
+                 else ctx.const(f"op{self.op_index}_filter_int4", packed.filter)),
                 ctx.const(f"op{self.op_index}_folded_bias", folded),
                 ctx.const(f"op{self.op_index}_multiplier", self.multipliers),
-                ctx.const(f"op{self.op_index}_shift", self.shifts),
+                (ctx.const(f"op{self.op_index}_shift", self.shifts) if packed is None
+                 else ctx.const(f"op{self.op_index}_shift_s8", packed.shifts)),
                 ctx.tensor(self.outputs[0]),
                 ctx.scratch("int8_t"),
             ]

@@ -1,15 +1,15 @@
-"""ADD and MUL: int8 element-wise binary operators with numpy-style broadcasting.
+"""ADD: int8 element-wise addition with numpy-style broadcasting, and the broadcast loop nests.
 
-Both match TFLite Micro's reference kernels (``reference_integer_ops::AddFunc`` and
-``MulElementwise``), which broadcast like numpy: shapes are right-aligned, and a
-dimension of 1 is repeated to the other operand's extent. Broadcasting is turned into a
-loop nest at planning time (:func:`broadcast_nest`), so the C kernel only adds
+ADD matches TFLite Micro's reference kernel (``reference_integer_ops::AddFunc``), which
+broadcasts like numpy: shapes are right-aligned, and a dimension of 1 is repeated to the
+other operand's extent. Broadcasting is turned into a loop nest at planning time
+(:func:`broadcast_nest`, shared by every binary operator), so the C kernel only adds
 precomputed steps. Either input may be an activation or a constant.
 
 ADD rescales both inputs to a common scale before summing (``left_shift`` 20 and three
 multipliers from QuantizeMultiplierSmallerThanOneExp, computed in double from the
-float32 scales); MUL requantises the int32 product with one multiplier s1 * s2 / s_out
-(QuantizeMultiplier, double).
+float32 scales; :func:`common_scale`, shared with SUB and SQUARED_DIFFERENCE). MUL is in
+:mod:`tinyengine_gen.ops.mul`.
 
 A large same-shape ADD (the residual connections of MobileNetV2-style networks) runs the
 table variant ``te_add_lut_s8``: each input's rescaling depends on its int8 value alone, so
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,13 +40,14 @@ __all__ = [
     "add_rescaled_inputs",
     "broadcast_pair",
     "check_binary",
-    "MulPlan",
+    "f32",
+    "CommonScale",
+    "common_scale",
+    "smaller_than_one",
     "add_input_table",
     "add_reference",
     "broadcast_nest",
-    "mul_reference",
     "plan_add",
-    "plan_mul",
 ]
 
 #: Ranks up to this are supported (TFLite Micro's RuntimeShape holds at most 6 dimensions).
@@ -152,7 +154,7 @@ def check_binary(check: OpChecker) -> tuple[Tensor, Tensor, Tensor]:
     return x1, x2, y
 
 
-def _f32(value: float) -> float:
+def f32(value: float) -> float:
     """A scale as the float32 TFLite stores, widened to double as its kernels do."""
     return float(np.float32(value))
 
@@ -254,7 +256,7 @@ class AddPlan:
         ]
 
 
-def _smaller_than_one(check: OpChecker, real: float, what: str) -> tuple[int, int]:
+def smaller_than_one(check: OpChecker, real: float, what: str) -> tuple[int, int]:
     """QuantizeMultiplierSmallerThanOneExp, whose CHECKs abort TFLite Micro: say so instead."""
     if not 0.0 < real < 1.0:
         raise check.quant_error(
@@ -269,39 +271,65 @@ def _smaller_than_one(check: OpChecker, real: float, what: str) -> tuple[int, in
     return multiplier, shift
 
 
-@register("ADD", inputs=2)
-def plan_add(graph: Graph, op: Operator) -> AddPlan:
-    check = OpChecker(graph, op)
+@dataclasses.dataclass(frozen=True)
+class CommonScale:
+    """Two int8 inputs rescaled onto the common scale of TFLM's ADD, SUB and SQUARED_DIFFERENCE.
+
+    Each input's multiplier is its scale over twice the larger input scale (below one,
+    QuantizeMultiplierSmallerThanOneExp, in double from the float32 scales); the operator
+    then chooses its left shift and its output multiplier from ``twice_max_input_scale``.
+    """
+
+    x1: Tensor
+    x2: Tensor
+    y: Tensor
+    twice_max_input_scale: float
+    output_scale: float
+    #: the zero-point offsets and the inputs' (multiplier, shift), by the plan fields they fill
+    rescaling: Mapping[str, int]
+
+    @property
+    def nest(self) -> BroadcastNest:
+        return broadcast_nest(self.x1.shape, self.x2.shape, self.y.shape)
+
+    def plan_fields(self) -> dict[str, Any]:
+        """The plan fields every such operator has: tensors, shape, loop nest, offsets, input rescaling."""
+        tensors = {"inputs": (self.x1.index, self.x2.index), "outputs": (self.y.index,)}
+        return tensors | {"output_shape": tuple(self.y.shape), "nest": self.nest, **self.rescaling}
+
+
+def common_scale(check: OpChecker) -> CommonScale:
+    """Validate a broadcasting int8 binary operator and rescale both its inputs to their common scale."""
     x1, x2, y = check_binary(check)
     s1, z1 = check.per_tensor_quant(x1)
     s2, z2 = check.per_tensor_quant(x2)
     so, zo = check.per_tensor_quant(y)
-    twice_max_input_scale = 2.0 * max(_f32(s1), _f32(s2))
-    m1, sh1 = _smaller_than_one(check, _f32(s1) / twice_max_input_scale, "input 1")
-    m2, sh2 = _smaller_than_one(check, _f32(s2) / twice_max_input_scale, "input 2")
-    mo, sho = _smaller_than_one(check, twice_max_input_scale / ((1 << ADD_LEFT_SHIFT) * _f32(so)), "output")
-    act_min, act_max = check.activation_bounds(y)
-    nest = broadcast_nest(x1.shape, x2.shape, y.shape)
+    twice_max_input_scale = 2.0 * max(f32(s1), f32(s2))
+    m1, sh1 = smaller_than_one(check, f32(s1) / twice_max_input_scale, "input 1")
+    m2, sh2 = smaller_than_one(check, f32(s2) / twice_max_input_scale, "input 2")
+    offsets = {"input1_offset": -z1, "input2_offset": -z2, "output_offset": zo}
+    multipliers = {"input1_multiplier": m1, "input1_shift": sh1, "input2_multiplier": m2, "input2_shift": sh2}
+    return CommonScale(x1, x2, y, twice_max_input_scale, so, offsets | multipliers)
+
+
+@register("ADD", inputs=2)
+def plan_add(graph: Graph, op: Operator) -> AddPlan:
+    check = OpChecker(graph, op)
+    common = common_scale(check)
+    real_output = common.twice_max_input_scale / ((1 << ADD_LEFT_SHIFT) * f32(common.output_scale))
+    mo, sho = smaller_than_one(check, real_output, "output")
+    act_min, act_max = check.activation_bounds(common.y)
+    nest = common.nest
     same_shape = len(nest.extent) == 1 and nest.step1 == nest.step2 == (1,)
     return AddPlan(
         op_index=op.index,
-        inputs=(x1.index, x2.index),
-        outputs=(y.index,),
-        output_shape=tuple(y.shape),
-        nest=nest,
-        input1_offset=-z1,
-        input2_offset=-z2,
-        output_offset=zo,
+        **common.plan_fields(),
         left_shift=ADD_LEFT_SHIFT,
-        input1_multiplier=m1,
-        input1_shift=sh1,
-        input2_multiplier=m2,
-        input2_shift=sh2,
         output_multiplier=mo,
         output_shift=sho,
         act_min=act_min,
         act_max=act_max,
-        use_tables=same_shape and y.num_elements >= ADD_TABLE_MIN_ELEMENTS,
+        use_tables=same_shape and common.y.num_elements >= ADD_TABLE_MIN_ELEMENTS,
     )
 
 
@@ -346,90 +374,3 @@ def add_reference(x1: np.ndarray, x2: np.ndarray, plan: AddPlan) -> np.ndarray:
     """Pure-numpy twin of te_add_s8 (and of TFLite Micro's reference AddFunc)."""
     scaled1, scaled2 = add_rescaled_inputs(x1, x2, plan)
     return add_output(scaled1 + scaled2, plan)
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class MulPlan:
-    op_index: int
-    inputs: tuple[int, ...]
-    outputs: tuple[int, ...]
-    output_shape: tuple[int, ...]
-    nest: BroadcastNest
-    input1_offset: int
-    input2_offset: int
-    output_offset: int
-    output_multiplier: int
-    output_shift: int
-    act_min: int
-    act_max: int
-    kernel_sources: tuple[str, ...] = (
-        "te_mul.c",
-        "te_mul.h",
-        "te_broadcast.h",
-        "te_add_requant.h",
-        "te_fixedpoint.h",
-    )
-    aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        """One multiply per output element."""
-        return int(np.prod(self.output_shape, dtype=np.int64))
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
-
-    def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
-        out = mul_reference(values[self.inputs[0]], values[self.inputs[1]], self)
-        return {self.outputs[0]: out.reshape(self.output_shape)}
-
-    def emit(self, ctx: EmitContext) -> list[str]:
-        params = (
-            f".nest = {self.nest.c_initializer()}, .input1_offset = {self.input1_offset}, "
-            f".input2_offset = {self.input2_offset}, .output_offset = {self.output_offset}, "
-            f".output_multiplier = {self.output_multiplier}, .output_shift = {self.output_shift}, "
-            f".act_min = {self.act_min}, .act_max = {self.act_max}"
-        )
-        return [
-            "{",
-            f"  static const te_mul_params params = {{{params}}};",
-            (
-                f"  te_mul_s8(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.inputs[1])}, "
-                f"{ctx.tensor(self.outputs[0])});"
-            ),
-            "}",
-        ]
-
-
-@register("MUL", inputs=2)
-def plan_mul(graph: Graph, op: Operator) -> MulPlan:
-    check = OpChecker(graph, op)
-    x1, x2, y = check_binary(check)
-    s1, z1 = check.per_tensor_quant(x1)
-    s2, z2 = check.per_tensor_quant(x2)
-    so, zo = check.per_tensor_quant(y)
-    multiplier, shift = requant_multiplier(_f32(s1) * _f32(s2) / _f32(so))
-    act_min, act_max = check.activation_bounds(y)
-    return MulPlan(
-        op_index=op.index,
-        inputs=(x1.index, x2.index),
-        outputs=(y.index,),
-        output_shape=tuple(y.shape),
-        nest=broadcast_nest(x1.shape, x2.shape, y.shape),
-        input1_offset=-z1,
-        input2_offset=-z2,
-        output_offset=zo,
-        output_multiplier=multiplier,
-        output_shift=shift,
-        act_min=act_min,
-        act_max=act_max,
-    )
-
-
-def mul_reference(x1: np.ndarray, x2: np.ndarray, plan: MulPlan) -> np.ndarray:
-    """Pure-numpy twin of te_mul_s8 (and of TFLite Micro's reference MulElementwise)."""
-    a, b = broadcast_pair(x1, x2, plan.output_shape)
-    product = (a + plan.input1_offset) * (b + plan.input2_offset)
-    raw = multiply_by_quantized_multiplier(product, plan.output_multiplier, plan.output_shift)
-    return np.clip(raw + plan.output_offset, plan.act_min, plan.act_max).astype(np.int8).reshape(plan.output_shape)

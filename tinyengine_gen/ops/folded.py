@@ -21,13 +21,13 @@ from collections.abc import Mapping
 import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 
 __all__ = ["ComputedPlan", "FillPlan", "plan_fill", "plan_reduce_prod", "plan_shape"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class ComputedPlan:
+class ComputedPlan(DataMovementPlan):
     """An operator whose output was computed at planning time; it runs as a copy from Flash."""
 
     op_index: int
@@ -36,14 +36,6 @@ class ComputedPlan:
     value: np.ndarray
     kernel_sources: tuple[str, ...] = ()
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         return {self.outputs[0]: self.value.copy()}
@@ -96,7 +88,7 @@ _FILL_TYPES = (DType.INT8, DType.INT16, DType.INT32, DType.FLOAT32)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class FillPlan:
+class FillPlan(DataMovementPlan):
     """FILL with a value known only at run time: every output element is the scalar input."""
 
     op_index: int
@@ -105,14 +97,6 @@ class FillPlan:
     output_shape: tuple[int, ...]
     kernel_sources: tuple[str, ...] = ()
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         value = np.asarray(values[self.inputs[0]]).reshape(())

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 
 __all__ = ["GatherPlan", "plan_gather"]
 
@@ -24,7 +24,7 @@ _VALUE_TYPES = (DType.INT8, DType.INT16, DType.INT32, DType.FLOAT32)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class GatherPlan:
+class GatherPlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]  # (params, indices)
     outputs: tuple[int, ...]
@@ -37,14 +37,6 @@ class GatherPlan:
     constant_indices: np.ndarray | None  # int32, when the indices are known at compile time
     kernel_sources: tuple[str, ...] = ("te_gather.c", "te_gather.h")
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         x = np.asarray(values[self.inputs[0]])

@@ -241,7 +241,7 @@ def inv_sqrt_multiplier_exp(value: int) -> tuple[int, int]:
     while value >= 1 << 29:
         value //= 4
         shift += 1
-    left_shift_bit_pairs = (int(count_leading_zeros(np.int64(value))) - 1) // 2 - 1
+    left_shift_bit_pairs = (int(count_leading_zeros(np.asarray(value, dtype=np.int64))) - 1) // 2 - 1
     shift -= left_shift_bit_pairs
     value <<= 2 * left_shift_bit_pairs
     fixed_input = value >> 1

@@ -27,7 +27,7 @@ import numpy as np
 from tinyengine_gen.int4_packing import INT4_MAX, INT4_MIN, fits_int4, pack_int4, unpack_int4
 from tinyengine_gen.ops.base import EmitContext, OpPlan, replace_plan
 from tinyengine_gen.ops.conv2d import Conv2DPlan
-from tinyengine_gen.ops.depthwise_conv2d import DepthwiseConv2DPlan
+from tinyengine_gen.ops.depthwise_conv2d import DepthwiseConv2DPlan, PackedWeights
 from tinyengine_gen.ops.fully_connected import FullyConnectedPlan
 
 __all__ = [
@@ -115,11 +115,22 @@ class PackedConv2DPlan(_PackedPlan):
             return None
         return replace_plan(self, in_place=True, aliases=((self.outputs[0], self.inputs[0]),))
 
-    def emit(self, ctx: EmitContext) -> list[str]:
+    def params(self) -> str:
+        """The te_conv2d_int4_params initialiser (also the fused CONV_2D+ADD kernel's)."""
         p: Conv2DPlan = self.base  # type: ignore[assignment]
         n, ih, iw, ic = p.input_shape
         _, oh, ow, oc = p.output_shape
         _, kh, kw, _ = p.filter.shape
+        return (
+            f".batches = {n}, .in_h = {ih}, .in_w = {iw}, .in_c = {ic}, .out_h = {oh}, .out_w = {ow}, "
+            f".out_c = {oc}, .k_h = {kh}, .k_w = {kw}, .stride_h = {p.stride[0]}, .stride_w = {p.stride[1]}, "
+            f".dil_h = {p.dilation[0]}, .dil_w = {p.dilation[1]}, .pad_top = {p.padding[0]}, "
+            f".pad_left = {p.padding[1]}, .input_offset = {p.input_offset}, .output_offset = {p.output_offset}, "
+            f".act_min = {p.act_min}, .act_max = {p.act_max}"
+        )
+
+    def emit(self, ctx: EmitContext) -> list[str]:
+        p: Conv2DPlan = self.base  # type: ignore[assignment]
         filter_symbol, bias_symbol, mult_symbol, shift_symbol = self._constants(ctx, p.bias)
         if self.in_place:
             call = (
@@ -131,13 +142,7 @@ class PackedConv2DPlan(_PackedPlan):
                 f"  te_conv2d_int4_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
                 f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.outputs[0])});"
             )
-        params = (
-            f".batches = {n}, .in_h = {ih}, .in_w = {iw}, .in_c = {ic}, .out_h = {oh}, .out_w = {ow}, "
-            f".out_c = {oc}, .k_h = {kh}, .k_w = {kw}, .stride_h = {p.stride[0]}, .stride_w = {p.stride[1]}, "
-            f".dil_h = {p.dilation[0]}, .dil_w = {p.dilation[1]}, .pad_top = {p.padding[0]}, "
-            f".pad_left = {p.padding[1]}, .input_offset = {p.input_offset}, .output_offset = {p.output_offset}, "
-            f".act_min = {p.act_min}, .act_max = {p.act_max}"
-        )
+        params = self.params()
         return [
             "{",
             *(["  /* in place: the output overwrites the input */"] if self.in_place else []),
@@ -149,13 +154,35 @@ class PackedConv2DPlan(_PackedPlan):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class PackedDepthwiseConv2DPlan(_PackedPlan):
-    """DEPTHWISE_CONV_2D (any depth multiplier) on te_depthwise_int4_s8; no scratch, not in place."""
+    """DEPTHWISE_CONV_2D. With depth multiplier 1 the row-ring kernel of its int8 twin
+    (te_depthwise_rows.h, TE_DW_ROWS_INT4_DEFINE): the same ring scratch, and in place
+    wherever the twin is (the aliases are the base plan's), so packing costs no SRAM.
+    Otherwise te_depthwise_int4_s8 (the generic loop nest), no scratch."""
 
-    kernel_sources: tuple[str, ...] = ("te_depthwise_int4.c", "te_depthwise_int4.h", "te_int4.h", "te_fixedpoint.h")
-    scratch_bytes: int = 0
+    @property
+    def kernel_sources(self) -> tuple[str, ...]:
+        if self.base.uses_row_ring:  # type: ignore[attr-defined]
+            return ("te_depthwise_rows.h", "te_int4.h", "te_fixedpoint.h")
+        return ("te_depthwise_int4.c", "te_depthwise_int4.h", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h",
+                "te_fixedpoint.h")
+
+    @property
+    def scratch_bytes(self) -> int:
+        return self.base.scratch_bytes
+
+    @property
+    def in_place(self) -> bool:
+        return self.base.in_place  # type: ignore[attr-defined]
+
+    def lean_variant(self) -> "PackedDepthwiseConv2DPlan | None":
+        """The twin's lean variant (the generic loop nest, no row ring), packed alike."""
+        base = self.base.lean_variant()  # type: ignore[attr-defined]
+        return None if base is None else replace_plan(self, base=base)
 
     def emit(self, ctx: EmitContext) -> list[str]:
         p: DepthwiseConv2DPlan = self.base  # type: ignore[assignment]
+        if p.uses_row_ring:
+            return p._emit_row_ring(ctx, PackedWeights(self.packed, _int8_shifts(p.shifts)))
         n, ih, iw, ic = p.input_shape
         _, oh, ow, oc = p.output_shape
         kh, kw, _ = p.filter.shape
@@ -179,7 +206,7 @@ class PackedDepthwiseConv2DPlan(_PackedPlan):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class PackedFullyConnectedPlan(_PackedPlan):
-    """FULLY_CONNECTED on te_fully_connected_int4_s8: one input row widened to int16 (scratch)."""
+    """FULLY_CONNECTED on te_fully_connected_int4_s8: read straight from the int8 input, no scratch."""
 
     kernel_sources: tuple[str, ...] = (
         "te_fully_connected_int4.c",
@@ -188,9 +215,7 @@ class PackedFullyConnectedPlan(_PackedPlan):
         "te_fixedpoint.h",
     )
 
-    @property
-    def scratch_bytes(self) -> int:
-        return self.base.scratch_bytes
+    scratch_bytes: int = 0
 
     def emit(self, ctx: EmitContext) -> list[str]:
         p: FullyConnectedPlan = self.base  # type: ignore[assignment]
@@ -205,7 +230,7 @@ class PackedFullyConnectedPlan(_PackedPlan):
             "{",
             f"  static const te_fully_connected_int4_params params = {{{params}}};",
             f"  te_fully_connected_int4_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
-            f"{mult_symbol}, {shift_symbol}, {ctx.scratch('int16_t')}, {ctx.tensor(self.outputs[0])});",
+            f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.outputs[0])});",
             "}",
         ]
 
@@ -218,13 +243,9 @@ def _conv_blocker(plan: Conv2DPlan) -> str | None:
     return None
 
 
-def _depthwise_blocker(plan: DepthwiseConv2DPlan) -> str | None:
-    return "runs in place" if plan.in_place else None
-
-
 _PACKERS: dict[type, tuple[type[_PackedPlan], Callable[[OpPlan], str | None]]] = {
     Conv2DPlan: (PackedConv2DPlan, _conv_blocker),  # type: ignore[dict-item]
-    DepthwiseConv2DPlan: (PackedDepthwiseConv2DPlan, _depthwise_blocker),  # type: ignore[dict-item]
+    DepthwiseConv2DPlan: (PackedDepthwiseConv2DPlan, lambda plan: None),  # type: ignore[dict-item]
     FullyConnectedPlan: (PackedFullyConnectedPlan, lambda plan: None),
 }
 
@@ -243,4 +264,6 @@ def packed_variant(plan: OpPlan) -> tuple[OpPlan | None, str | None]:
     if reason is not None:
         return None, reason
     packed = pack_int4(filter_values)
-    return cls(op_index=plan.op_index, inputs=plan.inputs, outputs=plan.outputs, base=plan, packed=packed), None
+    aliases = tuple(getattr(plan, "aliases", ()))  # an in-place depthwise layer stays in place
+    return cls(op_index=plan.op_index, inputs=plan.inputs, outputs=plan.outputs, base=plan, packed=packed,
+               aliases=aliases), None

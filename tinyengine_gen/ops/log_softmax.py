@@ -22,7 +22,7 @@ import numpy as np
 
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, rounding_divide_by_pot
 from tinyengine_gen.ir import DType, Graph, Operator
-from tinyengine_gen.ops.base import EmitContext, OpChecker, plan_property, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, plan_property, register
 from tinyengine_gen.ops.gemmlowp import exp_on_negative_values, log_x_for_x_greater_than_or_equal_to_1, wrap32
 
 __all__ = ["LogSoftmaxPlan", "log_softmax_reference", "plan_log_softmax"]
@@ -36,7 +36,7 @@ _INT32_MIN = -(1 << 31)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class LogSoftmaxPlan:
+class LogSoftmaxPlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -50,14 +50,6 @@ class LogSoftmaxPlan:
     diff_min: int
     kernel_sources: tuple[str, ...] = ("te_log_softmax.c", "te_log_softmax.h", "te_gemmlowp.h", "te_fixedpoint.h")
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     @plan_property
     def exp_table(self) -> np.ndarray:

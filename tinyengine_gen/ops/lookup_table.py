@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
-from tinyengine_gen.ops.base import EmitContext, OpChecker, plan_property
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, plan_property
 
 __all__ = ["ALL_INT8", "LookupTablePlan", "Transform", "plan_lookup_table", "unary_tensors"]
 
@@ -30,7 +30,7 @@ Transform = Callable[[np.ndarray, Any], np.ndarray]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class LookupTablePlan:
+class LookupTablePlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -42,14 +42,6 @@ class LookupTablePlan:
     params: Any
     kernel_sources: tuple[str, ...] = ("te_lut.c", "te_lut.h")
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     @plan_property
     def table(self) -> np.ndarray:

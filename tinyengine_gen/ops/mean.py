@@ -28,7 +28,7 @@ from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
 
-__all__ = ["MeanPlan", "canonical_reduce_dims", "mean_reference", "mean_requant", "plan_mean"]
+__all__ = ["MeanPlan", "canonical_reduce_dims", "mean_reference", "mean_requant", "plan_mean", "resolve_axes"]
 
 #: TFLM's reduce kernels index at most five input dims and resolve at most two axes.
 MAX_RANK = 5
@@ -118,8 +118,8 @@ def mean_requant(input_scale: float, output_scale: float, count: int) -> tuple[i
     return int(multiplier), int(shift - fold)
 
 
-def _resolve_axes(check: OpChecker, raw: np.ndarray, rank: int) -> tuple[int, ...]:
-    """TFLM's ResolveAxis: negative axes count from the end, duplicates are dropped."""
+def resolve_axes(check: OpChecker, raw: np.ndarray, rank: int) -> tuple[int, ...]:
+    """TFLM's ResolveAxis (MEAN, REDUCE_MAX): negative axes count from the end, duplicates are dropped."""
     resolved: list[int] = []
     for value in raw.reshape(-1).tolist():
         axis = int(value) + rank if value < 0 else int(value)
@@ -127,11 +127,6 @@ def _resolve_axes(check: OpChecker, raw: np.ndarray, rank: int) -> tuple[int, ..
             raise check.unsupported(f"axis {value} is out of range for a rank-{rank} input.")
         if axis not in resolved:
             resolved.append(axis)
-    if len(resolved) > MAX_AXES:
-        raise check.unsupported(
-            f"it reduces {len(resolved)} distinct axes {resolved}; TFLite Micro's MEAN reduces at most "
-            f"{MAX_AXES} (reshape first, or reduce in two MEAN ops)."
-        )
     return tuple(resolved)
 
 
@@ -147,7 +142,12 @@ def plan_mean(graph: Graph, op: Operator) -> MeanPlan:
     check.dtype(y, DType.INT8)
     check.dtype(axis_tensor, DType.INT32)
     check.rank(x, *range(1, MAX_RANK + 1))
-    axes = _resolve_axes(check, check.constant(axis_tensor, "axis"), len(x.shape))
+    axes = resolve_axes(check, check.constant(axis_tensor, "axis"), len(x.shape))
+    if len(axes) > MAX_AXES:
+        raise check.unsupported(
+            f"it reduces {len(axes)} distinct axes {list(axes)}; TFLite Micro's MEAN reduces at most "
+            f"{MAX_AXES} (reshape first, or reduce in two MEAN ops)."
+        )
     keep_dims = bool(op.options.get("keepDims", False))
     if keep_dims:
         expected = tuple(1 if i in axes else d for i, d in enumerate(x.shape))

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 from tinyengine_gen.ops.concatenation import MAX_INPUTS
 from tinyengine_gen.ops.split import COPY_DTYPES
 
@@ -24,7 +24,7 @@ __all__ = ["PackPlan", "plan_pack"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class PackPlan:
+class PackPlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -33,14 +33,6 @@ class PackPlan:
     chunk: int  # bytes of each input per outer index
     kernel_sources: tuple[str, ...] = ("te_concatenation.c", "te_concatenation.h")
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         return {self.outputs[0]: np.stack([np.asarray(values[i]) for i in self.inputs], axis=self.axis)}

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 
 __all__ = ["PadPlan", "canonical_pad_dims", "pad_reference", "plan_pad", "plan_padv2"]
 
@@ -29,7 +29,7 @@ _CANONICAL_RANK = 5
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class PadPlan:
+class PadPlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -40,14 +40,6 @@ class PadPlan:
     dims: tuple[tuple[int, int, int], ...]  # canonical (input size, before, after), five of them
     kernel_sources: tuple[str, ...] = ("te_pad.c", "te_pad.h")
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         return {self.outputs[0]: pad_reference(values[self.inputs[0]], self)}

@@ -23,7 +23,7 @@ import numpy as np
 from tinyengine_gen.codegen.c_literals import c_scalar
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 
 __all__ = [
     "DequantizePlan",
@@ -57,7 +57,7 @@ def _call(
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class QuantizePlan:
+class QuantizePlan(DataMovementPlan):
     """float32 -> int8 (AffineQuantize)."""
 
     op_index: int
@@ -69,14 +69,6 @@ class QuantizePlan:
     kernel_sources: tuple[str, ...] = _KERNELS
     aliases: tuple[tuple[int, int], ...] = ()
 
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
-
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         return {self.outputs[0]: quantize_reference(values[self.inputs[0]], self.scale, self.zero_point)}
 
@@ -86,7 +78,7 @@ class QuantizePlan:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class RequantizePlan:
+class RequantizePlan(DataMovementPlan):
     """int8 -> int8 with a new scale and zero point (Requantize)."""
 
     op_index: int
@@ -100,14 +92,6 @@ class RequantizePlan:
     kernel_sources: tuple[str, ...] = _KERNELS
     aliases: tuple[tuple[int, int], ...] = ()
 
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
-
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         return {self.outputs[0]: requantize_reference(values[self.inputs[0]], self)}
 
@@ -120,7 +104,7 @@ class RequantizePlan:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class DequantizePlan:
+class DequantizePlan(DataMovementPlan):
     """int8 -> float32 (Dequantize)."""
 
     op_index: int
@@ -131,14 +115,6 @@ class DequantizePlan:
     zero_point: int
     kernel_sources: tuple[str, ...] = _KERNELS
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         return {self.outputs[0]: dequantize_reference(values[self.inputs[0]], self.scale, self.zero_point)}

@@ -15,7 +15,7 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
-from tinyengine_gen.ops.mean import MAX_RANK, canonical_reduce_dims
+from tinyengine_gen.ops.mean import MAX_RANK, canonical_reduce_dims, resolve_axes
 
 __all__ = ["ReduceMaxPlan", "plan_reduce_max"]
 
@@ -53,18 +53,6 @@ class ReduceMaxPlan:
         return ["{", f"  static const te_reduce_max_params params = {{{params}}};", f"  {call}", "}"]
 
 
-def _resolve_axes(check: OpChecker, raw: np.ndarray, rank: int) -> tuple[int, ...]:
-    """TFLM's axis resolution: negative axes count from the end, duplicates are dropped."""
-    resolved: list[int] = []
-    for value in raw.reshape(-1).tolist():
-        axis = int(value) + rank if value < 0 else int(value)
-        if not 0 <= axis < rank:
-            raise check.unsupported(f"axis {value} is out of range for a rank-{rank} input.")
-        if axis not in resolved:
-            resolved.append(axis)
-    return tuple(resolved)
-
-
 @register("REDUCE_MAX", inputs=2)
 def plan_reduce_max(graph: Graph, op: Operator) -> ReduceMaxPlan:
     check = OpChecker(graph, op)
@@ -73,7 +61,7 @@ def plan_reduce_max(graph: Graph, op: Operator) -> ReduceMaxPlan:
     check.dtype(y, DType.INT8)
     check.dtype(axis_tensor, DType.INT32)
     check.rank(x, *range(1, MAX_RANK + 1))
-    axes = _resolve_axes(check, check.constant(axis_tensor, "axis"), len(x.shape))
+    axes = resolve_axes(check, check.constant(axis_tensor, "axis"), len(x.shape))
     if op.options.get("keepDims", False):
         expected = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
     else:

@@ -17,13 +17,13 @@ import numpy as np
 
 from tinyengine_gen.errors import UnsupportedModelError
 from tinyengine_gen.ir import Graph, Operator, Tensor
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 
 __all__ = ["ReshapePlan", "plan_expand_dims", "plan_reshape", "plan_squeeze"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class ReshapePlan:
+class ReshapePlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -35,14 +35,6 @@ class ReshapePlan:
     @property
     def aliases(self) -> tuple[tuple[int, int], ...]:
         return () if self.copy else ((self.outputs[0], self.inputs[0]),)
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         return {self.outputs[0]: np.reshape(values[self.inputs[0]], self.output_shape)}

@@ -20,7 +20,7 @@ import numpy as np
 
 from tinyengine_gen.fixedpoint import round_half_away
 from tinyengine_gen.ir import DType, Graph, Operator
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 
 __all__ = ["ResizeNearestPlan", "nearest_source_indices", "plan_resize_nearest"]
 
@@ -28,7 +28,7 @@ _SUPPORTED = (DType.INT8, DType.INT16, DType.FLOAT32)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class ResizeNearestPlan:
+class ResizeNearestPlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -39,14 +39,6 @@ class ResizeNearestPlan:
     source_cols: np.ndarray  # [out_w] int32 source column of each output column
     kernel_sources: tuple[str, ...] = ("te_resize_nearest.c", "te_resize_nearest.h")
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         x = values[self.inputs[0]]

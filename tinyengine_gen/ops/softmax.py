@@ -24,7 +24,7 @@ import numpy as np
 
 from tinyengine_gen.fixedpoint import quantize_multiplier, rounding_divide_by_pot
 from tinyengine_gen.ir import DType, Graph, Operator
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 from tinyengine_gen.ops.gemmlowp import exp_on_negative_values, fixed_mul, get_reciprocal, wrap32
 
 __all__ = ["SoftmaxPlan", "plan_softmax", "softmax_input_scaling", "softmax_reference"]
@@ -38,7 +38,7 @@ _OUTPUT_ZERO_POINT = -128
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class SoftmaxPlan:
+class SoftmaxPlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -49,14 +49,6 @@ class SoftmaxPlan:
     diff_min: int
     kernel_sources: tuple[str, ...] = ("te_softmax.c", "te_softmax.h", "te_gemmlowp.h", "te_fixedpoint.h")
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         return {self.outputs[0]: softmax_reference(values[self.inputs[0]], self)}

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 
 __all__ = ["COPY_DTYPES", "SplitPlan", "plan_split", "plan_split_v", "plan_unpack"]
 
@@ -25,7 +25,7 @@ COPY_DTYPES = (DType.INT8, DType.INT16, DType.INT32, DType.FLOAT32)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class SplitPlan:
+class SplitPlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]  # (data,)
     outputs: tuple[int, ...]
@@ -36,14 +36,6 @@ class SplitPlan:
     chunks: tuple[int, ...]  # bytes per outer index, per output
     kernel_sources: tuple[str, ...] = ("te_split.c", "te_split.h")
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         x = np.asarray(values[self.inputs[0]])

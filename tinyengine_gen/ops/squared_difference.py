@@ -16,7 +16,7 @@ from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
 from tinyengine_gen.ops.binary import BroadcastBinaryPlan
-from tinyengine_gen.ops.elementwise import broadcast_nest, check_binary
+from tinyengine_gen.ops.elementwise import common_scale
 
 __all__ = ["SquaredDifferencePlan", "plan_squared_difference"]
 
@@ -53,40 +53,10 @@ class SquaredDifferencePlan(BroadcastBinaryPlan):
         return {name: getattr(self, name) for name in names} | {"left_shift": LEFT_SHIFT}
 
 
-def _below_one(check: OpChecker, real: float, what: str) -> tuple[int, int]:
-    multiplier, shift = requant_multiplier(real)
-    if not 0.0 < real < 1.0 or shift > 0:
-        raise check.quant_error(
-            f"the {what} multiplier {real!r} is not below one; TFLite Micro cannot run this operator."
-        )
-    return multiplier, shift
-
-
 @register("SQUARED_DIFFERENCE", inputs=2)
 def plan_squared_difference(graph: Graph, op: Operator) -> SquaredDifferencePlan:
     check = OpChecker(graph, op)
-    x1, x2, y = check_binary(check)
-    s1, z1 = check.per_tensor_quant(x1)
-    s2, z2 = check.per_tensor_quant(x2)
-    so, zo = check.per_tensor_quant(y)
-    twice_max_input_scale = 2.0 * float(max(np.float32(s1), np.float32(s2)))
-    m1, sh1 = _below_one(check, float(np.float32(s1)) / twice_max_input_scale, "input 1")
-    m2, sh2 = _below_one(check, float(np.float32(s2)) / twice_max_input_scale, "input 2")
-    shifted_output_scale = float(np.float32(1 << (2 * LEFT_SHIFT)) * np.float32(so))
-    mo, sho = requant_multiplier(twice_max_input_scale**2 / shifted_output_scale)
-    return SquaredDifferencePlan(
-        op_index=op.index,
-        inputs=(x1.index, x2.index),
-        outputs=(y.index,),
-        output_shape=tuple(y.shape),
-        nest=broadcast_nest(x1.shape, x2.shape, y.shape),
-        input1_offset=-z1,
-        input2_offset=-z2,
-        output_offset=zo,
-        input1_multiplier=m1,
-        input1_shift=sh1,
-        input2_multiplier=m2,
-        input2_shift=sh2,
-        output_multiplier=mo,
-        output_shift=sho,
-    )
+    common = common_scale(check)
+    shifted_output_scale = float(np.float32(1 << (2 * LEFT_SHIFT)) * np.float32(common.output_scale))
+    mo, sho = requant_multiplier(common.twice_max_input_scale**2 / shifted_output_scale)
+    return SquaredDifferencePlan(op_index=op.index, **common.plan_fields(), output_multiplier=mo, output_shift=sho)

@@ -18,11 +18,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 
 __all__ = ["StridedSlicePlan", "plan_strided_slice", "slice_window"]
 
@@ -33,7 +34,7 @@ _KERNEL_SUFFIX = {DType.INT8: "s8", DType.INT16: "s16", DType.INT32: "s32", DTyp
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class StridedSlicePlan:
+class StridedSlicePlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]  # (input,)
     outputs: tuple[int, ...]
@@ -47,14 +48,6 @@ class StridedSlicePlan:
     kernel: str
     kernel_sources: tuple[str, ...] = ("te_transpose.c", "te_transpose.h")
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         x = np.asarray(values[self.inputs[0]])
@@ -79,7 +72,7 @@ def _clamp(value: int, low: int, high: int) -> int:
 
 
 def slice_window(
-    shape: tuple[int, ...], begin: list[int], end: list[int], strides: list[int], options: Mapping[str, object]
+    shape: tuple[int, ...], begin: list[int], end: list[int], strides: list[int], options: Mapping[str, Any]
 ) -> tuple[list[int], list[int]]:
     """(start, element count) per axis, as TFLite Micro's StridedSliceStart/EndForAxis give them."""
     begin_mask = int(options.get("beginMask", 0) or 0)

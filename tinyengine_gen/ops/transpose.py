@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
-from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 
 __all__ = ["TransposePlan", "plan_transpose", "simplify_permutation"]
 
@@ -24,7 +24,7 @@ _KERNEL_SUFFIX = {DType.INT8: "s8", DType.INT16: "s16", DType.FLOAT32: "f32"}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class TransposePlan:
+class TransposePlan(DataMovementPlan):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -34,14 +34,6 @@ class TransposePlan:
     kernel: str
     kernel_sources: tuple[str, ...] = ("te_transpose.c", "te_transpose.h")
     aliases: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def scratch_bytes(self) -> int:
-        return 0
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         return {self.outputs[0]: np.ascontiguousarray(np.transpose(values[self.inputs[0]], self.perm))}

@@ -9,6 +9,11 @@ later op reads x (:meth:`ConvAddPlan.in_place_variant`, applied by
 :func:`tinyengine_gen.passes.in_place.with_in_place_kernels`); otherwise it gets its own buffer.
 ResNet-8's blocks then hold two maps instead of three.
 
+A convolution with packed 4-bit weights (``--pack_int4``, which runs before this pass) fuses
+the same way as :class:`PackedConvAddPlan` on ``te_conv2d_int4_add.c``: one output pixel of
+y at a time (out_c bytes of scratch), then the same ADD (``te_conv_add_epilogue.h``), so
+packing the weights does not give back the SRAM the fusion saves.
+
 The rewrite is exact: the numpy reference is the convolution's reference followed by the
 ADD's. The fused op replaces both Operators with one whose opcode is ``CONV_2D+ADD`` and
 whose index is the convolution's, so the operator list and the plans stay aligned.
@@ -26,12 +31,13 @@ from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpPlan, plan_property, replace_plan
 from tinyengine_gen.ops.conv2d import GEMM_PIXELS, GEMM_SOURCES, Conv2DPlan, shallow_filter_layout
 from tinyengine_gen.ops.elementwise import AddPlan
+from tinyengine_gen.ops.int4_weights import PackedConv2DPlan
 from tinyengine_gen.passes.in_place import with_in_place_kernels
 from tinyengine_gen.memory.lifetimes import memory_plan
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import Plans, plan_pass
 
-__all__ = ["FUSE_RESIDUAL_ADD", "FUSED_OPCODE", "ConvAddPlan", "fuse_residual_adds"]
+__all__ = ["FUSE_RESIDUAL_ADD", "FUSED_OPCODE", "ConvAddPlan", "PackedConvAddPlan", "fuse_residual_adds"]
 
 FUSED_OPCODE = "CONV_2D+ADD"
 #: te_conv2d_add.h's core numbers, by the convolution kernel whose rows and core they reuse.
@@ -41,7 +47,9 @@ _CORES = {
     "te_conv2d_kxk_s8": 2,
     "te_conv2d_kxk_shallow_s8": 3,
 }
-_SOURCES = ("te_conv2d_add.c", "te_conv2d_add.h", "te_add_requant.h") + GEMM_SOURCES
+_SOURCES = (
+    "te_conv2d_add.c", "te_conv2d_add.h", "arm/te_conv2d_add_dsp.h", "te_conv_add_epilogue.h", "te_add_requant.h"
+) + GEMM_SOURCES
 
 
 def _tile_bytes(out_c: int) -> int:
@@ -111,22 +119,27 @@ class ConvAddPlan:
         y = self.conv.reference(values)
         return self.add.reference({**values, **y})
 
-    def emit(self, ctx: EmitContext) -> list[str]:
-        conv, add = self.conv, self.add
-        filter_symbol, bias_symbol, mult_symbol, shift_symbol = conv.gemm_constants(ctx)
+    def add_params(self, core: int) -> str:
+        """te_conv2d_add_params: the ADD's rescaling of each map, paired with the right one."""
+        add = self.add
         y_is_first = add.inputs[0] != self.residual
         conv_scale = (add.input1_offset, add.input1_multiplier, add.input1_shift)
         residual_scale = (add.input2_offset, add.input2_multiplier, add.input2_shift)
         if not y_is_first:
             conv_scale, residual_scale = residual_scale, conv_scale
-        add_params = (
-            f".core = {_CORES[conv.kernel]}, .residual_offset = {residual_scale[0]}, "
+        return (
+            f".core = {core}, .residual_offset = {residual_scale[0]}, "
             f".residual_multiplier = {residual_scale[1]}, .residual_shift = {residual_scale[2]}, "
             f".conv_offset = {conv_scale[0]}, .conv_multiplier = {conv_scale[1]}, .conv_shift = {conv_scale[2]}, "
             f".left_shift = {add.left_shift}, .output_multiplier = {add.output_multiplier}, "
             f".output_shift = {add.output_shift}, .output_offset = {add.output_offset}, "
             f".act_min = {add.act_min}, .act_max = {add.act_max}"
         )
+
+    def emit(self, ctx: EmitContext) -> list[str]:
+        conv, add = self.conv, self.add
+        filter_symbol, bias_symbol, mult_symbol, shift_symbol = conv.gemm_constants(ctx)
+        add_params = self.add_params(_CORES[conv.kernel])
         comment = ["  /* in place: the output overwrites the residual input */"] if self.in_place else []
         return [
             "{",
@@ -137,6 +150,45 @@ class ConvAddPlan:
             f"  te_conv2d_add_s8(&params, &add, {ctx.tensor(conv.inputs[0])}, {filter_symbol}, {bias_symbol}, "
             f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.residual)}, {ctx.tensor(self.outputs[0])}, "
             f"{ctx.scratch('void')});",
+            "}",
+        ]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PackedConvAddPlan(ConvAddPlan):
+    """A CONV_2D with packed 4-bit weights (:class:`PackedConv2DPlan`) fused with its ADD:
+    te_conv2d_int4_add_s8, one pixel of y (out_c bytes) as scratch."""
+
+    conv: PackedConv2DPlan  # type: ignore[assignment]
+
+    @property
+    def weight_bits(self) -> int:
+        return 4
+
+    @property
+    def scratch_bytes(self) -> int:  # type: ignore[override]
+        return self.conv.base.output_shape[3]
+
+    @property
+    def kernel_sources(self) -> tuple[str, ...]:
+        return ("te_conv2d_int4_add.c", "te_conv2d_int4_add.h", "te_conv_add_epilogue.h", "te_add_requant.h",
+                *self.conv.kernel_sources)
+
+    def lean_variant(self) -> None:
+        return None
+
+    def emit(self, ctx: EmitContext) -> list[str]:
+        conv = self.conv
+        symbols = ", ".join(conv._constants(ctx, conv.base.bias))
+        comment = ["  /* in place: the output overwrites the residual input */"] if self.in_place else []
+        return [
+            "{",
+            f"  /* CONV_2D op {conv.op_index} (packed 4-bit weights) fused with ADD op {self.add.op_index} */",
+            *comment,
+            f"  static const te_conv2d_int4_params params = {{{conv.params()}}};",
+            f"  static const te_conv2d_add_params add = {{{self.add_params(0)}}};",
+            f"  te_conv2d_int4_add_s8(&params, &add, {ctx.tensor(conv.inputs[0])}, {symbols}, "
+            f"{ctx.tensor(self.residual)}, {ctx.tensor(self.outputs[0])}, {ctx.scratch('int8_t')});",
             "}",
         ]
 
@@ -182,10 +234,19 @@ def _candidates(
         if y in graph.outputs or y in graph.inputs or graph.tensor(x).is_constant:
             continue
         conv = producers.get(y)
-        if readers.get(y) != 1 or not isinstance(conv, Conv2DPlan) or conv.output_shape != tuple(add.output_shape):
+        if isinstance(conv, PackedConv2DPlan) and not conv.in_place:
+            shape = conv.base.output_shape
+        elif isinstance(conv, Conv2DPlan):
+            shape = conv.output_shape
+        else:
+            continue
+        if readers.get(y) != 1 or shape != tuple(add.output_shape):
             continue
         conv_step = _step_before(plans, conv, step)
         if conv_step is None:
+            continue
+        if isinstance(conv, PackedConv2DPlan):
+            result.append((conv_step, PackedConvAddPlan(conv, add, x)))  # type: ignore[arg-type]
             continue
         fusable = _fusable_conv(conv)
         if fusable is not None:

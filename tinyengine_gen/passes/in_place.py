@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tinyengine_gen.ir import Graph
-from tinyengine_gen.ops.base import OpPlan
+from tinyengine_gen.ops.base import OpPlan, has_in_place_variant
 from tinyengine_gen.memory.planner import align_up
 from tinyengine_gen.memory.lifetimes import alias_owners, arena_if_below, find_root, live_peak_after_joins, memory_plan, tensor_sizes
 from tinyengine_gen.options import CompileOptions
@@ -28,13 +28,12 @@ def with_in_place_kernels(graph: Graph, plans: tuple[OpPlan, ...], alignment: in
     bytes belong to the caller. A variant whose output and input differ in size is kept only
     where it does not make the planned arena larger (see :func:`_without_costly_resizing`).
     """
-    if not any(hasattr(plan, "in_place_variant") for plan in plans):
+    if not any(has_in_place_variant(plan) for plan in plans):
         return plans
     result = list(plans)
     groups = _StorageGroups(plans, caller_owned=set(graph.inputs) | set(graph.outputs))
     for step, plan in enumerate(plans):
-        variant_of = getattr(plan, "in_place_variant", None)
-        variant = None if variant_of is None else variant_of()
+        variant = plan.in_place_variant() if has_in_place_variant(plan) else None
         if variant is None:
             continue
         inputs = plan.inputs

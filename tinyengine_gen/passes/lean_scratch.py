@@ -6,13 +6,14 @@ half the bytes). The faster one is planned first; this pass then looks at the op
 the peak of live bytes and swaps in ``lean_variant()`` one op at a time, as long as the
 planned arena does not grow (two ops tied at the peak need both swaps before it shrinks).
 Swaps after the last strict improvement are dropped, so the result is never larger than
-the input's arena and ops off the peak keep their fast kernel.
+the input's arena and ops off the peak keep their fast kernel. It runs with
+``CompileOptions.prefer == "memory"`` (the default, ``--prefer=memory``); ``speed`` skips it.
 """
 
 from __future__ import annotations
 
 from tinyengine_gen.ir import Graph
-from tinyengine_gen.ops.base import OpPlan
+from tinyengine_gen.ops.base import OpPlan, has_lean_variant
 from tinyengine_gen.memory.lifetimes import arena_if_below, memory_plan
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import Plans, plan_pass
@@ -22,7 +23,7 @@ __all__ = ["LEAN_SCRATCH", "with_lean_scratch"]
 
 def with_lean_scratch(graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 16) -> tuple[OpPlan, ...]:
     """``plans`` with lean variants at the peak steps while each one lowers the arena."""
-    if not any(hasattr(plan, "lean_variant") and plan.scratch_bytes for plan in plans):
+    if not any(plan.scratch_bytes and has_lean_variant(plan) for plan in plans):
         return plans
     memory = memory_plan(graph, plans, alignment)
     best = (plans, memory.arena_bytes)
@@ -33,13 +34,14 @@ def with_lean_scratch(graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 
         steps = [
             s
             for s, plan in enumerate(plans)
-            if live[s] == peak and s not in tried and hasattr(plan, "lean_variant") and plan.scratch_bytes
+            if live[s] == peak and s not in tried and plan.scratch_bytes and has_lean_variant(plan)
         ]
         if not steps:
             return best[0]
         step = steps[0]
         tried.add(step)
-        variant = plans[step].lean_variant()  # type: ignore[attr-defined]
+        chosen = plans[step]
+        variant = chosen.lean_variant() if has_lean_variant(chosen) else None
         if variant is None or variant.scratch_bytes >= plans[step].scratch_bytes:
             continue
         candidate = plans[:step] + (variant,) + plans[step + 1 :]
@@ -50,7 +52,7 @@ def with_lean_scratch(graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 
 
 
 def _asked(options: CompileOptions) -> bool:
-    return options.lean_scratch
+    return options.prefer == "memory"
 
 
 def _lean(graph: Graph, plans: Plans, options: CompileOptions) -> tuple[Graph, Plans]:

@@ -9,31 +9,14 @@ import pytest
 
 from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras, tf
+from tests.tinyengine_gen.ops._binary import two_input_model as _two_input_model
+from tests.tinyengine_gen.ops._unary import opcodes as _opcodes
 from tests.tinyengine_gen.test_sanitizers import run_under_sanitizers
 from tinyengine_gen.errors import QuantizationError, UnsupportedOperatorError
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
 from tinyengine_gen.ops.elementwise import ADD_TABLE_MIN_ELEMENTS, broadcast_nest, plan_add
 from tinyengine_gen.frontend.reader import read_model_bytes
-
-# Activation layers the converter fuses into ADD's fusedActivationFunction.
-ACTIVATIONS = {"NONE": None, "RELU": lambda: keras.layers.ReLU(), "RELU6": lambda: keras.layers.ReLU(6.0)}
-
-
-def _two_input_model(shape1, shape2, activation="NONE", layer=None):
-    def build():
-        a = keras.Input(shape1[1:], batch_size=shape1[0])
-        b = keras.Input(shape2[1:], batch_size=shape2[0])
-        y = (layer or keras.layers.Add)()([a, b])
-        if ACTIVATIONS[activation] is not None:
-            y = ACTIVATIONS[activation]()(y)
-        return keras.Model([a, b], y)
-
-    return build
-
-
-def _opcodes(model: bytes) -> list[str]:
-    return [op.opcode for op in read_model_bytes(model).operators]
 
 
 @pytest.mark.parametrize("activation", ["NONE", "RELU", "RELU6"])

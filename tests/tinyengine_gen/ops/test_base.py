@@ -62,3 +62,25 @@ def test_plan_property_computes_once_per_plan_and_is_dropped_from_copies():
     copy = replace_plan(plan, scale=5)
     assert copy.tripled == [15] and plan.tripled is first
     assert isinstance(_Plan.__dict__["tripled"], functools.cached_property)  # what replace_plan looks for
+
+
+def test_optional_plan_features_are_declared_by_the_plan_class():
+    """The in-place and lean passes ask plans for their optional variants through typed protocols."""
+    from tinyengine_gen.ops.base import InPlaceVariant, has_in_place_variant, has_lean_variant
+    from tinyengine_gen.ops.conv2d import Conv2DPlan
+    from tinyengine_gen.ops.depthwise_conv2d import DepthwiseConv2DPlan
+    from tinyengine_gen.ops.elementwise import AddPlan
+    from tinyengine_gen.passes.fusion import ConvAddPlan
+
+    for cls in (Conv2DPlan, DepthwiseConv2DPlan, ConvAddPlan):
+        plan = object.__new__(cls)
+        assert has_in_place_variant(plan) and has_lean_variant(plan), cls
+    add = object.__new__(AddPlan)
+    assert not has_in_place_variant(add) and not has_lean_variant(add)
+
+    class OnlyInPlace:
+        def in_place_variant(self):
+            return None
+
+    assert has_in_place_variant(OnlyInPlace()) and not has_lean_variant(OnlyInPlace())
+    assert isinstance(OnlyInPlace(), InPlaceVariant)

@@ -13,6 +13,7 @@ from tests.model_factory import convert_int8, keras
 from mcunet_tf.int4_weights import requantize_weights_int4
 from tinyengine_gen.compiler import CompileOptions, compile_graph
 from tinyengine_gen.frontend.reader import read_model_bytes
+from tinyengine_gen.passes.fusion import PackedConvAddPlan
 from tinyengine_gen.ops.int4_weights import (
     PackedConv2DPlan,
     PackedDepthwiseConv2DPlan,
@@ -73,7 +74,8 @@ CASES = {
     "conv1x1_odd": (lambda: _conv(1, 5, 7), PackedConv2DPlan),
     "conv3x3_s2_odd": (lambda: _conv(3, 3, 9, stride=2), PackedConv2DPlan),
     "conv5x5_valid": (lambda: _conv(5, 4, 6, padding="valid"), PackedConv2DPlan),
-    "depthwise3x3_odd": (lambda: _depthwise(3, 7), PackedDepthwiseConv2DPlan),
+    "depthwise3x3_odd": (lambda: _depthwise(3, 7), PackedDepthwiseConv2DPlan),  # row ring, odd channels
+    "depthwise7x7_s2_odd": (lambda: _depthwise(7, 5, stride=2, size=(11, 9)), PackedDepthwiseConv2DPlan),
     "depthwise5x5_s2_dm2": (lambda: _depthwise(5, 3, stride=2, multiplier=2), PackedDepthwiseConv2DPlan),
     "fc_odd": (lambda: _dense(13, 11), PackedFullyConnectedPlan),
     "fc_per_tensor": (lambda: _dense(20, 6, per_channel=False), PackedFullyConnectedPlan),
@@ -104,6 +106,50 @@ def test_packed_pointwise_conv_runs_in_place_like_its_int8_twin(tmp_path):
     assert packed.project.report["arena_bytes"] <= plain.project.report["arena_bytes"]
 
 
+def test_packed_depthwise_runs_in_place_like_its_int8_twin(tmp_path):
+    """MCUNet's in-place depthwise keeps its SRAM saving with packed weights: the packed layer
+    runs on the same row-ring kernel, over its input, with the same arena as the int8 build."""
+
+    def build():
+        inputs = keras.Input((7, 6, 4), batch_size=1)
+        y = keras.layers.Conv2D(11, 1, activation="relu")(inputs)
+        y = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6")(y)  # 11 channels: odd
+        y = keras.layers.DepthwiseConv2D(5, strides=2, padding="same")(y)
+        return keras.Model(inputs, keras.layers.Conv2D(5, 1)(y))
+
+    model = requantize_weights_int4(convert_int8(build))
+    packed = compile_and_compare(model, tmp_path / "packed", trials=3, options=PACKED)
+    plain = compile_and_compare(model, tmp_path / "plain", trials=1)
+    depthwise = [p for p in packed.project.compiled.plans if isinstance(p, PackedDepthwiseConv2DPlan)]
+    assert len(depthwise) == 2 and any(p.in_place for p in depthwise), [type(p).__name__ for p in depthwise]
+    assert all(p.aliases == p.base.aliases for p in depthwise)
+    assert "TE_DW_ROWS_INT4_DEFINE" in packed.project.files["model.c"]
+    assert packed.project.report["pack_int4"]["int8_ops"] == []
+    assert packed.project.report["arena_bytes"] == plain.project.report["arena_bytes"]
+
+
+def test_packed_conv_fuses_with_its_residual_add_like_its_int8_twin(tmp_path):
+    """ResNet-style blocks: a packed 3x3 and a packed 1x1 convolution each fused with the
+    residual ADD that reads it (te_conv2d_int4_add_s8), bit-exact, no larger arena."""
+
+    def build():
+        inputs = keras.Input((7, 5, 9), batch_size=1)
+        x = keras.layers.Conv2D(9, 1, activation="relu")(inputs)
+        y = keras.layers.Conv2D(9, 3, padding="same")(keras.layers.Conv2D(9, 3, padding="same", activation="relu")(x))
+        x = keras.layers.ReLU()(keras.layers.Add()([x, y]))
+        x = keras.layers.Add()([keras.layers.Conv2D(9, 1)(x), x])  # the conv as the ADD's first input
+        return keras.Model(inputs, keras.layers.Conv2D(3, 1)(x))
+
+    model = requantize_weights_int4(convert_int8(build))
+    packed = compile_and_compare(model, tmp_path / "packed", trials=3, options=PACKED)
+    plain = compile_and_compare(model, tmp_path / "plain", trials=1)
+    fused = [p for p in packed.project.compiled.plans if isinstance(p, PackedConvAddPlan)]
+    assert len(fused) == 2, [type(p).__name__ for p in packed.project.compiled.plans]
+    assert "te_conv2d_int4_add_s8" in packed.project.files["model.c"]
+    assert len(packed.project.report["pack_int4"]["packed_ops"]) == 5
+    assert packed.project.report["arena_bytes"] <= plain.project.report["arena_bytes"]
+
+
 def test_packing_halves_the_weight_bytes_and_keeps_the_outputs(tmp_path):
     model = requantize_weights_int4(_dense(256, 64))
     packed = compile_and_compare(model, tmp_path / "packed", trials=2, options=PACKED)
@@ -122,3 +168,85 @@ def test_weights_outside_int4_keep_int8_and_say_why():
     assert not isinstance(fc, PackedFullyConnectedPlan)
     variant, reason = packed_variant(fc)
     assert variant is None and "outside [-8, 7]" in reason
+
+
+@pytest.mark.parametrize(
+    "per_channel", [True, pytest.param(False, marks=pytest.mark.slow)], ids=["per_channel", "per_tensor"]
+)
+def test_packed_dsp_and_portable_kernels_identical_to_tflm_under_qemu(tmp_path, per_channel):
+    """ARMv7E-M: the packed kernels' DSP paths (SXTAB16 / SMLAD on unpacked weight pairs in
+    conv and FC, the row-ring depthwise quads reading packed weights) and the portable ones
+    give TFLM's bytes under QEMU on layers with odd channel counts, tails, residual ADDs and
+    depthwise in place; the DSP build executes fewer instructions."""
+    from tests.tinyengine_gen.firmware._firmware_models import require_qemu
+    from tests.tinyengine_gen.firmware.test_dsp_kernels import _more_dsp_paths_model, _run_both
+    from tflm_backend.tflm_runner import TflmModel
+    from tinyengine_gen.codegen.project import generate
+
+    require_qemu()
+    model = requantize_weights_int4(_more_dsp_paths_model(per_channel))
+    project = generate(read_model_bytes(model, source="more_dsp_paths_int4.tflite"), PACKED)
+    assert project.report["pack_int4"]["int8_ops"] == []
+    assert "te_conv2d_int4_add_s8" in project.files["model.c"] and "TE_DW_ROWS_INT4_DEFINE" in project.files["model.c"]
+    results = _run_both(project, TflmModel(model).run, tmp_path, cases=2)
+    for check in results.values():
+        assert check.compared_with == ("TFLM", "host build")
+    assert results["simd"].run.outputs == results["portable"].run.outputs
+    assert results["simd"].run.instructions[0] < results["portable"].run.instructions[0]
+
+
+@pytest.mark.parametrize(
+    "name, most",
+    [("mcunet_vww.tflite", 0.55), ("mlperf_vww_96_int8.tflite", 0.55), ("mlperf_resnet8_int8.tflite", 0.55),
+     # 6.3 kB of KWS's 30 kB are biases, multipliers and the softmax table, which stay as they are
+     ("mlperf_kws_ref_int8.tflite", 0.58)],
+)
+def test_shared_models_at_four_bits_pack_every_layer_with_the_int8_arena(name, most):
+    """Default options (in-place depthwise, residual fusion, in-place 1x1): every weight layer
+    packed, weights_bytes at most `most` of the int8 build's, and no larger arena."""
+    from tests.shared_assets import shared_model
+    from tinyengine_gen.codegen.project import generate
+
+    model = requantize_weights_int4(shared_model(name).read_bytes())
+    plain = generate(read_model_bytes(model, source=name)).report
+    packed = generate(read_model_bytes(model, source=name), PACKED).report
+    assert packed["pack_int4"]["int8_ops"] == []
+    assert packed["weights_bytes"] <= most * plain["weights_bytes"], packed["weights_bytes"] / plain["weights_bytes"]
+    assert packed["arena_bytes"] <= plain["arena_bytes"]
+
+
+def test_layers_of_a_patch_stage_are_packed_too(tmp_path):
+    """MCUNetV2's patch-based first stage: its convolutions and depthwise layers, run patch by
+    patch, read packed weights like the layers after it (one packed copy for all patches)."""
+
+    def build():
+        inputs = keras.Input((16, 16, 3), batch_size=1)
+        y = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inputs)
+        y = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(y)
+        y = keras.layers.Conv2D(12, 1)(y)
+        y = keras.layers.Conv2D(5, 3, strides=2, padding="same")(y)
+        return keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(y)))
+
+    model = requantize_weights_int4(convert_int8(build))
+    options = CompileOptions(pack_int4=True, patch="2x2", patch_split=2)
+    packed = compile_and_compare(model, tmp_path, trials=3, options=options)
+    report = packed.project.report
+    assert report["patch"]["stage_ops"] == [0, 1, 2], report["patch"]
+    assert report["pack_int4"]["int8_ops"] == [] and {0, 1, 2} <= set(report["pack_int4"]["packed_ops"])
+    model_c = packed.project.files["model.c"]
+    assert "te_conv2d_int4_s8" in model_c and "TE_DW_ROWS_INT4_DEFINE" in model_c
+    assert model_c.count("op0_filter_int4[") == 1  # one copy for the four patches
+
+
+def test_packed_depthwise_takes_its_twins_lean_variant_at_the_peak(tmp_path):
+    """--prefer=memory drops a depthwise layer's row ring at the peak: the packed layer offers
+    the same lean variant (the generic loop nest, no scratch), so its arena is the int8 build's,
+    and its output TFLM's."""
+    model = requantize_weights_int4(_depthwise(3, 7))
+    packed = compile_and_compare(model, tmp_path, trials=2, options=PACKED)
+    plain = compile_graph(read_model_bytes(model))
+    (ours,) = [p for p in packed.project.compiled.plans if isinstance(p, PackedDepthwiseConv2DPlan)]
+    assert not plain.plans[0].uses_row_ring and not ours.base.uses_row_ring and ours.scratch_bytes == 0
+    assert "te_depthwise_int4_s8" in packed.project.files["model.c"]
+    assert packed.project.report["arena_bytes"] == plain.memory.arena_bytes
+    assert ours.lean_variant() is None  # lean already

@@ -51,7 +51,7 @@ def test_logistic_table_is_the_reference_on_every_byte():
     model = _logistic_model((4,), 6.0)
     graph, op = _logistic_op(model)
     plan = plan_logistic(graph, op)
-    table = plan.table()
+    table = plan.table
     assert table.dtype == np.int8 and table.shape == (256,)
     assert np.array_equal(table, logistic_reference(_ALL_INT8, plan))
     assert np.all(np.diff(table.astype(np.int64)) >= 0)  # the sigmoid never decreases
@@ -62,8 +62,9 @@ def test_logistic_plan_follows_tflm_scaling():
     graph, op = _logistic_op(model)
     plan = plan_logistic(graph, op)
     scale = graph.tensor(op.inputs[0]).quant.scale
-    assert plan.input_multiplier * 2.0 ** (plan.input_left_shift - 31) == pytest.approx(scale * 2**27, rel=1e-9)
-    assert plan.input_range_radius == int(15 * 2**27 / 2**plan.input_left_shift)
+    scaling = plan.params
+    assert scaling.input_multiplier * 2.0 ** (scaling.input_left_shift - 31) == pytest.approx(scale * 2**27, rel=1e-9)
+    assert scaling.input_range_radius == int(15 * 2**27 / 2**scaling.input_left_shift)
     assert (plan.size, plan.macs, plan.scratch_bytes, plan.aliases) == (4, 0, 0, ())
 
 

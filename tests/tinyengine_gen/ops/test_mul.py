@@ -5,29 +5,16 @@ import pytest
 
 from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras, tf
+from tests.tinyengine_gen.ops._binary import two_input_model
+from tests.tinyengine_gen.ops._unary import opcodes as _opcodes
 from tinyengine_gen.errors import QuantizationError, UnsupportedOperatorError
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
-from tinyengine_gen.ops.elementwise import plan_mul
+from tinyengine_gen.ops.mul import plan_mul
 from tinyengine_gen.frontend.reader import read_model_bytes
-
-# Activation layers the converter fuses into MUL's fusedActivationFunction.
-ACTIVATIONS = {"NONE": None, "RELU": lambda: keras.layers.ReLU(), "RELU6": lambda: keras.layers.ReLU(6.0)}
 
 
 def _two_input_model(shape1, shape2, activation="NONE"):
-    def build():
-        a = keras.Input(shape1[1:], batch_size=shape1[0])
-        b = keras.Input(shape2[1:], batch_size=shape2[0])
-        y = keras.layers.Multiply()([a, b])
-        if ACTIVATIONS[activation] is not None:
-            y = ACTIVATIONS[activation]()(y)
-        return keras.Model([a, b], y)
-
-    return build
-
-
-def _opcodes(model: bytes) -> list[str]:
-    return [op.opcode for op in read_model_bytes(model).operators]
+    return two_input_model(shape1, shape2, activation, layer=keras.layers.Multiply)
 
 
 @pytest.mark.parametrize("activation", ["NONE", "RELU", "RELU6"])
