@@ -15,8 +15,9 @@ It holds for every outcome of the plan passes, because it assumes the most they 
   follow one another) or where one is a view of the other (counted once); tensors of
   different groups that are live at the same step never share bytes;
 - a kernel with a lean variant may need no scratch, an in-place variant its own scratch,
-  a fused ADD none: an op's scratch counts at the least its plan and in-place variant
-  need, and not at all where it has a lean variant or may be fused (nor with
+  a fused ADD none: per op, the least of (its tensors apart + the least scratch of its
+  variants that write apart) and (its tensors sharing + the least scratch of its in-place
+  variants and their lean ones); no scratch where it may be fused (nor with
   ``count_scratch=False``, for passes such as int4 packing that swap kernels too).
 
 Tests check the bound against the compiled arena on sampled sub-networks.
@@ -93,29 +94,40 @@ def _live_lower_bounds(graph: Graph, plans: Sequence[OpPlan], opcodes: Sequence[
             held = live[step]
             if held.get(root, -1) < size:
                 held[root] = size
-    # an op may write its outputs over an input that dies there (in place): those share
+    # an op may write its outputs over an input that dies there (in place): those share, and
+    # the op then needs the scratch of its in-place variants; written apart, that of its others
+    totals = []
     for step, plan in enumerate(plans):
         held = live[step]
+        apart = sum(held.values())
         dying = {find_root(views, t) for t in plan.inputs
                  if last.get(t) == step and t not in caller and t not in fusable}
         written = {find_root(views, t) for t in plan.outputs if t not in fusable}
         shared = (dying | written) & held.keys()
+        fused = any(t in fusable for t in (*plan.inputs, *plan.outputs))
+        scratch_apart, scratch_shared = (0, 0) if fused or not count_scratch else _least_scratch(plan)
+        total = apart + scratch_apart
         if dying & shared and written & shared and len(shared) > 1:
-            largest = max(held.pop(root) for root in shared)
-            held[min(shared)] = largest
-    totals = [sum(held.values()) for held in live]
-    if count_scratch:
-        for step, plan in enumerate(plans):
-            if not any(t in fusable for t in (*plan.inputs, *plan.outputs)):
-                totals[step] += _least_scratch(plan)
+            together = apart - sum(held[root] for root in shared) + max(held[root] for root in shared)
+            total = min(total, together + scratch_shared)
+        totals.append(total)
     return totals
 
 
-def _least_scratch(plan: OpPlan) -> int:
-    """The least scratch the passes can leave ``plan`` with (0 where a lean kernel may run it)."""
-    if hasattr(plan, "lean_variant"):
-        return 0
-    scratch = plan.scratch_bytes
+def _least_scratch(plan: OpPlan) -> tuple[int, int]:
+    """The least scratch the passes can leave ``plan`` with, written apart from its input and
+    written over it (in place): 0 where a lean kernel may run it, and in place where no
+    in-place variant says otherwise (a fused or view op)."""
+    lean_of = getattr(plan, "lean_variant", None)
+    apart = 0 if lean_of is not None else plan.scratch_bytes
     variant_of = getattr(plan, "in_place_variant", None)
     variant = None if variant_of is None else variant_of()
-    return scratch if variant is None else min(scratch, variant.scratch_bytes)
+    if variant is None:
+        return apart, 0
+    shared = variant.scratch_bytes
+    variant_lean_of = getattr(variant, "lean_variant", None)
+    if shared and variant_lean_of is not None:
+        lean = variant_lean_of()
+        if lean is not None:
+            shared = min(shared, lean.scratch_bytes)
+    return apart, shared
