@@ -32,7 +32,7 @@ flags.DEFINE_bool("firmware", True, "Also digest the firmware sources (stm32f746
 OPTION_SETS = {
     "default": CompileOptions(),
     "int8_io": CompileOptions(int8_input=True, int8_output=True),
-    "no_passes": CompileOptions(fold_pad=False, in_place=False, fuse_residual_add=False, lean_scratch=False),
+    "no_passes": CompileOptions(fold_pad=False, in_place=False, fuse_residual_add=False, prefer="speed"),
     "patch_auto": CompileOptions(patch="auto"),
     "patch_4x4": CompileOptions(patch="4x4", int8_input=True),
 }

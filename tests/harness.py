@@ -140,3 +140,39 @@ def with_shapes_folded(model: bytes) -> bytes:
     builder = flatbuffers.Builder(1024)
     builder.Finish(tree.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
+
+
+def with_phase_batches(model: bytes) -> bytes:
+    """``model`` with the placeholder batch of every SPACE_TO_BATCH_ND's phase images written out.
+
+    An unfixed-batch export keeps batch 1 in the static shapes of SPACE_TO_BATCH_ND's output
+    and of the operators between it and BATCH_TO_SPACE_ND (the converter's dilated
+    convolution); TFLM does not resize tensors, so it runs the file on one phase image.
+    Here those tensors get their true batch (input batch x block size), propagated through
+    each operator that reads a corrected tensor as its first input, up to BATCH_TO_SPACE_ND.
+    Operators, weights and quantisation are untouched, so TFLM running the result is an
+    exact oracle for the file as it is (unlike a batch-1 re-export, where the converter may
+    fuse differently, e.g. a RELU into the convolution with one requantisation less).
+    """
+    import flatbuffers
+
+    from tinyengine_gen.frontend.schema import BUILTIN_OPERATOR_NAMES, schema
+
+    tree = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
+    subgraph = tree.subgraphs[0]
+    codes = [BUILTIN_OPERATOR_NAMES[max(c.builtinCode, c.deprecatedBuiltinCode)] for c in tree.operatorCodes]
+    batches: dict[int, int] = {}
+    for op in subgraph.operators:
+        opcode, first, out = codes[op.opcodeIndex], int(op.inputs[0]), int(op.outputs[0])
+        if opcode == "SPACE_TO_BATCH_ND":
+            block = np.frombuffer(bytes(tree.buffers[subgraph.tensors[int(op.inputs[1])].buffer].data), np.int32)
+            batches[out] = int(subgraph.tensors[first].shape[0]) * int(np.prod(block))
+        elif opcode != "BATCH_TO_SPACE_ND" and first in batches:
+            batches[out] = batches[first]
+    for index, batch in batches.items():
+        tensor = subgraph.tensors[index]
+        tensor.shape = np.asarray([batch, *list(tensor.shape)[1:]], dtype=np.int32)
+        tensor.shapeSignature = None
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(tree.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())

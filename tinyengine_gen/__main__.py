@@ -46,6 +46,11 @@ flags.DEFINE_bool(
     "pack_int4", False,
     "Store CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED weights that all fit [-8, 7] packed two per byte (exact).",
 )
+flags.DEFINE_enum(
+    "prefer", "memory", ["memory", "speed"],
+    "memory: the fastest kernels that keep the lowest peak SRAM (lower-scratch variants at the peak); "
+    "speed: the fastest kernel for every op, whatever scratch it needs.",
+)
 flags.DEFINE_bool("in_place", True, "Let depthwise convolutions overwrite their input when nothing reads it later.")
 flags.DEFINE_enum("target", "host", ["host", "cortex-m"], "host: the C project only; cortex-m: also build firmware.")
 flags.DEFINE_enum("board", "stm32f746", sorted(BOARDS), "Board profile for --target=cortex-m.")
@@ -63,6 +68,7 @@ def options_from_flags() -> CompileOptions:
         int8_input=FLAGS.int8_input,
         int8_output=FLAGS.int8_output,
         in_place=FLAGS.in_place,
+        prefer=FLAGS.prefer,
         pack_int4=FLAGS.pack_int4,
         patch=FLAGS.patch,
         patch_split=FLAGS.patch_split,

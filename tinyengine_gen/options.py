@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 
-__all__ = ["CompileOptions"]
+from tinyengine_gen.errors import InvalidOptionsError
+
+__all__ = ["CompileOptions", "PREFERENCES"]
+
+#: What the kernel choice optimises when kernels trade speed for scratch (``--prefer``).
+PREFERENCES = ("memory", "speed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,8 +34,10 @@ class CompileOptions:
     in_place: bool = True
     #: run a CONV_2D whose output only a same-shape ADD reads as one fused op (no map for it)
     fuse_residual_add: bool = True
-    #: give ops at the memory peak their lower-scratch kernel variant (slower) when that shrinks the arena
-    lean_scratch: bool = True
+    #: "memory": the fastest kernels that keep the lowest peak (ops at the peak of live bytes take
+    #: their lower-scratch variant, slower, wherever that shrinks the arena; the lean_scratch pass);
+    #: "speed": every op keeps its fastest kernel, whatever scratch it needs
+    prefer: str = "memory"
     #: store CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED weights that all fit [-8, 7] packed two per byte
     pack_int4: bool = False
     #: patch-based inference of the first stage: "off", "auto" or a grid such as "4x4"
@@ -39,3 +46,7 @@ class CompileOptions:
     patch_split: int | None = None
     #: ``auto`` only keeps schedules whose extra MACs are at most this fraction of the network's
     patch_max_overhead: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.prefer not in PREFERENCES:
+            raise InvalidOptionsError(f"prefer={self.prefer!r}: use one of {', '.join(PREFERENCES)}")

@@ -176,6 +176,7 @@ def test_failing_host_compiler_keeps_previous_output(conv_model, tmp_path):
         (["--memory_plot={tmp}"], "is a folder; give a file name"),
         (["--memory_plot={tmp}/out/report.json/plot.png"], "is a file, not a folder"),
         (["--run_qemu"], "--run_qemu needs --target=cortex-m"),
+        (["--prefer=size"], "--prefer"),
         (["--target=cortex-m", "--board=stm32f746", "--run_qemu"], "add --layout=qemu"),
     ],
 )

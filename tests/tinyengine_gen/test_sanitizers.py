@@ -298,6 +298,7 @@ OPERATOR_MODELS: dict[str, Callable[[], bytes]] = {
     "SPLIT_V": _data_movement(lambda x: tuple(tf.split(x, [1, 3, 2], axis=3)), (1, 6, 8, 6)),
     "STRIDED_SLICE": _data_movement(lambda x: x[:, 1:7, 2:, :3] * 1.0, (1, 8, 8, 4)),
     "TRANSPOSE_CONV": _keras_model(_one_input((4, 4, 3), _layer("Conv2DTranspose", 5, 3, 2, "same"))),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": _keras_model(_one_input((5, 3), _layer("LSTM", 6, return_sequences=True))),
     "UNPACK": _data_movement(lambda x: tuple(tf.unstack(x, axis=1)), (1, 4, 3)),
     "ADD": _keras_model(_two_inputs(_layer("Add"), (5, 5, 3))),
     "AVERAGE_POOL_2D": _keras_model(_one_input((9, 9, 4), _layer("AveragePooling2D", 3, strides=2, padding="same"))),

@@ -236,13 +236,32 @@ def dilated_depthwise():
     return keras.Model(i, keras.layers.Conv2D(4, 1)(x))
 
 
-# GRU is left out: the TFLite calibrator crashes the process (segmentation fault) on it.
+def gru():
+    """A GRU as TFLite Micro can run it: unrolled. The default GRU converts to a WHILE loop
+    whose calibration crashes the TFLite calibrator (segmentation fault, TF 2.x); unrolled,
+    the converter writes each step's FULLY_CONNECTED, SPLIT, LOGISTIC, TANH, MUL, ADD, SUB."""
+    i = keras.Input((6, 4), batch_size=1)  # as for the LSTM, the converter needs the batch fixed
+    x = keras.layers.GRU(8, unroll=True)(i)
+    return keras.Model(i, keras.layers.Dense(3)(x))
+
+
+def gru_while_loop():
+    """The GRU as written by default: the converter makes a WHILE loop of its steps."""
+    i = keras.Input((6, 4), batch_size=1)
+    x = keras.layers.GRU(8)(i)
+    return keras.Model(i, keras.layers.Dense(3)(x))
 
 
 def lstm():
     i = keras.Input((6, 4), batch_size=1)  # the converter cannot lower an unfixed-batch LSTM to int8
     x = keras.layers.LSTM(8)(i)
     return keras.Model(i, keras.layers.Dense(3)(x))
+
+
+def lstm_sequence():
+    i = keras.Input((10, 5), batch_size=1)
+    x = keras.layers.LSTM(16, return_sequences=True)(i)
+    return keras.Model(i, keras.layers.TimeDistributed(keras.layers.Dense(4))(x))
 
 
 def flatten_dense():
@@ -306,9 +325,14 @@ ZOO: dict[str, Callable[[], object]] = {
     "dilated_conv": dilated_conv,
     "dilated_depthwise": dilated_depthwise,
     "lstm": lstm,
+    "lstm_sequence": lstm_sequence,
+    "gru": gru,
     "flatten_dense": flatten_dense,
     "reshape_dense": reshape_dense,
     "zero_padding": zero_padding,
     "grouped_conv": grouped_conv,
     "permute": permute,
 }
+
+#: Models whose conversion may crash the converter process: converted in a subprocess.
+CONVERTED_APART: dict[str, Callable[[], object]] = {"gru_while_loop": gru_while_loop}

@@ -108,18 +108,11 @@ static TE_DSP_FN_COPIES void te_conv_add_tile(const te_conv2d_gemm_params* p, in
     te_gemm_deep_tile_widened((const int16_t*)rows_scratch, n, filter, bias, multiplier, shift, p, y);
     return;
   }
-  if (core == TE_CONV_ADD_KXK_DEEP) {
+  if (core == TE_CONV_ADD_KXK_DEEP) { /* as te_conv2d_kxk_s8: int8 rows after the int16 tile */
     int16_t* wide = (int16_t*)rows_scratch;
-    for (int i = 0; i < TE_GEMM_PIXELS; ++i) {
-      int16_t* row = wide + (long)i * depth;
-      if (i < n) {
-        te_gemm_im2col_row_wide(p, input, px->b, px->oy, px->ox, row);
-        te_gemm_next_pixel(p, px);
-      } else {
-        for (int k = 0; k < depth; ++k) row[k] = 0;
-      }
-    }
-    te_gemm_deep_tile((const int16_t*)rows_scratch, n, filter, bias, multiplier, shift, p, y);
+    te_gemm_im2col_rows(p, input, n, px, (int8_t*)rows_scratch + 2L * TE_GEMM_PIXELS * depth, rows);
+    te_gemm_widen(p, rows, n, wide);
+    te_gemm_deep_tile_widened(wide, n, filter, bias, multiplier, shift, p, y);
     return;
   }
   if (core == TE_CONV_ADD_1X1_SHALLOW) {

@@ -25,7 +25,8 @@ typedef struct {
 } te_conv2d_add_params;
 
 /* Scratch: TE_CONV_ADD_TILE_BYTES(out_c) bytes for the tile of y, then the scratch of the
- * convolution's core (int16 rows for the deep cores, int8 im2col rows for kxk shallow). */
+ * convolution's core (int16 rows for the 1x1 deep core; the int16 tile and then int8 im2col rows for kxk deep;
+ * int8 im2col rows for kxk shallow). */
 #define TE_CONV_ADD_TILE_BYTES(out_c) ((((long)TE_GEMM_PIXELS * (out_c)) + 15) / 16 * 16)
 
 void te_conv2d_add_s8(const te_conv2d_gemm_params* p, const te_conv2d_add_params* a, const int8_t* input,

@@ -125,10 +125,6 @@ TE_INLINE void te_gemm_widen(const te_conv2d_gemm_params* p, const int8_t* const
 TE_INLINE void te_gemm_deep_tile(const int16_t* wide, int pixels, const int8_t* filter, const int32_t* bias,
                                  const int32_t* multiplier, const int32_t* shift, const te_conv2d_gemm_params* p,
                                  int8_t* out) {
-#ifdef TE_DSP
-  TE_GEMM_DISPATCH_DSP(p, te_gemm_deep_tile_dsp, wide, pixels, filter, bias, multiplier, shift, p, out);
-  return;
-#endif
   const int depth = p->depth, out_c = p->out_c;
   const int16_t *a0 = wide, *a1 = wide + depth, *a2 = wide + 2 * depth, *a3 = wide + 3 * depth;
   int32_t acc[TE_GEMM_PIXELS][TE_GEMM_CHUNK];
@@ -267,9 +263,6 @@ TE_INLINE void te_gemm_copy_int8_t(int8_t* restrict dst, const int8_t* restrict 
 #endif
   for (; i < n; ++i) dst[i] = src[i];
 }
-TE_INLINE void te_gemm_copy_int16_t(int16_t* restrict dst, const int8_t* restrict src, int n) {
-  for (int i = 0; i < n; ++i) dst[i] = src[i];
-}
 
 #define TE_GEMM_IM2COL_ROW(NAME, T)                                                                                \
   TE_INLINE void NAME(const te_conv2d_gemm_params* p, const int8_t* restrict input, int b, int oy, int ox,         \
@@ -311,18 +304,8 @@ TE_INLINE void te_gemm_copy_int16_t(int16_t* restrict dst, const int8_t* restric
     for (long k = dst - row; k < p->depth; ++k) row[k] = 0;                                                        \
   }
 
-/* int8 rows for the shallow core, int16 rows (im2col and widening in one pass) for the deep one. */
+/* int8 rows, for the shallow core and (widened by te_gemm_widen) for the deep KxK one. */
 TE_GEMM_IM2COL_ROW(te_gemm_im2col_row, int8_t)
-TE_GEMM_IM2COL_ROW(te_gemm_im2col_row_wide_natural, int16_t)
-
-/* The deep core's row: in the DSP order (te_gemm_widen's) where TE_DSP. */
-TE_INLINE void te_gemm_im2col_row_wide(const te_conv2d_gemm_params* p, const int8_t* restrict input, int b, int oy,
-                                       int ox, int16_t* restrict row) {
-  te_gemm_im2col_row_wide_natural(p, input, b, oy, ox, row);
-#ifdef TE_DSP
-  te_gemm_reorder_wide_dsp(row, p->depth, p->fast_requant);
-#endif
-}
 
 /* Output pixel (b, oy, ox), walked in NHWC order one pixel at a time. */
 typedef struct {
@@ -335,6 +318,23 @@ TE_INLINE void te_gemm_next_pixel(const te_conv2d_gemm_params* p, te_gemm_pixel*
     if (++px->oy == p->out_h) {
       px->oy = 0;
       ++px->b;
+    }
+  }
+}
+
+/* The int8 receptive fields of the n (<= TE_GEMM_PIXELS) pixels from px on, one after the
+ * other in cols ([TE_GEMM_PIXELS][depth]), rows[i] pointing at each (rows past n repeat
+ * row 0: te_gemm_widen computes from them, never stores them); advances px. The deep
+ * KxK core widens these with te_gemm_widen (four consecutive rows in one pass on DSP
+ * builds) and multiplies them on the 4x1 tile kernel. */
+TE_INLINE void te_gemm_im2col_rows(const te_conv2d_gemm_params* p, const int8_t* input, int n, te_gemm_pixel* px,
+                                   int8_t* cols, const int8_t* rows[TE_GEMM_PIXELS]) {
+  for (int i = 0; i < TE_GEMM_PIXELS; ++i) {
+    rows[i] = cols;
+    if (i < n) {
+      rows[i] = cols + (long)i * p->depth;
+      te_gemm_im2col_row(p, input, px->b, px->oy, px->ox, cols + (long)i * p->depth);
+      te_gemm_next_pixel(p, px);
     }
   }
 }

@@ -13,9 +13,9 @@ typedef struct {
 } te_fully_connected_int4_params;
 
 /* filter: [out_c][depth] packed; folded_bias[o] = bias[o] + input_offset * sum_d (w[o][d] + weights_offset);
- * row: scratch of `depth` int16 values. */
+ * no scratch. */
 void te_fully_connected_int4_s8(const te_fully_connected_int4_params* p, const int8_t* input, const uint8_t* filter,
                                 const int32_t* folded_bias, const int32_t* multiplier, const int8_t* shift,
-                                int16_t* row, int8_t* output);
+                                int8_t* output);
 
 #endif

@@ -4,9 +4,9 @@
 
 #include "te_fixedpoint.h"
 
-void te_transpose_conv_s8(const te_transpose_conv_params* p, const int8_t* input, const int8_t* filter,
-                          const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int32_t* scratch,
-                          int8_t* output) {
+static void te_transpose_conv_image(const te_transpose_conv_params* p, const int8_t* input, const int8_t* filter,
+                                    const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                    int32_t* scratch, int8_t* output) {
   const int oc_count = p->out_c, ic_count = p->in_c;
   const long plane = (long)p->out_h * p->out_w * oc_count;
   memset(scratch, 0, (size_t)plane * sizeof(int32_t));
@@ -37,5 +37,14 @@ void te_transpose_conv_s8(const te_transpose_conv_params* p, const int8_t* input
     acc = acc < p->act_min ? p->act_min : acc;
     acc = acc > p->act_max ? p->act_max : acc;
     output[i] = (int8_t)acc;
+  }
+}
+
+void te_transpose_conv_s8(const te_transpose_conv_params* p, const int8_t* input, const int8_t* filter,
+                          const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int32_t* scratch,
+                          int8_t* output) {
+  const long image_in = (long)p->in_h * p->in_w * p->in_c, image_out = (long)p->out_h * p->out_w * p->out_c;
+  for (int b = 0; b < p->batch; ++b) {
+    te_transpose_conv_image(p, input + b * image_in, filter, bias, multiplier, shift, scratch, output + b * image_out);
   }
 }

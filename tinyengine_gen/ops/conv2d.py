@@ -160,8 +160,10 @@ class Conv2DPlan:
         (and, in place, a copy of the four input rows the shallow core reads)."""
         if self.in_place and self.kernel == "te_conv2d_1x1_shallow_s8":
             return GEMM_PIXELS * self.depth
-        if self.kernel in ("te_conv2d_1x1_s8", "te_conv2d_kxk_s8"):
+        if self.kernel == "te_conv2d_1x1_s8":
             return 2 * GEMM_PIXELS * self.depth  # int16 rows of the deep core
+        if self.kernel == "te_conv2d_kxk_s8":
+            return 3 * GEMM_PIXELS * self.depth  # the deep core's int16 tile and the int8 im2col rows
         if self.kernel == "te_conv2d_kxk_shallow_s8":
             return GEMM_PIXELS * self.depth  # int8 im2col rows
         if self.kernel == "te_conv2d_narrow_s8":

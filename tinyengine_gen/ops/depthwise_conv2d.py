@@ -67,10 +67,20 @@ class DepthwiseConv2DPlan:
     act_max: int
     #: write the output over the input buffer (only set by :meth:`in_place_variant`)
     in_place: bool = False
+    #: False: the generic kernel even where the row ring applies (only set by :meth:`lean_variant`)
+    row_ring: bool = True
 
     @property
     def uses_row_ring(self) -> bool:
-        return self.depth_multiplier == 1 and (self.filter.shape[0] - 1) * self.dilation[0] + 1 <= 16
+        return self.row_ring and self.depth_multiplier == 1 and (self.filter.shape[0] - 1) * self.dilation[0] + 1 <= 16
+
+    def lean_variant(self) -> "DepthwiseConv2DPlan | None":
+        """The same layer on the generic kernel, which reads the input in place of a row ring
+        (no scratch; slower), or None where there is no ring to drop or the layer runs in
+        place (the ring is what lets it overwrite its input, worth more than the ring)."""
+        if self.in_place or not self.uses_row_ring:
+            return None
+        return replace_plan(self, row_ring=False)
 
     @property
     def kernel_sources(self) -> tuple[str, ...]:

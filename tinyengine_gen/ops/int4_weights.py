@@ -179,7 +179,7 @@ class PackedDepthwiseConv2DPlan(_PackedPlan):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class PackedFullyConnectedPlan(_PackedPlan):
-    """FULLY_CONNECTED on te_fully_connected_int4_s8: one input row widened to int16 (scratch)."""
+    """FULLY_CONNECTED on te_fully_connected_int4_s8: read straight from the int8 input, no scratch."""
 
     kernel_sources: tuple[str, ...] = (
         "te_fully_connected_int4.c",
@@ -188,9 +188,7 @@ class PackedFullyConnectedPlan(_PackedPlan):
         "te_fixedpoint.h",
     )
 
-    @property
-    def scratch_bytes(self) -> int:
-        return self.base.scratch_bytes
+    scratch_bytes: int = 0
 
     def emit(self, ctx: EmitContext) -> list[str]:
         p: FullyConnectedPlan = self.base  # type: ignore[assignment]
@@ -205,7 +203,7 @@ class PackedFullyConnectedPlan(_PackedPlan):
             "{",
             f"  static const te_fully_connected_int4_params params = {{{params}}};",
             f"  te_fully_connected_int4_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
-            f"{mult_symbol}, {shift_symbol}, {ctx.scratch('int16_t')}, {ctx.tensor(self.outputs[0])});",
+            f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.outputs[0])});",
             "}",
         ]
 

@@ -2,10 +2,11 @@
 
 TFLite Micro's reference kernels move raw int8 values (no requantisation). SPACE_TO_BATCH
 pads the image and makes phase ``(i, j)`` of each ``b_h x b_w`` block a batch entry;
-BATCH_TO_SPACE interleaves the phases back and crops. Here the batch must be 1 (the file's
-static shapes; TFLite Micro takes more) and the tensors 4-D. Both run as existing
-kernels: SPACE_TO_BATCH pads into scratch (``te_pad_s8``) then permutes
-``[H/b_h, b_h, W/b_w, b_w, C] -> [b_h, b_w, H/b_h, W/b_w, C]`` (``te_transpose_s8``);
+BATCH_TO_SPACE interleaves the phases back and crops. Tensors are 4-D; a batch of N
+images gives N consecutive entries per phase (phase-major, as TFLite Micro orders them).
+Both run as existing kernels: SPACE_TO_BATCH pads into scratch (``te_pad_s8``) then
+permutes ``[N, H/b_h, b_h, W/b_w, b_w, C] -> [b_h, b_w, N, H/b_h, W/b_w, C]``
+(``te_transpose_s8``; N and H/b_h stay adjacent, so it is a 5-D permutation);
 BATCH_TO_SPACE permutes back, into scratch when it crops, then copies the window.
 
 The converter emits the pair around a convolution for ``dilation_rate > 1``;
@@ -58,6 +59,7 @@ class SpaceToBatchPlan:
     padded: tuple[int, int, int]  # (H + pads, W + pads, C)
     output_shape: tuple[int, ...]
     pad_value: int
+    batch: int = 1
     kernel_sources: tuple[str, ...] = _SOURCES
     aliases: tuple[tuple[int, int], ...] = ()
 
@@ -67,16 +69,16 @@ class SpaceToBatchPlan:
 
     @property
     def scratch_bytes(self) -> int:
-        return int(np.prod(self.padded))
+        return self.batch * int(np.prod(self.padded))
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
-        x = np.asarray(values[self.inputs[0]], dtype=np.int8)[0]
-        padded = np.pad(x, (*self.paddings, (0, 0)), constant_values=self.pad_value)
+        x = np.asarray(values[self.inputs[0]], dtype=np.int8)
+        padded = np.pad(x, ((0, 0), *self.paddings, (0, 0)), constant_values=self.pad_value)
         return {self.outputs[0]: self._phases(padded).reshape(self.output_shape)}
 
     def _view(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         (bh, bw), (hp, wp, c) = self.block, self.padded
-        return (hp // bh, bh, wp // bw, bw, c), (1, 3, 0, 2, 4)
+        return (self.batch, hp // bh, bh, wp // bw, bw, c), (2, 4, 0, 1, 3, 5)
 
     def _phases(self, padded: np.ndarray) -> np.ndarray:
         shape, perm = self._view()
@@ -84,7 +86,7 @@ class SpaceToBatchPlan:
 
     def emit(self, ctx: EmitContext) -> list[str]:
         h, w, c = (self.padded[0] - sum(self.paddings[0]), self.padded[1] - sum(self.paddings[1]), self.padded[2])
-        dims = canonical_pad_dims((h, w, c), (*self.paddings, (0, 0)))
+        dims = canonical_pad_dims((self.batch, h, w, c), ((0, 0), *self.paddings, (0, 0)))
         sizes, before, after = (", ".join(str(d[k]) for d in dims) for k in range(3))
         shape, perm = self._view()
         return [
@@ -106,6 +108,7 @@ class BatchToSpacePlan:
     crops: tuple[tuple[int, int], tuple[int, int]]
     phase_shape: tuple[int, int, int]  # (H, W, C) of each phase image
     output_shape: tuple[int, ...]
+    batch: int = 1
     kernel_sources: tuple[str, ...] = _SOURCES
     aliases: tuple[tuple[int, int], ...] = ()
 
@@ -120,17 +123,19 @@ class BatchToSpacePlan:
 
     @property
     def scratch_bytes(self) -> int:
-        return int(np.prod(self._full)) if any(v for pair in self.crops for v in pair) else 0
+        cropped = any(v for pair in self.crops for v in pair)
+        return self.batch * int(np.prod(self._full)) if cropped else 0
 
     def _view(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         (bh, bw), (h, w, c) = self.block, self.phase_shape
-        return (bh, bw, h, w, c), (2, 0, 3, 1, 4)
+        return (bh, bw, self.batch, h, w, c), (2, 3, 0, 4, 1, 5)
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         shape, perm = self._view()
-        full = np.transpose(np.asarray(values[self.inputs[0]], dtype=np.int8).reshape(shape), perm).reshape(self._full)
+        phases = np.asarray(values[self.inputs[0]], dtype=np.int8).reshape(shape)
+        full = np.transpose(phases, perm).reshape(self.batch, *self._full)
         (top, bottom), (left, right) = self.crops
-        window = full[top : self._full[0] - bottom, left : self._full[1] - right]
+        window = full[:, top : self._full[0] - bottom, left : self._full[1] - right]
         return {self.outputs[0]: window.reshape(self.output_shape)}
 
     def emit(self, ctx: EmitContext) -> list[str]:
@@ -142,7 +147,8 @@ class BatchToSpacePlan:
         full_h, full_w, c = self._full
         oh, ow = self.output_shape[1], self.output_shape[2]
         offset = (top * full_w + left) * c
-        window = _transpose_call(ctx.scratch(), out, (1, 1, oh, ow, c), None, offset, (0, 0, full_w * c, c, 1))
+        strides = (0, full_h * full_w * c, full_w * c, c, 1)
+        window = _transpose_call(ctx.scratch(), out, (1, self.batch, oh, ow, c), None, offset, strides)
         return ["{", *_transpose_call(ctx.tensor(self.inputs[0]), ctx.scratch(), shape, perm), *window, "}"]
 
 
@@ -166,15 +172,14 @@ def plan_space_to_batch(graph: Graph, op: Operator) -> SpaceToBatchPlan:
     check = OpChecker(graph, op)
     x, y = check.required_input(0), check.output()
     _image(check, x, y)
-    if x.shape[0] != 1:
-        raise check.unsupported(f"{x.describe()}: only a batch of 1 is supported.")
     block, paddings = _block_and_pairs(check, "paddings")
     hp, wp = x.shape[1] + sum(paddings[0]), x.shape[2] + sum(paddings[1])
     if hp % block[0] or wp % block[1]:
         raise check.unsupported(f"the padded size {hp}x{wp} is not a multiple of the block {block[0]}x{block[1]}.")
-    check.output_shape_matches(y, (block[0] * block[1], hp // block[0], wp // block[1], x.shape[3]))
+    batch = x.shape[0]
+    check.output_shape_matches(y, (block[0] * block[1] * batch, hp // block[0], wp // block[1], x.shape[3]))
     return SpaceToBatchPlan(
-        op.index, (x.index,), (y.index,), block, paddings, (hp, wp, x.shape[3]), tuple(y.shape), PAD_VALUE
+        op.index, (x.index,), (y.index,), block, paddings, (hp, wp, x.shape[3]), tuple(y.shape), PAD_VALUE, batch
     )
 
 
@@ -184,10 +189,11 @@ def plan_batch_to_space(graph: Graph, op: Operator) -> BatchToSpacePlan:
     x, y = check.required_input(0), check.output()
     _image(check, x, y)
     block, crops = _block_and_pairs(check, "crops")
-    if x.shape[0] != block[0] * block[1]:
-        raise check.unsupported(f"{x.describe()}: only a batch of 1 is supported (input batch = block size).")
+    batch, phases = divmod(x.shape[0], block[0] * block[1])
+    if phases or not batch:
+        raise check.unsupported(f"{x.describe()}: the batch must be a multiple of the block size {block[0] * block[1]}.")
     full_h, full_w = x.shape[1] * block[0], x.shape[2] * block[1]
     if sum(crops[0]) > full_h or sum(crops[1]) > full_w:
         raise check.unsupported(f"crops {list(crops)} are larger than the image {full_h}x{full_w}.")
-    check.output_shape_matches(y, (1, full_h - sum(crops[0]), full_w - sum(crops[1]), x.shape[3]))
-    return BatchToSpacePlan(op.index, (x.index,), (y.index,), block, crops, tuple(x.shape[1:]), tuple(y.shape))
+    check.output_shape_matches(y, (batch, full_h - sum(crops[0]), full_w - sum(crops[1]), x.shape[3]))
+    return BatchToSpacePlan(op.index, (x.index,), (y.index,), block, crops, tuple(x.shape[1:]), tuple(y.shape), batch)

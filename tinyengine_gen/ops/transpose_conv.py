@@ -7,7 +7,9 @@ in ours), then adds the bias and requantises each output channel with the multip
 Its padding is the one a convolution from the output size back to the input size would
 have (``ComputePaddingHeightWidth`` on the output's height and width). Inputs: the
 output shape (constant int32; in an unfixed-batch model it is folded before planning),
-the filter ``[out_c, kh, kw, in_c]``, the input, and an optional int32 bias. Batch 1.
+the filter ``[out_c, kh, kw, in_c]``, the input, and an optional int32 bias. A batch of
+images runs one image after the other through one image's scratch (TFLM's sums are per
+image too).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class TransposeConvPlan:
     input_offset: int
     output_offset: int
     act_range: tuple[int, int]
+    batch: int = 1
     kernel_sources: tuple[str, ...] = ("te_transpose_conv.c", "te_transpose_conv.h", "te_fixedpoint.h")
     aliases: tuple[tuple[int, int], ...] = ()
 
@@ -55,11 +58,11 @@ class TransposeConvPlan:
     def macs(self) -> int:
         h, w, c = self.input_shape
         oc, kh, kw, _ = self.filter.shape
-        return h * w * c * oc * kh * kw
+        return self.batch * h * w * c * oc * kh * kw
 
     @property
     def scratch_bytes(self) -> int:
-        return int(np.prod(self.output_shape)) * 4
+        return int(np.prod(self.output_shape[1:])) * 4
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         return {self.outputs[0]: transpose_conv_reference(values[self.inputs[0]], self)}
@@ -69,7 +72,7 @@ class TransposeConvPlan:
         _, out_h, out_w, out_c = self.output_shape
         _, kh, kw, _ = self.filter.shape
         params = (
-            f".in_h = {h}, .in_w = {w}, .in_c = {c}, .out_h = {out_h}, .out_w = {out_w}, .out_c = {out_c}, "
+            f".batch = {self.batch}, .in_h = {h}, .in_w = {w}, .in_c = {c}, .out_h = {out_h}, .out_w = {out_w}, .out_c = {out_c}, "
             f".kernel_h = {kh}, .kernel_w = {kw}, .stride_h = {self.stride[0]}, .stride_w = {self.stride[1]}, "
             f".pad_top = {self.pad[0]}, .pad_left = {self.pad[1]}, .input_offset = {self.input_offset}, "
             f".output_offset = {self.output_offset}, .act_min = {self.act_range[0]}, .act_max = {self.act_range[1]}"
@@ -92,6 +95,12 @@ class TransposeConvPlan:
 
 def transpose_conv_reference(x: np.ndarray, plan: TransposeConvPlan) -> np.ndarray:
     """Pure-numpy twin of te_transpose_conv_s8 (TFLM's scatter order; int32 sums are exact)."""
+    h, w, c = plan.input_shape
+    images = np.asarray(x).reshape(plan.batch, h, w, c)
+    return np.stack([_image_reference(image, plan) for image in images]).reshape(plan.output_shape)
+
+
+def _image_reference(x: np.ndarray, plan: TransposeConvPlan) -> np.ndarray:
     h, w, _ = plan.input_shape
     _, out_h, out_w, out_c = plan.output_shape
     oc, kh, kw, _ = plan.filter.shape
@@ -107,7 +116,7 @@ def transpose_conv_reference(x: np.ndarray, plan: TransposeConvPlan) -> np.ndarr
     sums[:rows, :cols] = padded[top : top + rows, left : left + cols]
     acc = multiply_by_quantized_multiplier((sums + plan.bias).astype(np.int32), plan.multipliers, plan.shifts)
     out = np.clip(acc.astype(np.int64) + plan.output_offset, *plan.act_range)
-    return out.astype(np.int8).reshape(plan.output_shape)
+    return out.astype(np.int8)
 
 
 @register("TRANSPOSE_CONV", inputs=3)
@@ -121,8 +130,6 @@ def plan_transpose_conv(graph: Graph, op: Operator) -> TransposeConvPlan:
         check.rank(tensor, 4)
     wanted = tuple(int(v) for v in np.asarray(check.constant(shape_tensor, "output shape")).reshape(-1))
     check.output_shape_matches(y, wanted)
-    if x.shape[0] != 1:
-        raise check.unsupported(f"{x.describe()}: only a batch of 1 is supported.")
     out_c, kh, kw, in_c = w.shape
     if in_c != x.shape[3] or out_c != y.shape[3]:
         raise check.unsupported(f"{w.describe()} does not match {x.describe()} and {y.describe()}.")
@@ -149,4 +156,5 @@ def plan_transpose_conv(graph: Graph, op: Operator) -> TransposeConvPlan:
         input_offset=-in_zp,
         output_offset=out_zp,
         act_range=check.activation_bounds(y),
+        batch=x.shape[0],
     )

@@ -6,7 +6,8 @@ half the bytes). The faster one is planned first; this pass then looks at the op
 the peak of live bytes and swaps in ``lean_variant()`` one op at a time, as long as the
 planned arena does not grow (two ops tied at the peak need both swaps before it shrinks).
 Swaps after the last strict improvement are dropped, so the result is never larger than
-the input's arena and ops off the peak keep their fast kernel.
+the input's arena and ops off the peak keep their fast kernel. It runs with
+``CompileOptions.prefer == "memory"`` (the default, ``--prefer=memory``); ``speed`` skips it.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def with_lean_scratch(graph: Graph, plans: tuple[OpPlan, ...], alignment: int = 
 
 
 def _asked(options: CompileOptions) -> bool:
-    return options.lean_scratch
+    return options.prefer == "memory"
 
 
 def _lean(graph: Graph, plans: Plans, options: CompileOptions) -> tuple[Graph, Plans]:

@@ -5,7 +5,8 @@ pass reads the options to decide whether it runs.
 
 Graph passes: constant folding first (the converter's shape subgraphs become constants
 that every later pass and planner can read), the converter's dilated-convolution pattern
-into one dilated convolution, a grouped convolution into one convolution per group, then the int8 API strips (they change what the graph's inputs and outputs
+into one dilated convolution, a float activation between DEQUANTIZE and QUANTIZE into
+its int8 table, a grouped convolution into one convolution per group, then the int8 API strips (they change what the graph's inputs and outputs
 are), then PAD folding, then the NCHW input fold (off under patching).
 
 Plan passes: packed 4-bit convolution / fully-connected weights first (when asked; the later
@@ -20,6 +21,7 @@ from __future__ import annotations
 from tinyengine_gen.passes.base import Pass
 from tinyengine_gen.passes.fold_constants import FOLD_CONSTANTS
 from tinyengine_gen.passes.fold_dilated import FOLD_DILATED
+from tinyengine_gen.passes.fold_float_unary import FOLD_FLOAT_UNARY
 from tinyengine_gen.passes.fold_input_transpose import FOLD_INPUT_TRANSPOSE
 from tinyengine_gen.passes.split_grouped_conv import SPLIT_GROUPED_CONV
 from tinyengine_gen.passes.fold_pad import FOLD_PAD
@@ -34,6 +36,7 @@ __all__ = ["GRAPH_PASSES", "PLAN_PASSES"]
 GRAPH_PASSES: tuple[Pass, ...] = (
     FOLD_CONSTANTS,
     FOLD_DILATED,
+    FOLD_FLOAT_UNARY,
     SPLIT_GROUPED_CONV,
     STRIP_INPUT_QUANTIZE,
     STRIP_OUTPUT_DEQUANTIZE,

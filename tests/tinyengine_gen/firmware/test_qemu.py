@@ -121,3 +121,18 @@ def test_every_shared_model_that_fits_runs_identical_to_tflm(tmp_path, name, boa
         pytest.skip(str(exc))
     check = check_firmware(build, tflm=TflmModel.from_file(path).run, timeout_s=600)
     assert check.compared_with == ("TFLM", "host build")
+
+
+@pytest.mark.slow
+def test_lstm_state_carries_over_invokes_identically_under_qemu(tmp_path):
+    """Four invokes back to back on the board: the LSTM's hidden and cell states carry from
+    one to the next as in TFLM's interpreter and in the host build."""
+    require_qemu()
+    from tests.tinyengine_gen.ops.test_lstm import lstm_model
+
+    model = lstm_model(units=8, steps=6, features=4)
+    project = generate(read_model_bytes(model, source="lstm.tflite"))
+    options = FirmwareOptions(board="mps2-an500", layout="qemu", cases=4, seed=3)
+    build = write_firmware_project(project, tmp_path / "out", options)
+    check = check_firmware(build, tflm=TflmModel(model).run, timeout_s=60)
+    assert check.compared_with == ("TFLM", "host build") and len(check.outputs) == 4

@@ -206,9 +206,9 @@ _KERNEL_WRAPPER = r"""
 #include "te_fully_connected.h"
 void run(int batches, int depth, int out_c, int per_channel, int32_t weights_offset, int32_t output_offset,
          const int8_t* input, const int8_t* filter, const int32_t* folded_bias, const int32_t* multiplier,
-         const int32_t* shift, int16_t* row, int8_t* output) {
+         const int32_t* shift, int8_t* output) {
   const te_fully_connected_params p = {batches, depth, out_c, per_channel, weights_offset, output_offset, -128, 127};
-  te_fully_connected_s8(&p, input, filter, folded_bias, multiplier, shift, row, output);
+  te_fully_connected_s8(&p, input, filter, folded_bias, multiplier, shift, output);
 }
 """
 
@@ -217,6 +217,7 @@ void run(int batches, int depth, int out_c, int per_channel, int32_t weights_off
     "depth,out_c,per_channel,weights_zp",
     [
         (70_001, 6, False, 5),  # longer than one int32 chunk (2^16 terms): two chunks per neuron
+        (70_001, 3, True, 0),  # two chunks, a pair of neurons and an odd one, per-channel
         (1280, 9, True, 0),  # MobileNetV2's classifier depth, per-channel
         (3, 4, False, -7),  # a depth shorter than any vector
     ],
@@ -260,14 +261,13 @@ def test_fully_connected_kernel_long_and_short_depths(tmp_path, depth, out_c, pe
         act_max=127,
     )
     x = rng.integers(-128, 128, (batches, depth), dtype=np.int8)
-    row = np.zeros(depth, dtype=np.int16)
     out = np.zeros((batches, out_c), dtype=np.int8)
-    arrays = (x, weights, plan.folded_bias, multipliers, shifts, row, out)
+    arrays = (x, weights, plan.folded_bias, multipliers, shifts, out)
     lib.run(
         *(ctypes.c_int(v) for v in (batches, depth, out_c, int(per_channel), -weights_zp, -4)),
         *(ctypes.c_void_p(a.ctypes.data) for a in arrays),
     )
-    assert plan.scratch_bytes == row.nbytes
+    assert plan.scratch_bytes == 0
     expected = fully_connected_reference(x, plan)
     assert np.unique(expected).size > 2, "outputs saturate: pick other shifts"
     assert np.array_equal(out, expected)
@@ -275,10 +275,47 @@ def test_fully_connected_kernel_long_and_short_depths(tmp_path, depth, out_c, pe
 
 
 def test_fully_connected_clean_under_sanitizers(tmp_path):
-    """Two batches sharing the widened input row, and a weights zero point, under ASan and UBSan."""
+    """Two batches, an odd neuron count (pairs and a last single one), a weights zero point, under ASan and UBSan."""
     model = _convert(_dense_model((37,), 9, "relu", batch=2), per_channel=False)
 
     def shift_zero_point(tree, op):
         tree.subgraphs[0].tensors[op.inputs[1]].quantization.zeroPoint = [-3]
 
     assert run_under_sanitizers(_edit(model, shift_zero_point), tmp_path, trials=2, name="fc_blocks") == 2
+
+
+def _wide_input_model() -> bytes:
+    """One FULLY_CONNECTED reading 4,000 inputs (its int16-widened row alone was 8,000 B)."""
+
+    def build():
+        inputs = keras.Input((4000,), batch_size=1)
+        return keras.Model(inputs, keras.layers.Dense(16)(inputs))
+
+    return _convert(build, per_channel=False)
+
+
+def _dense_autoencoder() -> bytes:
+    """A 640-input dense autoencoder (MLPerf Tiny's anomaly-detection shape): 640-128x4-8-128x4-640."""
+
+    def build():
+        inputs = keras.Input((640,), batch_size=1)
+        x = inputs
+        for units in (128, 128, 128, 128, 8, 128, 128, 128, 128):
+            x = keras.layers.Dense(units, activation="relu")(x)
+        return keras.Model(inputs, keras.layers.Dense(640)(x))
+
+    return _convert(build, per_channel=False)
+
+
+@pytest.mark.parametrize("build", [_wide_input_model, _dense_autoencoder], ids=["4000_inputs", "autoencoder_640"])
+def test_fully_connected_models_peak_at_the_live_tensor_bound(tmp_path, build):
+    """Peak SRAM of fully-connected-only models: the largest input + output of a layer (no
+    scratch), never above TFLM's arena; outputs still TFLM's."""
+    model = build()
+    comparison = compile_and_compare(model, tmp_path, trials=2)
+    graph = read_model_bytes(model, source="dense.tflite")
+    live_bound = max(graph.tensor(op.inputs[0]).nbytes + graph.tensor(op.outputs[0]).nbytes for op in graph.operators)
+    peak = comparison.project.report["peak_sram_bytes"]  # type: ignore[attr-defined]
+    assert peak == live_bound, (peak, live_bound)
+    tflm_arena = comparison.tflm.arena_bytes([np.zeros(graph.tensor(graph.inputs[0]).shape, np.int8)])
+    assert peak <= tflm_arena, (peak, tflm_arena)

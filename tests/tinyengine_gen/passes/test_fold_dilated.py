@@ -71,12 +71,15 @@ def _convert_function(fn, shape):
         ((1, 8, 6, 3), (2, 3), [[1, 1], [2, 1]], [[1, 1], [2, 1]]),
         ((1, 6, 6, 3), (3, 1), [[2, 1], [0, 0]], [[2, 1], [0, 0]]),
         ((1, 6, 6, 3), (3, 3), [[0, 0], [0, 0]], [[1, 0], [0, 2]]),
+        ((2, 8, 6, 3), (2, 3), [[1, 1], [2, 1]], [[1, 1], [2, 1]]),
+        pytest.param((3, 6, 4, 2), (3, 2), [[0, 0], [0, 0]], [[0, 2], [1, 0]], marks=pytest.mark.slow),
     ],
 )
 def test_space_to_batch_and_back_on_their_own(tmp_path, shape, block, paddings, crops):
     """TFLite Micro pads SPACE_TO_BATCH_ND with an ``output_offset`` it never sets (memory
     left over in its arena), so no padded value may reach the output for TFLM to be an
-    oracle: the crops remove exactly the padding, or cut real values."""
+    oracle: the crops remove exactly the padding, or cut real values. A batch of N images
+    gives N entries per phase."""
     from tests.model_factory import tf
 
     def fn(x):

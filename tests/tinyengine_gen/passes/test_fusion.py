@@ -12,7 +12,7 @@ from tinyengine_gen.compiler import CompileOptions
 from tinyengine_gen.passes.fusion import FUSED_OPCODE, ConvAddPlan
 from tinyengine_gen.frontend.reader import read_model_bytes
 
-FIXED_KERNELS = CompileOptions(lean_scratch=False)
+FIXED_KERNELS = CompileOptions(prefer="speed")
 
 #: name: (channels, kernel size of the fused conv, expected core kernel)
 CORES = {

@@ -6,12 +6,15 @@ models in tests/tinyengine_gen/ops/test_conv2d.py and test_conv2d_inplace.py.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.tinyengine_gen.passes.ir_graphs import GraphBuilder
 from tinyengine_gen.compiler import CompileOptions, compile_graph
+from tinyengine_gen.errors import InvalidOptionsError
 from tinyengine_gen.memory.lifetimes import memory_plan
 from tinyengine_gen.passes.lean_scratch import LEAN_SCRATCH, with_lean_scratch
 
-FAST = CompileOptions(lean_scratch=False)
+FAST = CompileOptions(prefer="speed")
 
 
 def _deep_conv(channels=64, size=8):
@@ -54,3 +57,26 @@ def test_never_a_larger_arena_than_its_input():
 
 def test_runs_only_when_the_options_ask():
     assert LEAN_SCRATCH.applies(CompileOptions()) and not LEAN_SCRATCH.applies(FAST)
+
+
+def test_prefer_is_memory_by_default_and_refuses_other_words():
+    assert CompileOptions().prefer == "memory"
+    with pytest.raises(InvalidOptionsError, match=r"prefer='size': use one of memory, speed"):
+        CompileOptions(prefer="size")
+
+
+def _depthwise_beside_its_input():
+    """A depthwise layer whose input a later layer reads: it cannot run in place, so its row
+    ring (scratch) sits on top of input + output at the peak (the 1x1 layers after it are narrow)."""
+    b = GraphBuilder()
+    x = b.tensor((1, 12, 12, 32))
+    return b.build([x], [b.add(b.conv(b.depthwise(x, 5), 4), b.conv(x, 4))])
+
+
+def test_a_depthwise_ring_at_the_peak_gives_way_to_the_generic_kernel():
+    graph = _depthwise_beside_its_input()
+    fast, lean = compile_graph(graph, FAST), compile_graph(graph)
+    assert fast.plans[0].uses_row_ring and fast.plans[0].scratch_bytes > 0 and not fast.plans[0].in_place
+    assert not lean.plans[0].uses_row_ring and lean.plans[0].scratch_bytes == 0
+    assert lean.plans[0].kernel_sources[0] == "te_depthwise_conv2d.c"
+    assert lean.arena_bytes < fast.arena_bytes
