@@ -151,12 +151,17 @@ def stage_firmware(graph: Graph, stage: PatchStagePlan, layer_ops: Sequence[OpFi
             step_plan.emit(stage.step_context(counter, k))
             definitions = frozenset(counter.definitions)
             share = step_plan.macs / plan.macs if plan.macs else 1.0 / patches
+            first = p == 0
             ops.append(
                 OpFirmware(
+                    # the per-patch calls of one op run the same variant on a share of its map
                     variant=variant_of(step_plan, definitions),
-                    aligned_constant_bytes=layer.aligned_constant_bytes if p == 0 else 0,
+                    aligned_constant_bytes=layer.aligned_constant_bytes if first else 0,
                     kernel_files=tuple(sorted({f for f in step_plan.kernel_sources if f.endswith(".c")})),
-                    definitions=definitions,
+                    # a stage op's specialisations are priced once (as its layer-wise call site);
+                    # each later patch adds a call, priced by the Flash fit's bytes per call of
+                    # its plan type, and what GCC clones beyond that falls to the fitted margin
+                    definitions=definitions if first else frozenset(),
                     features=(float(step_plan.macs), elements * share, pixels * share, 1.0),
                 )
             )
