@@ -1,6 +1,6 @@
 """Calibrate the firmware cost model of one board from real builds and QEMU runs.
 
-    python -m mcunet_tf.calibrate --board=mps2-an500 [--per_space=4] [--spaces=0.3:96,0.5:128,0.7:160] [--seed=1]
+    python -m mcunet_tf.calibrate --board=mps2-an500 [--per_space=4] [--patch_per_space=2] [--spaces=0.3:96,0.5:128] [--seed=1]
     python -m mcunet_tf.calibrate --board=mps2-an500 --kernels_only   # kernel sizes only, seconds
 
 writes ``mcunet_tf/calibration/<board>.json`` (package data, read by
@@ -24,7 +24,13 @@ writes ``mcunet_tf/calibration/<board>.json`` (package data, read by
    analysed stack);
 6. **instructions**: per kernel variant, non-negative least squares of the per-operator
    counts on MACs, output elements, output pixels and a constant; ``invoke_instructions``
-   is what the whole inference takes beyond its operators (negative: the marks' own cost).
+   is what the whole inference takes beyond its operators (negative: the marks' own cost);
+7. **patch stages**: ``patch_per_space`` more configs per space are built with the patch
+   schedule ``--patch=auto`` picks (MCUNetV2); a stage is priced as its per-patch calls (each
+   variant's model on its share of the work, halos included) plus each patch's copies
+   (:data:`~mcunet_tf.firmware_cost.PATCH_COPY_VARIANT`), whose coefficients are fitted to
+   what the stage's count leaves beyond its calls. Their builds also enter the Flash fit and
+   the fixed SRAM (a stage's deeper calls need a little more stack).
 """
 
 from __future__ import annotations
