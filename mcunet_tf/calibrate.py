@@ -160,7 +160,7 @@ def _ops(measurement: Measurement) -> list[OpFirmware]:
 
 
 def _specialisations(measurements: Sequence[Measurement], ops: Sequence[Sequence[OpFirmware]]):
-    """Per specialisation: shared helpers, per-call-site clone, and the whole where one op calls it.
+    """Per specialisation: shared helpers, clone bytes per call site, and the whole where one op calls it.
 
     In model.o a specialisation ``N`` called from several operators appears as clones
     ``N.constprop.k`` (one per call site) beside helpers ``N_...`` they share; called from one
@@ -169,6 +169,7 @@ def _specialisations(measurements: Sequence[Measurement], ops: Sequence[Sequence
     shared: dict[str, int] = {}
     site: dict[str, int] = {}
     single: dict[str, int] = {}
+    per_site: dict[str, list[float]] = defaultdict(list)
     for measurement, row in zip(measurements, ops):
         symbols = dict(measurement.model_symbols)
         calls = Counter(d for op in row for d in op.definitions)
@@ -179,7 +180,9 @@ def _specialisations(measurements: Sequence[Measurement], ops: Sequence[Sequence
                 single[name] = max(single.get(name, 0), helpers + sum(clones))
             else:
                 shared[name] = max(shared.get(name, 0), helpers)
-                site[name] = max([site.get(name, 0), *clones])
+                per_site[name].append(sum(clones) / count)  # GCC clones some call sites, not all
+    for name, sizes in per_site.items():
+        site[name] = int(np.ceil(np.mean(sizes)))  # the Flash fit's margin covers the spread
     for name, total in single.items():  # met only with one call site: price more sites as that many wholes
         shared.setdefault(name, 0)
         site.setdefault(name, total)
@@ -273,13 +276,18 @@ def fit_cost_model(
         ),
     )
     op_bytes, runtime, margin = _fit_flash(measurements, ops, model)
-    return dataclasses.replace(
+    model = dataclasses.replace(
         model,
         op_bytes=MappingProxyType(op_bytes),
         default_op_bytes=max(op_bytes.values(), default=0),
         runtime_bytes=runtime,
         flash_margin_bytes=margin,
     )
+    patched = [(m, row) for m, row in zip(measurements, ops) if any(op.variant == PATCH_COPY_VARIANT for op in row)]
+    if not patched:
+        return model
+    short = max(m.elf_flash_bytes - model.flash_bytes(row, m.input_bytes) for m, row in patched)
+    return dataclasses.replace(model, patch_margin_bytes=max(0, short) + FLASH_SAFETY_BYTES)
 
 
 def _parse_spaces(text: str) -> tuple[tuple[float, int], ...]:

@@ -219,6 +219,10 @@ class FirmwareCostModel:
     default_instruction_model: tuple[float, ...]
     invoke_instructions: float
     calibration: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: added for a patch-based build: how far the calibration's patch-based builds went
+    #: beyond the rest of the model (GCC clones some per-patch calls of a specialisation)
+    #: plus the safety allowance, so that patch-based predictions stay above the ELF too
+    patch_margin_bytes: int = 0
     _memo: dict[int, tuple[OpFirmware, tuple[int, float]]] = dataclasses.field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -229,8 +233,10 @@ class FirmwareCostModel:
         kernels: set[str] = set()
         sites: Counter[str] = Counter()
         own = 0
+        patched = False
         for op in ops:
             own += self._per_op(op)[0]
+            patched = patched or op.variant == PATCH_COPY_VARIANT
             kernels.update(op.kernel_files)
             if op.definitions:
                 sites.update(op.definitions)
@@ -244,6 +250,7 @@ class FirmwareCostModel:
             + self.runtime_bytes
             + input_bytes
             + self.flash_margin_bytes
+            + (self.patch_margin_bytes if patched else 0)
         )
 
     def _per_op(self, op: OpFirmware) -> tuple[int, float]:
