@@ -1,6 +1,6 @@
 """Calibrate the firmware cost model of one board from real builds and QEMU runs.
 
-    python -m mcunet_tf.calibrate --board=mps2-an500 [--per_space=4] [--spaces=0.3:96,0.5:128,0.7:160] [--seed=1]
+    python -m mcunet_tf.calibrate --board=mps2-an500 [--per_space=4] [--patch_per_space=2] [--spaces=0.3:96,0.5:128] [--seed=1]
     python -m mcunet_tf.calibrate --board=mps2-an500 --kernels_only   # kernel sizes only, seconds
 
 writes ``mcunet_tf/calibration/<board>.json`` (package data, read by
@@ -24,7 +24,13 @@ writes ``mcunet_tf/calibration/<board>.json`` (package data, read by
    analysed stack);
 6. **instructions**: per kernel variant, non-negative least squares of the per-operator
    counts on MACs, output elements, output pixels and a constant; ``invoke_instructions``
-   is what the whole inference takes beyond its operators (negative: the marks' own cost).
+   is what the whole inference takes beyond its operators (negative: the marks' own cost);
+7. **patch stages**: ``patch_per_space`` more configs per space are built with the patch
+   schedule ``--patch=auto`` picks (MCUNetV2); a stage is priced as its per-patch calls (each
+   variant's model on its share of the work, halos included) plus each patch's copies
+   (:data:`~mcunet_tf.firmware_cost.PATCH_COPY_VARIANT`), whose coefficients are fitted to
+   what the stage's count leaves beyond its calls. Their builds also enter the Flash fit and
+   the fixed SRAM (a stage's deeper calls need a little more stack).
 """
 
 from __future__ import annotations
@@ -46,9 +52,10 @@ from mcunet_tf.firmware_cost import (
     CALIBRATION_VERSION,
     LATENCY_FEATURES,
     FirmwareCostModel,
+    PATCH_COPY_VARIANT,
     OpFirmware,
     calibration_path,
-    op_firmware,
+    plan_firmware,
     plan_kind,
 )
 from mcunet_tf.firmware_measure import Measurement
@@ -141,13 +148,19 @@ def _nnls(matrix: np.ndarray, target: np.ndarray) -> np.ndarray:
     return x / scale
 
 
-def _ops(measurement: Measurement) -> list[OpFirmware]:
+def _groups(measurement: Measurement) -> list[tuple[OpFirmware, ...]]:
+    """The firmware parts of each compiled operator (one per plan; a patch stage: each per-patch
+    call and copy), in the order of the per-operator instruction counts."""
     graph = measurement.compiled.graph
-    return [op_firmware(graph, plan) for plan in measurement.compiled.plans]
+    return [plan_firmware(graph, plan) for plan in measurement.compiled.plans]
+
+
+def _ops(measurement: Measurement) -> list[OpFirmware]:
+    return [op for group in _groups(measurement) for op in group]
 
 
 def _specialisations(measurements: Sequence[Measurement], ops: Sequence[Sequence[OpFirmware]]):
-    """Per specialisation: shared helpers, per-call-site clone, and the whole where one op calls it.
+    """Per specialisation: shared helpers, clone bytes per call site, and the whole where one op calls it.
 
     In model.o a specialisation ``N`` called from several operators appears as clones
     ``N.constprop.k`` (one per call site) beside helpers ``N_...`` they share; called from one
@@ -156,6 +169,7 @@ def _specialisations(measurements: Sequence[Measurement], ops: Sequence[Sequence
     shared: dict[str, int] = {}
     site: dict[str, int] = {}
     single: dict[str, int] = {}
+    per_site: dict[str, list[float]] = defaultdict(list)
     for measurement, row in zip(measurements, ops):
         symbols = dict(measurement.model_symbols)
         calls = Counter(d for op in row for d in op.definitions)
@@ -166,7 +180,9 @@ def _specialisations(measurements: Sequence[Measurement], ops: Sequence[Sequence
                 single[name] = max(single.get(name, 0), helpers + sum(clones))
             else:
                 shared[name] = max(shared.get(name, 0), helpers)
-                site[name] = max([site.get(name, 0), *clones])
+                per_site[name].append(sum(clones) / count)  # GCC clones some call sites, not all
+    for name, sizes in per_site.items():
+        site[name] = int(np.ceil(np.mean(sizes)))  # the Flash fit's margin covers the spread
     for name, total in single.items():  # met only with one call site: price more sites as that many wholes
         shared.setdefault(name, 0)
         site.setdefault(name, total)
@@ -193,18 +209,33 @@ def _fit_flash(
 
 
 def _fit_instructions(
-    measurements: Sequence[Measurement], ops: Sequence[Sequence[OpFirmware]]
+    measurements: Sequence[Measurement], groups: Sequence[Sequence[tuple[OpFirmware, ...]]]
 ) -> tuple[dict[str, tuple[float, ...]], tuple[float, ...], float]:
+    """Per kernel variant, NNLS of the per-operator counts on its features; then a patch stage's
+    copies, from what its count leaves beyond the per-patch calls the variants predict."""
     by_variant: dict[str, list[tuple[tuple[float, ...], int]]] = defaultdict(list)
-    for measurement, row in zip(measurements, ops):
-        for op, count in zip(row, measurement.op_instructions):
-            by_variant[op.variant].append((op.features, count))
+    stages = []
+    for measurement, row in zip(measurements, groups):
+        for group, count in zip(row, measurement.op_instructions):
+            if len(group) == 1:
+                by_variant[group[0].variant].append((group[0].features, count))
+            else:
+                stages.append((group, count))
     model = {}
     for variant, samples in sorted(by_variant.items()):
         matrix = np.array([features for features, _ in samples], dtype=float)
         target = np.array([count for _, count in samples], dtype=float)
         model[variant] = tuple(float(x) for x in _nnls(matrix, target))
     default = tuple(float(x) for x in np.max(np.array(list(model.values())), axis=0))
+    if stages:
+        rows, residuals = [], []
+        for group, count in stages:
+            calls = [op for op in group if op.variant != PATCH_COPY_VARIANT]
+            copies = [op for op in group if op.variant == PATCH_COPY_VARIANT]
+            predicted = sum(float(np.dot(model.get(op.variant, default), op.features)) for op in calls)
+            rows.append(np.sum([op.features for op in copies], axis=0))
+            residuals.append(count - predicted)
+        model[PATCH_COPY_VARIANT] = tuple(float(x) for x in _nnls(np.array(rows), np.array(residuals)))
     extra = [m.instructions - sum(m.op_instructions) for m in measurements]
     return model, default, float(np.mean(extra))
 
@@ -213,9 +244,10 @@ def fit_cost_model(
     board: str, measurements: Sequence[Measurement], kernel_bytes: dict[str, int], clock_hz: float | None = None
 ) -> FirmwareCostModel:
     """The board's cost model fitted to ``measurements`` (each with per-operator counts)."""
-    ops = [_ops(m) for m in measurements]
+    groups = [_groups(m) for m in measurements]
+    ops = [[op for group in row for op in group] for row in groups]
     shared, site, single = _specialisations(measurements, ops)
-    instruction_model, default_model, invoke = _fit_instructions(measurements, ops)
+    instruction_model, default_model, invoke = _fit_instructions(measurements, groups)
     model = FirmwareCostModel(
         board=board,
         cflags=firmware_cflags(board),
@@ -244,13 +276,18 @@ def fit_cost_model(
         ),
     )
     op_bytes, runtime, margin = _fit_flash(measurements, ops, model)
-    return dataclasses.replace(
+    model = dataclasses.replace(
         model,
         op_bytes=MappingProxyType(op_bytes),
         default_op_bytes=max(op_bytes.values(), default=0),
         runtime_bytes=runtime,
         flash_margin_bytes=margin,
     )
+    patched = [(m, row) for m, row in zip(measurements, ops) if any(op.variant == PATCH_COPY_VARIANT for op in row)]
+    if not patched:
+        return model
+    short = max(m.elf_flash_bytes - model.flash_bytes(row, m.input_bytes) for m, row in patched)
+    return dataclasses.replace(model, patch_margin_bytes=max(0, short) + FLASH_SAFETY_BYTES)
 
 
 def _parse_spaces(text: str) -> tuple[tuple[float, int], ...]:
@@ -282,6 +319,7 @@ def _refresh_kernel_bytes(board: str, out: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
+    from mcunet_tf.cost_model import patch_options
     from mcunet_tf.firmware_measure import load_measurements, measure_configs, sample_configs, save_measurements
     from mcunet_tf.space import SearchSpace
     from tinyengine_gen.firmware.boards import BOARDS
@@ -291,6 +329,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--board", required=True, choices=sorted(BOARDS))
     parser.add_argument("--per_space", type=int, default=4, help="sub-networks per (W, R) space")
     parser.add_argument("--spaces", default=",".join(f"{w:g}:{r}" for w, r in DEFAULT_SPACES), help="W:R,W:R,...")
+    parser.add_argument(
+        "--patch_per_space",
+        type=int,
+        default=2,
+        help="more sub-networks per space built with the patch schedule --patch=auto picks (fits the patch copies)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the sampled sub-networks (the benchmark uses 0)")
     parser.add_argument("--out", default=None, help="JSON to write (default: the package's calibration file)")
     parser.add_argument(
@@ -326,6 +370,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         configs = sample_configs(space, spaces, args.per_space, args.seed)
         print(f"building and running {len(configs)} sub-networks under QEMU ...", flush=True)
         measurements = measure_configs(space, configs, args.board, seed=args.seed, per_op=True)
+        if args.patch_per_space > 0:
+            patched = sample_configs(space, spaces, args.patch_per_space, args.seed + 1000)
+            print(f"... and {len(patched)} with the patch schedule --patch=auto picks ...", flush=True)
+            measurements += measure_configs(
+                space, patched, args.board, seed=args.seed + 1000, per_op=True, compile_options=patch_options("auto")
+            )
         if cache is not None:
             save_measurements(cache, measurements)
     model = fit_cost_model(args.board, measurements, kernel_bytes)

@@ -32,7 +32,7 @@ from typing import Any
 
 from mcunet_tf.arch import ArchConfig
 from mcunet_tf.code_size import CORTEX_M7_OS, CodeSizeModel
-from mcunet_tf.firmware_cost import AlignedConstantCounter, OpFirmware, op_firmware_of
+from mcunet_tf.firmware_cost import AlignedConstantCounter, OpFirmware, op_firmware_of, stage_firmware
 from mcunet_tf.space import SearchSpace
 from mcunet_tf.subnet_graph import BuiltSubnet, build_subnet_graph
 from tinyengine_gen.compiler import CompiledModel, CompileOptions, compile_graph
@@ -86,6 +86,8 @@ class Emitted:
     kernel_sources: tuple[str, ...] = ()
     macs: int = 0
     firmware: OpFirmware | None = None
+    #: a patch stage's firmware parts (each per-patch call and copy), in place of ``firmware``
+    firmware_parts: tuple[OpFirmware, ...] = ()
     #: the opcodes of the kernel calls it makes, where not its own one (a patch stage: one
     #: call per op per patch)
     calls: tuple[str, ...] | None = None
@@ -110,7 +112,12 @@ class Priced:
     parts: tuple[Emitted, ...] = ()
 
     def firmware_ops(self) -> list[OpFirmware]:
-        return [part.firmware for part in self.parts if part.firmware is not None]
+        ops: list[OpFirmware] = []
+        for part in self.parts:
+            if part.firmware is not None:
+                ops.append(part.firmware)
+            ops.extend(part.firmware_parts)
+        return ops
 
 
 def patch_options(patch: str = "off", max_overhead: float = 0.2) -> CompileOptions:
@@ -450,7 +457,11 @@ class CostModel:
                 else _generic_signature(built.graph, built.graph.operators[plan.op_index])
             )
             parts.append(self._emitted_by(graph, plan, key))
-        return _stage_emitted(parts, stage, [opcodes[p.op_index] for p in stage.stage_plans])
+        part = _stage_emitted(parts, stage, [opcodes[p.op_index] for p in stage.stage_plans])
+        layer_ops = [p.firmware for p in parts]
+        if any(op is None for op in layer_ops):
+            return part
+        return dataclasses.replace(part, firmware_parts=stage_firmware(graph, stage, layer_ops))
 
     def _build_stage(
         self, graph: Graph, plans: Sequence[OpPlan], outline: StageOutline, grid: tuple[int, int], alignment: int

@@ -44,6 +44,7 @@ from tinyengine_gen.compiler import CompiledModel
 from tinyengine_gen.codegen.emitter import ConstantCounter
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
+from tinyengine_gen.patching.stage import PatchStagePlan
 
 __all__ = [
     "CALIBRATION_VERSION",
@@ -52,10 +53,13 @@ __all__ = [
     "FirmwareCostModel",
     "FirmwarePrice",
     "OpFirmware",
+    "PATCH_COPY_VARIANT",
     "calibration_path",
     "firmware_cost_model",
     "op_firmware",
     "op_firmware_of",
+    "plan_firmware",
+    "stage_firmware",
     "plan_kind",
     "variant_of",
 ]
@@ -127,6 +131,53 @@ def op_firmware_of(graph: Graph, plan: OpPlan, aligned_constant_bytes: int, defi
     )
 
 
+#: the variant of a patch stage's own work per patch (te_patch.h): cropping the patch's
+#: regions out of whole maps and inserting its result; features: 0, bytes copied, rows, 1
+PATCH_COPY_VARIANT = "PatchCopy:te_patch.h"
+
+
+def stage_firmware(graph: Graph, stage: PatchStagePlan, layer_ops: Sequence[OpFirmware]) -> tuple[OpFirmware, ...]:
+    """What a patch stage brings to the firmware: every per-patch call of each of its ops
+    (the kernel variant and specialisations that patch's plan uses, its share of the op's
+    work, halo included) and each patch's copies. The stage's constants are its ops'
+    layer-wise arrays, stored once (``layer_ops``: those ops' layer-wise figures)."""
+    ops = []
+    patches = len(stage.patches)
+    for k, (plan, layer) in enumerate(zip(stage.stage_plans, layer_ops)):
+        _, elements, pixels, _ = layer.features
+        for p, patch in enumerate(stage.patches):
+            step_plan = patch.steps[k].plan
+            counter = AlignedConstantCounter(graph)
+            step_plan.emit(stage.step_context(counter, k))
+            definitions = frozenset(counter.definitions)
+            share = step_plan.macs / plan.macs if plan.macs else 1.0 / patches
+            first = p == 0
+            ops.append(
+                OpFirmware(
+                    # the per-patch calls of one op run the same variant on a share of its map
+                    variant=variant_of(step_plan, definitions),
+                    aligned_constant_bytes=layer.aligned_constant_bytes if first else 0,
+                    kernel_files=tuple(sorted({f for f in step_plan.kernel_sources if f.endswith(".c")})),
+                    # a stage op's specialisations are priced once (as its layer-wise call site);
+                    # each later patch adds a call, priced by the Flash fit's bytes per call of
+                    # its plan type, and what GCC clones beyond that falls to the fitted margin
+                    definitions=definitions if first else frozenset(),
+                    features=(float(step_plan.macs), elements * share, pixels * share, 1.0),
+                )
+            )
+    for p in range(patches):
+        nbytes, rows = stage.copied_per_patch(p)
+        ops.append(OpFirmware(PATCH_COPY_VARIANT, 0, (), frozenset(), (0.0, float(nbytes), float(rows), 1.0)))
+    return tuple(ops)
+
+
+def plan_firmware(graph: Graph, plan: OpPlan) -> tuple[OpFirmware, ...]:
+    """:func:`op_firmware` of a plan, or of each part of a patch stage."""
+    if isinstance(plan, PatchStagePlan):
+        return stage_firmware(graph, plan, [op_firmware(graph, p) for p in plan.stage_plans])
+    return (op_firmware(graph, plan),)
+
+
 @dataclasses.dataclass(frozen=True)
 class FirmwarePrice:
     """A candidate's firmware figures on one board."""
@@ -168,6 +219,10 @@ class FirmwareCostModel:
     default_instruction_model: tuple[float, ...]
     invoke_instructions: float
     calibration: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: added for a patch-based build: how far the calibration's patch-based builds went
+    #: beyond the rest of the model (GCC clones some per-patch calls of a specialisation)
+    #: plus the safety allowance, so that patch-based predictions stay above the ELF too
+    patch_margin_bytes: int = 0
     _memo: dict[int, tuple[OpFirmware, tuple[int, float]]] = dataclasses.field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -178,8 +233,10 @@ class FirmwareCostModel:
         kernels: set[str] = set()
         sites: Counter[str] = Counter()
         own = 0
+        patched = False
         for op in ops:
             own += self._per_op(op)[0]
+            patched = patched or op.variant == PATCH_COPY_VARIANT
             kernels.update(op.kernel_files)
             if op.definitions:
                 sites.update(op.definitions)
@@ -193,6 +250,7 @@ class FirmwareCostModel:
             + self.runtime_bytes
             + input_bytes
             + self.flash_margin_bytes
+            + (self.patch_margin_bytes if patched else 0)
         )
 
     def _per_op(self, op: OpFirmware) -> tuple[int, float]:

@@ -251,3 +251,54 @@ def test_prediction_bounds_the_elf_of_a_small_exported_subnet(tmp_path):
     assert measured.elf_flash_bytes <= price.flash_bytes <= 1.01 * measured.elf_flash_bytes
     assert measured.elf_sram_bytes <= price.sram_bytes <= 1.01 * measured.elf_sram_bytes
     assert abs(price.instructions - measured.instructions) <= 0.2 * measured.instructions
+
+
+def test_a_patch_stage_is_priced_per_patch_call_and_copy_as_the_plain_compile_emits_it():
+    from mcunet_tf.cost_model import patch_options
+    from mcunet_tf.firmware_cost import PATCH_COPY_VARIANT, plan_firmware
+    from tinyengine_gen.patching.stage import PatchStagePlan
+
+    options = patch_options("auto", 0.5)
+    config = _config(3, width=0.3, resolution=96)
+    priced = CostModel(SPACE, options=options).price(config)
+    plain = CostModel(SPACE, options=options, memoize=False).compile(config)
+    stages = [plan for plan in plain.plans if isinstance(plan, PatchStagePlan)]
+    assert len(stages) == 1, "this config must compile patch-based"
+    stage = stages[0]
+    expected = [op for plan in plain.plans for op in plan_firmware(plain.graph, plan)]
+    assert priced.firmware_ops() == expected
+    parts = plan_firmware(plain.graph, stage)
+    copies = [op for op in parts if op.variant == PATCH_COPY_VARIANT]
+    calls = [op for op in parts if op.variant != PATCH_COPY_VARIANT]
+    assert len(copies) == len(stage.patches) and all(op.features[1] > 0 for op in copies)
+    assert len(calls) == len(stage.patches) * len(stage.stage_plans)
+    assert sum(op.features[0] for op in calls) == stage.macs > stage.layer_wise_macs  # halos recomputed
+    # constants are stored once, specialisations priced once per stage op
+    layer = [op_firmware(plain.graph, plan) for plan in stage.stage_plans]
+    assert sum(op.aligned_constant_bytes for op in calls) == sum(op.aligned_constant_bytes for op in layer)
+    assert sum(len(op.definitions) for op in calls) == sum(len(op.definitions) for op in layer)
+
+
+def test_the_calibration_fits_the_patch_copies_from_what_a_stage_leaves_beyond_its_calls():
+    from mcunet_tf.calibrate import _fit_instructions
+    from mcunet_tf.firmware_cost import PATCH_COPY_VARIANT
+
+    def measurement(counts):
+        return Measurement(config=_config(), compiled=None, elf_flash_bytes=0, elf_sram_bytes=0, arena_bytes=0,
+                           input_bytes=0, text_bytes=0, stack_bytes=0, instructions=sum(counts),
+                           op_instructions=tuple(counts))  # type: ignore[arg-type]
+
+    conv = [_op("P1:k", features=(float(m), 0.0, 0.0, 1.0)) for m in (100, 250, 400)]
+    layer_row = [(op,) for op in conv]
+    layer_counts = [2 * m + 30 for m in (100, 250, 400)]  # P1: 2 per MAC + 30 per call
+    stages, stage_counts = [], []
+    for patches, copied in ((4, 900.0), (9, 1500.0)):
+        calls = tuple(_op("P1:k", features=(50.0, 0.0, 0.0, 1.0)) for _ in range(patches))
+        copy = tuple(_op(PATCH_COPY_VARIANT, features=(0.0, copied / patches, 0.0, 1.0)) for _ in range(patches))
+        stages.append([calls + copy])
+        stage_counts.append([patches * (2 * 50 + 30) + int(3 * copied) + 20 * patches])  # 3 per byte + 20 a patch
+    model, _, _ = _fit_instructions(
+        [measurement(layer_counts)] + [measurement(c) for c in stage_counts], [layer_row] + stages
+    )
+    assert np.allclose(model["P1:k"], (2.0, 0.0, 0.0, 30.0), atol=1e-6)
+    assert np.allclose(model[PATCH_COPY_VARIANT], (0.0, 3.0, 0.0, 20.0), atol=1e-6)

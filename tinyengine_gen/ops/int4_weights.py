@@ -162,7 +162,7 @@ class PackedDepthwiseConv2DPlan(_PackedPlan):
     @property
     def kernel_sources(self) -> tuple[str, ...]:
         if self.base.uses_row_ring:  # type: ignore[attr-defined]
-            return ("te_depthwise_rows.h", "te_int4.h", "te_fixedpoint.h")
+            return ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "te_fixedpoint.h")
         return ("te_depthwise_int4.c", "te_depthwise_int4.h", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h",
                 "te_fixedpoint.h")
 

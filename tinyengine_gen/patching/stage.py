@@ -114,6 +114,26 @@ class PatchStagePlan:
             local.update(plan.reference(local))
         return {self.outputs[0]: local[self.outputs[0]]}
 
+    def step_context(self, outer: EmitContext, step: int) -> EmitContext:
+        """The context the per-patch plans of stage op ``step`` emit into (their buffer ids
+        resolve into the stage's arena): what a cost model emits them into to see their
+        definitions without formatting the whole stage."""
+        ctx = _StageContext(outer, self)
+        ctx.step = step
+        return ctx
+
+    def copied_per_patch(self, patch_index: int) -> tuple[int, int]:
+        """(bytes, rows) the stage copies for one patch: its entry region cropped from the
+        model input, each halo crop between its ops, and its result inserted into the split map."""
+        patch = self.patches[patch_index]
+        e, r = patch.source_region, patch.region
+        nbytes, rows = e.height * e.width * self.source_shape[2], e.height
+        for step in patch.steps:
+            for crop in step.crops:
+                nbytes += crop.need.height * crop.need.width * self.buffer_channels[crop.source]
+                rows += crop.need.height
+        return nbytes + r.height * r.width * self.split_shape[2], rows + r.height
+
     def emit(self, ctx: EmitContext) -> list[str]:
         h, w, c = self.source_shape
         sh, sw, sc = self.split_shape

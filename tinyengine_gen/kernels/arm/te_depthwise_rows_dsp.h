@@ -60,18 +60,19 @@ TE_INLINE void te_dw_out2_dsp(int32_t a, int32_t b, const te_dw_channel_dsp* ch,
   } while (0)
 
 /* Channels c0 .. c0 + 3 of output row `out_row` from the ring rows `rows` (dil_w == 1). */
-TE_INLINE void te_dw_quad_row_dsp(const te_dw_rows_params* p, const int8_t* const* rows, const int8_t* filter,
-                                  const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,
+TE_INLINE void te_dw_quad_row_dsp(const te_dw_rows_params* p, const int8_t* const* rows, const void* filter,
+                                  const int32_t* folded_bias, const int32_t* multiplier, const void* shift_table,
                                   int8_t* out_row, int c0, const int kh, const int kw, const int sw, const int fast,
-                                  const int full) {
+                                  const int full, const int bits) {
   const int c = p->channels, out_w = p->out_w;
   te_dw_dword wq[TE_DW_DSP_MAX_TAPS];
   te_dw_channel_dsp ch[4];
-  const int8_t* f = filter + c0;
+  const int8_t* f = (const int8_t*)filter + c0;
   te_dw_dword* t = wq;
   for (int ky = 0; ky < kh; ++ky) {
     for (int kx = 0; kx < kw; ++kx, ++t, f += c) { /* kw a constant: unrolled */
-      const uint32_t w = te_load_u32(f);
+      const uint32_t w = bits == 4 ? te_int4_word((const uint8_t*)filter, (long)(ky * kw + kx) * c + c0)
+                                   : te_load_u32(f);
       const uint32_t even = te_sxtb16_even(w), odd = te_sxtb16_odd(w);
       te_dw_dword pair;
       pair.w[0] = fast ? (uint32_t)__sadd16((int32_t)even, (int32_t)even) : even;
@@ -82,8 +83,8 @@ TE_INLINE void te_dw_quad_row_dsp(const te_dw_rows_params* p, const int8_t* cons
   for (int j = 0; j < 4; ++j) {
     ch[j].bias = fast ? (int32_t)((uint32_t)folded_bias[c0 + j] << 1) : folded_bias[c0 + j];
     ch[j].multiplier = multiplier[c0 + j];
-    ch[j].shift = fast ? -shift[c0 + j] : shift[c0 + j];
-    ch[j].round = fast ? te_rq_round(-shift[c0 + j], p->output_offset) : 0;
+    ch[j].shift = fast ? -te_shift_at(shift_table, c0 + j, bits) : te_shift_at(shift_table, c0 + j, bits);
+    ch[j].round = fast ? te_rq_round(-te_shift_at(shift_table, c0 + j, bits), p->output_offset) : 0;
   }
   long col = c0; /* the first input column of the output pixels at ox, in bytes */
   int8_t* out = out_row + c0;
@@ -134,16 +135,16 @@ TE_INLINE void te_dw_quad_row_dsp(const te_dw_rows_params* p, const int8_t* cons
  * runs, with the filter size and stride as constants). Called, not inlined, once per
  * output row: with the loops around it out of sight the allocator keeps the eight sums,
  * the widened inputs and the weights of the pixel pair loop in registers. */
-TE_INLINE void te_dw_quads_dsp(const te_dw_rows_params* p, const int8_t* const* rows, const int8_t* filter,
-                               const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,
-                               int8_t* out_row, const int kh, const int kw, const int sw) {
+TE_INLINE void te_dw_quads_dsp(const te_dw_rows_params* p, const int8_t* const* rows, const void* filter,
+                               const int32_t* folded_bias, const int32_t* multiplier, const void* shift,
+                               int8_t* out_row, const int kh, const int kw, const int sw, const int bits) {
   const int full = p->act_min == -128 && p->act_max == 127;
   for (int c0 = 0; c0 + 4 <= p->channels; c0 += 4) {
     if (p->fast_requant && full) {
-      te_dw_quad_row_dsp(p, rows, filter, folded_bias, multiplier, shift, out_row, c0, kh, kw, sw, 1, 1);
+      te_dw_quad_row_dsp(p, rows, filter, folded_bias, multiplier, shift, out_row, c0, kh, kw, sw, 1, 1, bits);
     } else {
       te_dw_quad_row_dsp(p, rows, filter, folded_bias, multiplier, shift, out_row, c0, kh, kw, sw, p->fast_requant,
-                         0);
+                         0, bits);
     }
   }
 }
@@ -152,8 +153,8 @@ TE_INLINE void te_dw_quads_dsp(const te_dw_rows_params* p, const int8_t* const* 
  * code, where the filter has few enough taps and no column dilation. Returns the first
  * of the c channels left to the portable loop. */
 TE_INLINE int te_dw_rows_quads(te_dw_quads_fn quads, const te_dw_rows_params* p, const int8_t* const* rows,
-                               const int8_t* filter, const int32_t* folded_bias, const int32_t* multiplier,
-                               const int32_t* shift, int8_t* out_row, const int c, const int kh, const int kw,
+                               const void* filter, const int32_t* folded_bias, const int32_t* multiplier,
+                               const void* shift, int8_t* out_row, const int c, const int kh, const int kw,
                                const int dil_w) {
   int first = 0;
   if (kh * kw <= TE_DW_DSP_MAX_TAPS && dil_w == 1) {
@@ -163,12 +164,12 @@ TE_INLINE int te_dw_rows_quads(te_dw_quads_fn quads, const te_dw_rows_params* p,
   return first;
 }
 
-#define TE_DW_QUADS_DEFINE(name, kh, kw, sw)                                                                   \
+#define TE_DW_QUADS_DEFINE(name, kh, kw, sw, bits)                                                             \
   static TE_DSP_FN __attribute__((noinline)) void name(                                                       \
-      const te_dw_rows_params* p, const int8_t* const* rows, const int8_t* filter, const int32_t* folded_bias,  \
-      const int32_t* multiplier, const int32_t* shift, int8_t* out_row) {                                     \
+      const te_dw_rows_params* p, const int8_t* const* rows, const void* filter, const int32_t* folded_bias,    \
+      const int32_t* multiplier, const void* shift, int8_t* out_row) {                                        \
     te_dw_quads_dsp(p, rows, filter, folded_bias, multiplier, shift, out_row, (kh) ? (kh) : p->k_h,            \
-                    (kw) ? (kw) : p->k_w, (sw) ? (sw) : p->stride_w);                                         \
+                    (kw) ? (kw) : p->k_w, (sw) ? (sw) : p->stride_w, bits);                                   \
   }
 #define TE_DW_QUADS(name) name
 
