@@ -21,7 +21,7 @@ from mcunet_tf.pipeline_steps.supernet import SupernetResult
 
 _EXAMPLES: list[StepResult] = [
     SpaceResult(width=0.3, resolution=40, fitting_fraction=0.5, mean_macs=1.5e6, spaces=9, samples=20, patch="auto",
-                patch_max_overhead=0.2, ranking=[{"width": 0.3}], summary="best space", seconds=1.5),
+                patch_max_overhead=0.2, redistribute_rf=1, ranking=[{"width": 0.3}], summary="best space", seconds=1.5),
     SupernetResult(epochs=2, val_accuracy_largest=0.5, val_accuracy_smallest=0.4, history=[{"epoch": 1}], summary="s"),
     SearchResult(trials=3, rejected_over_budget=1, duplicates_skipped=0, best={"arch_json": "{}", "flash_kb": 9.0},
                  patch_based_trials=1, summary="best of 3"),
