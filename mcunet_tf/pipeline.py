@@ -53,27 +53,33 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-import tf_keras as keras
 from absl import flags, logging
 
-from mcunet_tf.errors import McunetError
-from mcunet_tf.pipeline_steps.c_project import CProjectResult, CProjectStep
-from mcunet_tf.pipeline_steps.config import TASKS, WORK, PipelineError, PipelineOptions, make_options
-from mcunet_tf.pipeline_steps.context import RunContext
-from mcunet_tf.pipeline_steps.data import check_data
-from mcunet_tf.pipeline_steps.firmware import FirmwareStep
-from mcunet_tf.pipeline_steps.progress import Progress
-from mcunet_tf.pipeline_steps.qat import QatStep
-from mcunet_tf.pipeline_steps.report import write_reports
-from mcunet_tf.pipeline_steps.search import SearchStep
-from mcunet_tf.pipeline_steps.side_by_side import SideBySideStep
-from mcunet_tf.pipeline_steps.space import SpaceStep
-from mcunet_tf.pipeline_steps.step import Step
-from mcunet_tf.pipeline_steps.supernet import SupernetStep
-from mcunet_tf.toy_data import chance_accuracy
-from tinyengine_gen import flag_rules
-from tinyengine_gen.atomic_io import write_json_atomically
-from tinyengine_gen.firmware.boards import board_profile
+if __name__ == "__main__":
+    # The steps below import TensorFlow: on the command line its native start-up log is kept
+    # off stderr (unless --verbose) before they do, as cli.run does for the other commands.
+    from tinyengine_gen.cli import import_tensorflow_quietly
+
+    import_tensorflow_quietly(verbose=any(a in ("--verbose", "--verbose=true", "--verbose=1") for a in sys.argv[1:]))
+
+from mcunet_tf.errors import McunetError  # noqa: E402 (after the quiet TensorFlow import above)
+from mcunet_tf.pipeline_steps.c_project import CProjectResult, CProjectStep  # noqa: E402
+from mcunet_tf.pipeline_steps.config import TASKS, WORK, PipelineError, PipelineOptions, make_options  # noqa: E402
+from mcunet_tf.pipeline_steps.context import RunContext  # noqa: E402
+from mcunet_tf.pipeline_steps.data import check_data  # noqa: E402
+from mcunet_tf.pipeline_steps.firmware import FirmwareStep  # noqa: E402
+from mcunet_tf.pipeline_steps.progress import Progress  # noqa: E402
+from mcunet_tf.pipeline_steps.qat import QatStep  # noqa: E402
+from mcunet_tf.pipeline_steps.report import write_reports  # noqa: E402
+from mcunet_tf.pipeline_steps.search import SearchStep  # noqa: E402
+from mcunet_tf.pipeline_steps.side_by_side import SideBySideStep  # noqa: E402
+from mcunet_tf.pipeline_steps.space import SpaceStep  # noqa: E402
+from mcunet_tf.pipeline_steps.step import Step  # noqa: E402
+from mcunet_tf.pipeline_steps.supernet import SupernetStep  # noqa: E402
+from mcunet_tf.toy_data import chance_accuracy  # noqa: E402
+from tinyengine_gen import flag_rules  # noqa: E402
+from tinyengine_gen.atomic_io import write_json_atomically  # noqa: E402
+from tinyengine_gen.firmware.boards import board_profile  # noqa: E402
 
 __all__ = ["PIPELINE", "PipelineError", "PipelineOptions", "make_options", "run_pipeline", "STEPS", "main", "check_data"]
 
@@ -112,6 +118,8 @@ def run_pipeline(options: PipelineOptions, out: str | os.PathLike[str], stream: 
     out = Path(out).resolve()
     check_data(options)
     _prepare_out(out, options, stream)
+    import tf_keras as keras  # here, not at module level: cli.run imports TensorFlow quietly first
+
     keras.utils.set_random_seed(options.seed)
     progress = Progress(out, len(PIPELINE) + 1, stream)
     context = RunContext(options, out, progress)
