@@ -130,7 +130,9 @@ def test_pricer_compiles_each_config_once(monkeypatch):
     pricer = Pricer(SPACE, firmware=_packaged())
     calls = []
     original = pricer.cost_model._compile_memoized
-    monkeypatch.setattr(pricer.cost_model, "_compile_memoized", lambda built: calls.append(1) or original(built))
+    monkeypatch.setattr(
+        pricer.cost_model, "_compile_memoized", lambda built, *limit: calls.append(1) or original(built, *limit)
+    )
     price = pricer.price(_config())
     assert len(calls) == 1 and price.firmware is not None and price.latency_ms == price.firmware.latency_ms
 
