@@ -64,7 +64,12 @@ class FullyConnectedPlan:
     shifts: np.ndarray
     act_min: int
     act_max: int
-    kernel_sources: tuple[str, ...] = ("te_fully_connected.c", "te_fully_connected.h", "te_fixedpoint.h")
+    kernel_sources: tuple[str, ...] = (
+        "te_fully_connected.c",
+        "te_fully_connected.h",
+        "arm/te_fully_connected_dsp.h",
+        "te_fixedpoint.h",
+    )
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property
