@@ -93,8 +93,10 @@ class DepthwiseConv2DPlan:
     @property
     def kernel_sources(self) -> tuple[str, ...]:
         if self.uses_row_ring:
-            return ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "te_fixedpoint.h")
-        return ("te_depthwise_conv2d.c", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h", "te_fixedpoint.h")
+            return ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "arm/te_int4_dsp.h",
+                    "te_fixedpoint.h")
+        return ("te_depthwise_conv2d.c", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h", "arm/te_int4_dsp.h",
+                "te_fixedpoint.h")
 
     @plan_property  # (read for every layout the memory passes try)
     def aliases(self) -> tuple[tuple[int, int], ...]:

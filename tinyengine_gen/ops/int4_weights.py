@@ -98,7 +98,13 @@ class PackedConv2DPlan(_PackedPlan):
     may run in place (te_conv2d_int4_1x1_inplace_s8, one input pixel of scratch), as its int8
     twin does, so that packing does not cost the in-place pass's SRAM."""
 
-    kernel_sources: tuple[str, ...] = ("te_conv2d_int4.c", "te_conv2d_int4.h", "te_int4.h", "te_fixedpoint.h")
+    kernel_sources: tuple[str, ...] = (
+        "te_conv2d_int4.c",
+        "te_conv2d_int4.h",
+        "te_int4.h",
+        "arm/te_int4_dsp.h",
+        "te_fixedpoint.h",
+    )
     in_place: bool = False
 
     @property
@@ -162,9 +168,10 @@ class PackedDepthwiseConv2DPlan(_PackedPlan):
     @property
     def kernel_sources(self) -> tuple[str, ...]:
         if self.base.uses_row_ring:  # type: ignore[attr-defined]
-            return ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "te_fixedpoint.h")
+            return ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "arm/te_int4_dsp.h",
+                    "te_fixedpoint.h")
         return ("te_depthwise_int4.c", "te_depthwise_int4.h", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h",
-                "te_fixedpoint.h")
+                "arm/te_int4_dsp.h", "te_fixedpoint.h")
 
     @property
     def scratch_bytes(self) -> int:
@@ -212,6 +219,7 @@ class PackedFullyConnectedPlan(_PackedPlan):
         "te_fully_connected_int4.c",
         "te_fully_connected_int4.h",
         "te_int4.h",
+        "arm/te_int4_dsp.h",
         "te_fixedpoint.h",
     )
 
