@@ -124,7 +124,6 @@ TE_GEMM_VARIANTS_DSP(te_conv_add_shallow_1x1_dsp,
  * inline function GCC emits the kernel's functions in another order. */
 #define te_conv_add_epilogue_fast(a, y, residual, out, n) te_conv_add_epilogue_dsp(a, y, residual, out, n)
 
-
 /* The whole layer where its core is the 1x1 shallow one and its depth allows the gathered
  * weights (returns 1), else 0. */
 TE_INLINE int te_conv_add_shallow_1x1_layer(const te_conv2d_gemm_params* p, const te_conv2d_add_params* a,
