@@ -88,6 +88,19 @@ TE_INLINE void te_gemm_next_pixel(const te_conv2d_gemm_params* p, te_gemm_pixel*
   }
 }
 
+/* Output pixel t (counted in NHWC order) into px: where a walk resumes after pixels it
+ * did not step through one at a time. */
+TE_INLINE void te_gemm_pixel_seek(const te_conv2d_gemm_params* p, long t, te_gemm_pixel* px) {
+  px->b = (int)(t / ((long)p->out_h * p->out_w));
+  px->oy = (int)(t / p->out_w % p->out_h);
+  px->ox = (int)(t % p->out_w);
+}
+
+/* The input pixel (NHWC index) that output pixel px of a 1x1 layer without padding reads. */
+TE_INLINE long te_gemm_1x1_source(const te_conv2d_gemm_params* p, const te_gemm_pixel* px) {
+  return ((long)px->b * p->in_h + (long)px->oy * p->stride_h) * p->in_w + (long)px->ox * p->stride_w;
+}
+
 /* Row pointers of the next n output pixels of a 1x1 layer without padding, read in place
  * from the NHWC input (rows past n point at the input's first pixel); advances px by n. */
 TE_INLINE void te_gemm_1x1_rows(const te_conv2d_gemm_params* p, const int8_t* input, int n, te_gemm_pixel* px,
@@ -95,8 +108,7 @@ TE_INLINE void te_gemm_1x1_rows(const te_conv2d_gemm_params* p, const int8_t* in
   for (int i = 0; i < TE_GEMM_PIXELS; ++i) {
     rows[i] = input;
     if (i < n) {
-      const long pixel = ((long)px->b * p->in_h + (long)px->oy * p->stride_h) * p->in_w + (long)px->ox * p->stride_w;
-      rows[i] = input + pixel * p->in_c;
+      rows[i] = input + te_gemm_1x1_source(p, px) * p->in_c;
       te_gemm_next_pixel(p, px);
     }
   }

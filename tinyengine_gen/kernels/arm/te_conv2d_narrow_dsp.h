@@ -42,16 +42,11 @@ static TE_DSP_FN_COPIES void te_conv2d_narrow_dsp(const te_conv2d_gemm_params* p
       te_gemm_tiles_any_dsp_fast_or_any(p, tiles, n, filter, bias, multiplier, shift, output + t * p->out_c);
       continue;
     }
-    if (dense) { /* the pixel walk resumes where the dense tiles stopped */
-      px.b = (int)(t / ((long)p->out_h * p->out_w));
-      px.oy = (int)(t / p->out_w % p->out_h);
-      px.ox = (int)(t % p->out_w);
-    }
+    if (dense) te_gemm_pixel_seek(p, t, &px); /* the pixel walk resumes where the dense tiles stopped */
     for (int i = 0; i < n; ++i) { /* tile rows past n keep older values: computed, never stored */
       const int8_t* src = row;
       if (pointwise) {
-        const long pixel = ((long)px.b * p->in_h + (long)px.oy * p->stride_h) * p->in_w + (long)px.ox * p->stride_w;
-        src = input + pixel * depth;
+        src = input + te_gemm_1x1_source(p, &px) * depth;
       } else {
         te_gemm_im2col_row(p, input, px.b, px.oy, px.ox, row);
       }

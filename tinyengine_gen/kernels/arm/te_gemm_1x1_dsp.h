@@ -93,11 +93,7 @@ TE_INLINE void te_gemm_shallow_groups_dsp(const int8_t* input, const int8_t* fil
         te_gemm_widen4_padded_dsp(input + t * depth, depth, tile, fast);
       } else {
         const int8_t* rows[TE_GEMM_PIXELS];
-        if (dense) {
-          px.b = (int)(t / ((long)p->out_h * p->out_w)); /* where te_gemm_1x1_rows resumes */
-          px.oy = (int)(t / p->out_w % p->out_h);
-          px.ox = (int)(t % p->out_w);
-        }
+        if (dense) te_gemm_pixel_seek(p, t, &px); /* where te_gemm_1x1_rows resumes */
         te_gemm_1x1_rows(p, input, count, &px, rows);
         for (int i = 0; i < TE_GEMM_PIXELS; ++i) te_gemm_widen_row_padded_dsp(rows[i], depth, i, tile, fast);
       }
