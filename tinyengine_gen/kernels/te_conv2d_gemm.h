@@ -117,15 +117,15 @@ TE_INLINE void te_gemm_1x1_rows(const te_conv2d_gemm_params* p, const int8_t* in
 /* ---- the cores: where the builds part ---------------------------------------------- */
 
 /* The kernels reach the cores through these entries, the same names in both builds:
- *   te_gemm_widen(p, rows, pixels, wide)        the deep core's tile of four rows
+ *   te_gemm_widen(p, rows, pixels, wide)         the deep core's tile of four rows
  *   te_gemm_deep_tile_widened(wide, pixels, ...) the deep core's outputs from that tile
  *   te_gemm_shallow_tile(rows, pixels, ...)      the shallow core's outputs
  *   te_gemm_shallow_1x1_layer(input, ...)        a whole 1x1 shallow layer, where the build
  *                                                has a kernel for one (returns 1), else 0
- *   te_gemm_copy_int8_t(dst, src, n)             a contiguous run of an im2col row
+ *   te_gemm_copy_run(dst, src, n)                a contiguous run of an im2col row
  * DSP builds take them from arm/; every other build from the portable cores below. */
 #ifdef TE_DSP
-#include "arm/te_gemm_deep_dsp.h"    /* te_gemm_widen, te_gemm_deep_tile_widened, te_gemm_copy_int8_t */
+#include "arm/te_gemm_deep_dsp.h"    /* te_gemm_widen, te_gemm_deep_tile_widened, te_gemm_copy_run */
 #include "arm/te_gemm_shallow_dsp.h" /* te_gemm_shallow_tile */
 #include "arm/te_gemm_1x1_dsp.h"     /* te_gemm_shallow_1x1_layer */
 #else
@@ -273,7 +273,7 @@ TE_INLINE void te_gemm_shallow_tile(const int8_t* const rows[TE_GEMM_PIXELS], in
 #define te_gemm_shallow_1x1_layer(input, filter, bias, multiplier, shift, p, output) 0
 
 /* dst[i] = src[i] for n values: one receptive field row inside the image. */
-TE_INLINE void te_gemm_copy_int8_t(int8_t* restrict dst, const int8_t* restrict src, int n) {
+TE_INLINE void te_gemm_copy_run(int8_t* restrict dst, const int8_t* restrict src, int n) {
   for (int i = 0; i < n; ++i) dst[i] = src[i];
 }
 
@@ -281,53 +281,50 @@ TE_INLINE void te_gemm_copy_int8_t(int8_t* restrict dst, const int8_t* restrict 
 
 /* ---- im2col --------------------------------------------------------------------- */
 
-/* NAME(p, input, b, oy, ox, row) writes the receptive field of output pixel (b, oy, ox) as
- * one row of p->depth values of type T in (ky, kx, c) order, the filter's own order: taps
- * outside the image hold the pad value, and the row ends with a 0 when depth is the odd
- * tap count rounded up. Without horizontal dilation, a filter row that lies inside the
- * image is one contiguous run of k_w * in_c values (NHWC) or in_c runs of k_w (NCHW). */
-#define TE_GEMM_IM2COL_ROW(NAME, T)                                                                                \
-  TE_INLINE void NAME(const te_conv2d_gemm_params* p, const int8_t* restrict input, int b, int oy, int ox,         \
-                      T* restrict row) {                                                                           \
-    const int in_c = p->in_c, in_h = p->in_h, in_w = p->in_w, span = p->k_w * in_c;                               \
-    const T pad = (T)p->pad_value;                                                                                 \
-    const int y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;                             \
-    const int row_inside = p->dil_w == 1 && x0 >= 0 && x0 + p->k_w <= in_w;                                        \
-    const long plane = (long)in_h * in_w;                                                                          \
-    const int8_t* batch = input + (long)b * plane * in_c;                                                          \
-    T* dst = row;                                                                                                  \
-    for (int ky = 0; ky < p->k_h; ++ky, dst += span) {                                                             \
-      const int iy = y0 + ky * p->dil_h;                                                                           \
-      if (iy < 0 || iy >= in_h) {                                                                                  \
-        for (int i = 0; i < span; ++i) dst[i] = pad;                                                               \
-      } else if (row_inside && !p->nchw) {                                                                         \
-        te_gemm_copy_##T(dst, batch + ((long)iy * in_w + x0) * in_c, span);                                        \
-      } else if (row_inside) { /* NCHW: k_w contiguous values per channel */                                       \
-        const int8_t* src = batch + (long)iy * in_w + x0;                                                          \
-        for (int c = 0; c < in_c; ++c, src += plane) {                                                             \
-          for (int kx = 0; kx < p->k_w; ++kx) dst[kx * in_c + c] = src[kx];                                        \
-        }                                                                                                          \
-      } else {                                                                                                     \
-        for (int kx = 0; kx < p->k_w; ++kx) {                                                                      \
-          const int ix = x0 + kx * p->dil_w;                                                                       \
-          T* tap = dst + kx * in_c;                                                                                \
-          if (ix < 0 || ix >= in_w) {                                                                              \
-            for (int c = 0; c < in_c; ++c) tap[c] = pad;                                                           \
-          } else if (p->nchw) {                                                                                    \
-            const int8_t* src = batch + (long)iy * in_w + ix;                                                      \
-            for (int c = 0; c < in_c; ++c) tap[c] = src[c * plane];                                                \
-          } else {                                                                                                 \
-            const int8_t* src = batch + ((long)iy * in_w + ix) * in_c;                                             \
-            for (int c = 0; c < in_c; ++c) tap[c] = src[c];                                                        \
-          }                                                                                                        \
-        }                                                                                                          \
-      }                                                                                                            \
-    }                                                                                                              \
-    for (long k = dst - row; k < p->depth; ++k) row[k] = 0;                                                        \
+/* The receptive field of output pixel (b, oy, ox) as one row of p->depth int8 values in
+ * (ky, kx, c) order, the filter's own order, for the shallow core and (widened by
+ * te_gemm_widen) the deep KxK one: taps outside the image hold the pad value, and the row
+ * ends with a 0 when depth is the odd tap count rounded up. Without horizontal dilation, a
+ * filter row that lies inside the image is one contiguous run of k_w * in_c values (NHWC,
+ * copied by te_gemm_copy_run) or in_c runs of k_w (NCHW). */
+TE_INLINE void te_gemm_im2col_row(const te_conv2d_gemm_params* p, const int8_t* restrict input, int b, int oy, int ox,
+                                  int8_t* restrict row) {
+  const int in_c = p->in_c, in_h = p->in_h, in_w = p->in_w, span = p->k_w * in_c;
+  const int8_t pad = (int8_t)p->pad_value;
+  const int y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
+  const int row_inside = p->dil_w == 1 && x0 >= 0 && x0 + p->k_w <= in_w;
+  const long plane = (long)in_h * in_w;
+  const int8_t* batch = input + (long)b * plane * in_c;
+  int8_t* dst = row;
+  for (int ky = 0; ky < p->k_h; ++ky, dst += span) {
+    const int iy = y0 + ky * p->dil_h;
+    if (iy < 0 || iy >= in_h) {
+      for (int i = 0; i < span; ++i) dst[i] = pad;
+    } else if (row_inside && !p->nchw) {
+      te_gemm_copy_run(dst, batch + ((long)iy * in_w + x0) * in_c, span);
+    } else if (row_inside) { /* NCHW: k_w contiguous values per channel */
+      const int8_t* src = batch + (long)iy * in_w + x0;
+      for (int c = 0; c < in_c; ++c, src += plane) {
+        for (int kx = 0; kx < p->k_w; ++kx) dst[kx * in_c + c] = src[kx];
+      }
+    } else {
+      for (int kx = 0; kx < p->k_w; ++kx) {
+        const int ix = x0 + kx * p->dil_w;
+        int8_t* tap = dst + kx * in_c;
+        if (ix < 0 || ix >= in_w) {
+          for (int c = 0; c < in_c; ++c) tap[c] = pad;
+        } else if (p->nchw) {
+          const int8_t* src = batch + (long)iy * in_w + ix;
+          for (int c = 0; c < in_c; ++c) tap[c] = src[c * plane];
+        } else {
+          const int8_t* src = batch + ((long)iy * in_w + ix) * in_c;
+          for (int c = 0; c < in_c; ++c) tap[c] = src[c];
+        }
+      }
+    }
   }
-
-/* int8 rows, for the shallow core and (widened by te_gemm_widen) for the deep KxK one. */
-TE_GEMM_IM2COL_ROW(te_gemm_im2col_row, int8_t)
+  for (long k = dst - row; k < p->depth; ++k) row[k] = 0;
+}
 
 /* The int8 receptive fields of the n (<= TE_GEMM_PIXELS) pixels from px on, one after the
  * other in cols ([TE_GEMM_PIXELS][depth]), rows[i] pointing at each (rows past n repeat

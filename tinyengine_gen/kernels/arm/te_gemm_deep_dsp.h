@@ -3,7 +3,7 @@
  * Armv7E-M DSP code of te_conv2d_gemm.h (see the DSP notes at its top), kept apart from
  * the portable core: te_conv2d_gemm.h includes this file at the one point where the
  * builds part, only where TE_DSP is set (te_fixedpoint.h), and takes te_gemm_widen, te_gemm_deep_tile_widened and
- * te_gemm_copy_int8_t
+ * te_gemm_copy_run
  * from it in place of its portable ones (same names). Not a header to include on its own. */
 #ifndef TE_ARM_TE_GEMM_DEEP_DSP_H
 #define TE_ARM_TE_GEMM_DEEP_DSP_H
@@ -366,7 +366,7 @@ TE_INLINE void te_gemm_deep_tile_widened(const int16_t* wide, int pixels, const 
 
 /* An im2col run a word at a time (unaligned loads and stores are allowed here); GCC would
  * otherwise call memmove for a run of a few bytes. */
-TE_INLINE void te_gemm_copy_int8_t(int8_t* restrict dst, const int8_t* restrict src, int n) {
+TE_INLINE void te_gemm_copy_run(int8_t* restrict dst, const int8_t* restrict src, int n) {
   int i = 0;
   for (; i + 4 <= n; i += 4) te_store_u32(dst + i, te_load_u32(src + i));
   for (; i < n; ++i) dst[i] = src[i];
