@@ -1,9 +1,11 @@
-/* te_gemm_1x1_dsp.h: a whole 1x1 layer on the shallow weights with the deep 4x1 kernel: weights gathered per group of channels, every tile widened once per group.
+/* te_gemm_1x1_dsp.h: a whole 1x1 layer on the shallow weights with the deep 4x1 kernel:
+ * weights gathered per group of channels, every tile widened once per group.
  *
  * Armv7E-M DSP code of te_conv2d_gemm.h (see the DSP notes at its top), kept apart from
  * the portable core: te_conv2d_gemm.h includes this file at the one point where the
- * builds part, only where TE_DSP is set (te_fixedpoint.h), and takes te_gemm_shallow_1x1_layer
- * from it in place of its portable ones (same names). Not a header to include on its own. */
+ * builds part, only where TE_DSP is set (te_fixedpoint.h), and takes
+ * te_gemm_shallow_1x1_layer from it in place of its portable one (same name). Not a header
+ * to include on its own. */
 #ifndef TE_ARM_TE_GEMM_1X1_DSP_H
 #define TE_ARM_TE_GEMM_1X1_DSP_H
 

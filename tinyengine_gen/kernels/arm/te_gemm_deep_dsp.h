@@ -1,10 +1,12 @@
-/* te_gemm_deep_dsp.h: the deep core on Armv7E-M: requantisation straight from the sums, the interleaved widening, the 4x1/3x1/partial dot products (SMLAD on SXTB16-widened weights), the deep tiles and the dispatch on fast_requant and the clamp.
+/* te_gemm_deep_dsp.h: the deep core on Armv7E-M: requantisation straight from the sums,
+ * the interleaved widening, the 4x1/3x1/partial dot products (SMLAD on SXTB16-widened
+ * weights), the deep tiles and the dispatch on fast_requant and the clamp.
  *
  * Armv7E-M DSP code of te_conv2d_gemm.h (see the DSP notes at its top), kept apart from
  * the portable core: te_conv2d_gemm.h includes this file at the one point where the
- * builds part, only where TE_DSP is set (te_fixedpoint.h), and takes te_gemm_widen, te_gemm_deep_tile_widened and
- * te_gemm_copy_run
- * from it in place of its portable ones (same names). Not a header to include on its own. */
+ * builds part, only where TE_DSP is set (te_fixedpoint.h), and takes te_gemm_widen,
+ * te_gemm_deep_tile_widened and te_gemm_copy_run from it in place of its portable ones
+ * (same names). Not a header to include on its own. */
 #ifndef TE_ARM_TE_GEMM_DEEP_DSP_H
 #define TE_ARM_TE_GEMM_DEEP_DSP_H
 

@@ -1,9 +1,10 @@
-/* te_gemm_shallow_dsp.h: the shallow core on Armv7E-M: packed pixel pairs times channel pairs of a blocked weight layout (SMLAD), the short and the long (in parts) tiles.
+/* te_gemm_shallow_dsp.h: the shallow core on Armv7E-M: packed pixel pairs times channel
+ * pairs of a blocked weight layout (SMLAD), the short and the long (in parts) tiles.
  *
  * Armv7E-M DSP code of te_conv2d_gemm.h (see the DSP notes at its top), kept apart from
  * the portable core: te_conv2d_gemm.h includes this file at the one point where the
  * builds part, only where TE_DSP is set (te_fixedpoint.h), and takes te_gemm_shallow_tile
- * from it in place of its portable ones (same names). Not a header to include on its own. */
+ * from it in place of its portable one (same name). Not a header to include on its own. */
 #ifndef TE_ARM_TE_GEMM_SHALLOW_DSP_H
 #define TE_ARM_TE_GEMM_SHALLOW_DSP_H
 
