@@ -31,6 +31,7 @@ from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpPlan, plan_property, replace_plan
 from tinyengine_gen.ops.conv2d import GEMM_PIXELS, GEMM_SOURCES, Conv2DPlan, shallow_filter_layout
 from tinyengine_gen.ops.elementwise import AddPlan
+from tinyengine_gen.ops.features import FusedOperators, PackedWeightPlan
 from tinyengine_gen.ops.int4_weights import PackedConv2DPlan
 from tinyengine_gen.passes.in_place import with_in_place_kernels
 from tinyengine_gen.memory.lifetimes import memory_plan
@@ -57,7 +58,7 @@ def _tile_bytes(out_c: int) -> int:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class ConvAddPlan:
+class ConvAddPlan(FusedOperators):
     """``conv`` then ``add``; inputs are (x, the convolution's input), x first so that the
     in-place rewrite (which frees the storage of ``inputs[0]``) writes over x."""
 
@@ -155,7 +156,7 @@ class ConvAddPlan:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class PackedConvAddPlan(ConvAddPlan):
+class PackedConvAddPlan(ConvAddPlan, PackedWeightPlan):
     """A CONV_2D with packed 4-bit weights (:class:`PackedConv2DPlan`) fused with its ADD:
     te_conv2d_int4_add_s8, one pixel of y (out_c bytes) as scratch."""
 
