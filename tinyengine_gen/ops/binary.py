@@ -22,6 +22,10 @@ from tinyengine_gen.ops.elementwise import BroadcastNest, broadcast_pair
 __all__ = ["BroadcastBinaryPlan"]
 
 
+#: op_index, inputs, outputs, output_shape, nest: the fields every such plan has
+_BASE_FIELDS = 5
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class BroadcastBinaryPlan:
     op_index: int
@@ -58,8 +62,9 @@ class BroadcastBinaryPlan:
         raise NotImplementedError
 
     def c_fields(self) -> dict[str, int]:
-        """The parameter struct's fields after ``nest``, in declaration order."""
-        raise NotImplementedError
+        """The parameter struct's fields after ``nest``: the plan's own fields, in declaration
+        order (a plan whose struct differs says so by overriding this)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)[_BASE_FIELDS:]}
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         a, b = broadcast_pair(values[self.inputs[0]], values[self.inputs[1]], self.output_shape)

@@ -103,6 +103,12 @@ class PackedConv2DPlan(_PackedPlan):
     in_place: bool = False
 
     @property
+    def int8_plan(self) -> Conv2DPlan:
+        """``base``, typed as the convolution it is."""
+        assert isinstance(self.base, Conv2DPlan)
+        return self.base
+
+    @property
     def scratch_bytes(self) -> int:
         return self.base.input_shape[3] if self.in_place else 0  # type: ignore[attr-defined]
 

@@ -15,7 +15,7 @@ import numpy as np
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
 from tinyengine_gen.ops.binary import BroadcastBinaryPlan
-from tinyengine_gen.ops.elementwise import broadcast_nest, check_binary
+from tinyengine_gen.ops.elementwise import binary_plan_fields, check_binary
 
 __all__ = ["MaximumPlan", "MinimumPlan", "plan_maximum", "plan_minimum"]
 
@@ -29,9 +29,6 @@ class MaximumPlan(BroadcastBinaryPlan):
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.maximum(a, b)
 
-    def c_fields(self) -> dict[str, int]:
-        return {}
-
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class MinimumPlan(BroadcastBinaryPlan):
@@ -42,19 +39,10 @@ class MinimumPlan(BroadcastBinaryPlan):
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.minimum(a, b)
 
-    def c_fields(self) -> dict[str, int]:
-        return {}
-
 
 def _plan(cls: type[BroadcastBinaryPlan], graph: Graph, op: Operator) -> BroadcastBinaryPlan:
     x1, x2, y = check_binary(OpChecker(graph, op))
-    return cls(
-        op_index=op.index,
-        inputs=(x1.index, x2.index),
-        outputs=(y.index,),
-        output_shape=tuple(y.shape),
-        nest=broadcast_nest(x1.shape, x2.shape, y.shape),
-    )
+    return cls(op_index=op.index, **binary_plan_fields(x1, x2, y))
 
 
 @register("MAXIMUM", inputs=2)

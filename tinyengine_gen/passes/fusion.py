@@ -168,7 +168,7 @@ class PackedConvAddPlan(ConvAddPlan, PackedWeightPlan):
 
     @property
     def scratch_bytes(self) -> int:  # type: ignore[override]
-        return self.conv.base.output_shape[3]
+        return self.conv.int8_plan.output_shape[3]
 
     @property
     def kernel_sources(self) -> tuple[str, ...]:
@@ -180,7 +180,7 @@ class PackedConvAddPlan(ConvAddPlan, PackedWeightPlan):
 
     def emit(self, ctx: EmitContext) -> list[str]:
         conv = self.conv
-        symbols = ", ".join(conv._constants(ctx, conv.base.bias))
+        symbols = ", ".join(conv._constants(ctx, conv.int8_plan.bias))
         comment = ["  /* in place: the output overwrites the residual input */"] if self.in_place else []
         return [
             "{",
@@ -229,14 +229,14 @@ def _candidates(
     other op (nor the caller) reads (``readers`` and ``producers`` from :func:`_dataflow`)."""
     add = plans[step]
     assert isinstance(add, AddPlan)
-    result = []
+    result: list[tuple[int, ConvAddPlan]] = []
     for position in (0, 1):
         y, x = add.inputs[position], add.inputs[1 - position]
         if y in graph.outputs or y in graph.inputs or graph.tensor(x).is_constant:
             continue
         conv = producers.get(y)
         if isinstance(conv, PackedConv2DPlan) and not conv.in_place:
-            shape = conv.base.output_shape
+            shape = conv.int8_plan.output_shape
         elif isinstance(conv, Conv2DPlan):
             shape = conv.output_shape
         else:
@@ -247,7 +247,7 @@ def _candidates(
         if conv_step is None:
             continue
         if isinstance(conv, PackedConv2DPlan):
-            result.append((conv_step, PackedConvAddPlan(conv, add, x)))  # type: ignore[arg-type]
+            result.append((conv_step, PackedConvAddPlan(conv, add, x)))
             continue
         fusable = _fusable_conv(conv)
         if fusable is not None:

@@ -40,7 +40,7 @@ LayerGroupT = TypeVar("LayerGroupT", bound=LayerGroup)
 def with_packed_weights(plans: Plans, kinds: tuple[type, ...] = (Conv2DPlan, FullyConnectedPlan)) -> Plans:
     """Each plan of one of ``kinds`` replaced by its packed twin where its weights fit 4 bits,
     also inside a patch stage (:func:`_packed_stage`)."""
-    result = []
+    result: list[OpPlan] = []
     for plan in plans:
         if isinstance(plan, LayerGroup):
             result.append(_packed_stage(plan, kinds))

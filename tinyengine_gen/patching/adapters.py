@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from tinyengine_gen.ops.base import OpPlan
 from tinyengine_gen.ops.conv2d import Conv2DPlan
@@ -42,7 +42,7 @@ def _nhwc(shape: tuple[int, ...], region: Region) -> tuple[int, int, int, int]:
     return (1, region.height, region.width, shape[-1])
 
 
-class _WindowedAdapter:
+class _WindowedAdapter(Generic[W]):
     """CONV_2D and DEPTHWISE_CONV_2D: plans with input/output shapes, stride, dilation, padding.
     Patch buffers are NHWC: a layer reading an NCHW input is not accepted (a stage folds an
     NCHW model input's TRANSPOSE itself)."""
@@ -50,8 +50,8 @@ class _WindowedAdapter:
     def __init__(
         self, kernel_of: Callable[[W], tuple[int, int]], nhwc: Callable[[W], bool] = lambda plan: True
     ) -> None:
-        self._kernel_of = kernel_of
-        self._nhwc = nhwc
+        self._kernel_of: Callable[[W], tuple[int, int]] = kernel_of
+        self._nhwc: Callable[[W], bool] = nhwc
 
     def accepts(self, plan: W) -> bool:
         return plan.input_shape[0] == 1 and self._nhwc(plan)
@@ -63,7 +63,7 @@ class _WindowedAdapter:
         self, plan: W, inputs: tuple[int, ...], output: int, held: list[Region], out: Region
     ) -> OpPlan:
         return dataclasses.replace(
-            plan,  # type: ignore[arg-type]  (W is a dataclass)
+            plan,
             inputs=inputs,
             outputs=(output,),
             input_shape=_nhwc(plan.input_shape, held[0]),

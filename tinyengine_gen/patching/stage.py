@@ -240,10 +240,10 @@ def stage_entry(graph: Graph, plans: Sequence[OpPlan]) -> tuple[int, int, bool, 
         if source in graph.inputs and len(tensor.shape) == 4 and tuple(first.perm) == _NCHW_TO_NHWC:
             return source, first.outputs[0], True, 1
         raise StageError("the stage would start with a TRANSPOSE other than NCHW->NHWC of the model input")
-    source = _activation_inputs(graph, first)
-    if len(source) != 1 or source[0] not in graph.inputs:
+    sources = _activation_inputs(graph, first)
+    if len(sources) != 1 or sources[0] not in graph.inputs:
         raise StageError("the first op must read the model input")
-    return source[0], source[0], False, 0
+    return sources[0], sources[0], False, 0
 
 
 def _check_closed(graph: Graph, plans: Sequence[OpPlan], split: int, produced: set[int], split_tensor: int) -> None:
