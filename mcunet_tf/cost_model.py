@@ -40,7 +40,7 @@ from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.memory.bounds import live_lower_bounds
 from tinyengine_gen.memory.layout_cache import LayoutCache
 from tinyengine_gen.ops.base import OpPlan, plan_operator, replace_plan
-from tinyengine_gen.ops.features import FusedOperators
+from tinyengine_gen.ops.features import FusedOperators, KernelVariant
 from tinyengine_gen.patching.schedule import auto_peak_lower_bound
 from tinyengine_gen.patching.stage import PATCH_STAGE_OPCODE, PatchStagePlan, StageOutline, build_outlined_stage
 
@@ -538,9 +538,8 @@ class CostModel:
 
 
 def _kernel_of(plan: OpPlan) -> Hashable:
-    """The kernel a plan (or the convolution inside a fused plan) runs, where it names one."""
-    inner = getattr(plan, "conv", plan)
-    return getattr(inner, "kernel", None)
+    """The kernel variant a plan runs, where it names one."""
+    return plan.kernel if isinstance(plan, KernelVariant) else None
 
 
 def _generic_signature(graph: Graph, op: Operator) -> Hashable:

@@ -18,8 +18,14 @@ import numpy as np
 
 from tinyengine_gen.ops.base import EmitContext
 from tinyengine_gen.ops.elementwise import BroadcastNest, broadcast_pair
+from tinyengine_gen.ops.kernel import Kernel
 
-__all__ = ["BroadcastBinaryPlan"]
+__all__ = ["BroadcastBinaryPlan", "broadcast_kernel"]
+
+
+def broadcast_kernel(function: str, stem: str) -> Kernel:
+    """The kernel ``function`` of ``stem``.c/.h, with the broadcast driver and requantisation headers."""
+    return Kernel(function, (f"{stem}.c", f"{stem}.h", "te_broadcast.h", "te_add_requant.h", "te_fixedpoint.h"))
 
 
 #: op_index, inputs, outputs, output_shape, nest: the fields every such plan has
@@ -34,10 +40,9 @@ class BroadcastBinaryPlan:
     output_shape: tuple[int, ...]
     nest: BroadcastNest
 
-    #: kernel function, its parameter struct type and the stem of its .c/.h files
-    function: ClassVar[str]
+    #: the kernel (see :func:`broadcast_kernel`) and its parameter struct type
+    kernel: ClassVar[Kernel]
     params_type: ClassVar[str]
-    kernel_file: ClassVar[str]
 
     @property
     def aliases(self) -> tuple[tuple[int, int], ...]:
@@ -45,8 +50,7 @@ class BroadcastBinaryPlan:
 
     @property
     def kernel_sources(self) -> tuple[str, ...]:
-        common = ("te_broadcast.h", "te_add_requant.h", "te_fixedpoint.h")
-        return (f"{self.kernel_file}.c", f"{self.kernel_file}.h", *common)
+        return self.kernel.sources
 
     @property
     def macs(self) -> int:
@@ -77,6 +81,6 @@ class BroadcastBinaryPlan:
         return [
             "{",
             f"  static const {self.params_type} params = {{.nest = {self.nest.c_initializer()}{fields}}};",
-            f"  {self.function}(&params, {x1}, {x2}, {y});",
+            f"  {self.kernel.name}(&params, {x1}, {x2}, {y});",
             "}",
         ]

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
     from tinyengine_gen.ops.base import OpPlan
+    from tinyengine_gen.ops.kernel import Kernel
 
-__all__ = ["FusedOperators", "LayerGroup", "PackedWeightPlan"]
+__all__ = ["FusedOperators", "KernelVariant", "LayerGroup", "PackedWeightPlan"]
 
 
 class PackedWeightPlan:
@@ -33,6 +34,16 @@ class PackedWeightPlan:
     @property
     def weight_bits(self) -> int:
         """Bits per stored weight (report.json's per-op ``weight_bits``)."""
+        raise NotImplementedError
+
+
+class KernelVariant:
+    """A plan that names the kernel variant it runs: the firmware and latency models price
+    it by that kernel's name (a plan that names none, by its first kernel file)."""
+
+    @property
+    def kernel(self) -> Kernel:
+        """The kernel variant (a fused plan: the one whose code sets its cost)."""
         raise NotImplementedError
 
 

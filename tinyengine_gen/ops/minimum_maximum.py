@@ -14,7 +14,7 @@ import numpy as np
 
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
-from tinyengine_gen.ops.binary import BroadcastBinaryPlan
+from tinyengine_gen.ops.binary import BroadcastBinaryPlan, broadcast_kernel
 from tinyengine_gen.ops.elementwise import binary_plan_fields, check_binary
 
 __all__ = ["MaximumPlan", "MinimumPlan", "plan_maximum", "plan_minimum"]
@@ -22,9 +22,8 @@ __all__ = ["MaximumPlan", "MinimumPlan", "plan_maximum", "plan_minimum"]
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class MaximumPlan(BroadcastBinaryPlan):
-    function = "te_maximum_s8"
+    kernel = broadcast_kernel("te_maximum_s8", "te_minmax")
     params_type = "te_minmax_params"
-    kernel_file = "te_minmax"
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.maximum(a, b)
@@ -32,9 +31,8 @@ class MaximumPlan(BroadcastBinaryPlan):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class MinimumPlan(BroadcastBinaryPlan):
-    function = "te_minimum_s8"
+    kernel = broadcast_kernel("te_minimum_s8", "te_minmax")
     params_type = "te_minmax_params"
-    kernel_file = "te_minmax"
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.minimum(a, b)

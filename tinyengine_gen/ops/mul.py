@@ -17,7 +17,7 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
-from tinyengine_gen.ops.binary import BroadcastBinaryPlan
+from tinyengine_gen.ops.binary import BroadcastBinaryPlan, broadcast_kernel
 from tinyengine_gen.ops.elementwise import broadcast_pair, check_binary, quantized_binary
 
 __all__ = ["MulPlan", "mul_reference", "plan_mul"]
@@ -33,9 +33,8 @@ class MulPlan(BroadcastBinaryPlan):
     act_min: int
     act_max: int
 
-    function = "te_mul_s8"
+    kernel = broadcast_kernel("te_mul_s8", "te_mul")
     params_type = "te_mul_params"
-    kernel_file = "te_mul"
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         product = (a + self.input1_offset) * (b + self.input2_offset)

@@ -16,7 +16,7 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
-from tinyengine_gen.ops.binary import BroadcastBinaryPlan
+from tinyengine_gen.ops.binary import BroadcastBinaryPlan, broadcast_kernel
 from tinyengine_gen.ops.elementwise import check_binary, quantized_binary
 
 __all__ = ["PreluPlan", "plan_prelu"]
@@ -32,9 +32,8 @@ class PreluPlan(BroadcastBinaryPlan):
     output_multiplier_2: int
     output_shift_2: int
 
-    function = "te_prelu_s8"
+    kernel = broadcast_kernel("te_prelu_s8", "te_prelu")
     params_type = "te_prelu_params"
-    kernel_file = "te_prelu"
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         x = a + self.input_offset

@@ -15,7 +15,7 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
-from tinyengine_gen.ops.binary import BroadcastBinaryPlan
+from tinyengine_gen.ops.binary import BroadcastBinaryPlan, broadcast_kernel
 from tinyengine_gen.ops.elementwise import CommonScaleFields, common_scale
 
 __all__ = ["SquaredDifferencePlan", "plan_squared_difference"]
@@ -28,9 +28,8 @@ LEFT_SHIFT = 7
 class SquaredDifferencePlan(BroadcastBinaryPlan, CommonScaleFields):
     """The fields of :class:`CommonScaleFields`, in its order; the left shift is a constant."""
 
-    function = "te_squared_difference_s8"
+    kernel = broadcast_kernel("te_squared_difference_s8", "te_squared_difference")
     params_type = "te_squared_difference_params"
-    kernel_file = "te_squared_difference"
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         shifted1, shifted2 = (a + self.input1_offset) << LEFT_SHIFT, (b + self.input2_offset) << LEFT_SHIFT
