@@ -20,12 +20,21 @@ from tinyengine_gen.ops.base import EmitContext
 from tinyengine_gen.ops.elementwise import BroadcastNest, broadcast_pair
 from tinyengine_gen.ops.kernel import Kernel
 
-__all__ = ["BroadcastBinaryPlan", "broadcast_kernel"]
+__all__ = ["BroadcastBinaryPlan", "BroadcastKernel", "broadcast_kernel"]
 
 
-def broadcast_kernel(function: str, stem: str) -> Kernel:
-    """The kernel ``function`` of ``stem``.c/.h, with the broadcast driver and requantisation headers."""
-    return Kernel(function, (f"{stem}.c", f"{stem}.h", "te_broadcast.h", "te_add_requant.h", "te_fixedpoint.h"))
+@dataclasses.dataclass(frozen=True)
+class BroadcastKernel(Kernel):
+    """A row function that ``te_bcast_run`` drives, and the type of its parameter struct."""
+
+    params_type: str = ""
+
+
+def broadcast_kernel(function: str, stem: str) -> BroadcastKernel:
+    """The kernel ``function`` of ``stem``.c/.h (with the broadcast driver and requantisation
+    headers), whose parameter struct is ``stem``_params."""
+    sources = (f"{stem}.c", f"{stem}.h", "te_broadcast.h", "te_add_requant.h", "te_fixedpoint.h")
+    return BroadcastKernel(function, sources, f"{stem}_params")
 
 
 #: op_index, inputs, outputs, output_shape, nest: the fields every such plan has
@@ -40,9 +49,8 @@ class BroadcastBinaryPlan:
     output_shape: tuple[int, ...]
     nest: BroadcastNest
 
-    #: the kernel (see :func:`broadcast_kernel`) and its parameter struct type
-    kernel: ClassVar[Kernel]
-    params_type: ClassVar[str]
+    #: the kernel (see :func:`broadcast_kernel`)
+    kernel: ClassVar[BroadcastKernel]
 
     @property
     def aliases(self) -> tuple[tuple[int, int], ...]:
@@ -80,7 +88,7 @@ class BroadcastBinaryPlan:
         x1, x2, y = ctx.tensor(self.inputs[0]), ctx.tensor(self.inputs[1]), ctx.tensor(self.outputs[0])
         return [
             "{",
-            f"  static const {self.params_type} params = {{.nest = {self.nest.c_initializer()}{fields}}};",
+            f"  static const {self.kernel.params_type} params = {{.nest = {self.nest.c_initializer()}{fields}}};",
             f"  {self.kernel.name}(&params, {x1}, {x2}, {y});",
             "}",
         ]

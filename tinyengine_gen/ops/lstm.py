@@ -53,11 +53,15 @@ def _wrap32(x: np.ndarray) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class LstmPlan(StatefulPlan):
-    """``inputs``: input, 4 input weights, 4 recurrent weights, 4 biases, hidden, cell."""
-
+    op_index: int
+    inputs: tuple[int, ...]  # input, 4 input weights, 4 recurrent weights, 4 biases, hidden, cell
+    outputs: tuple[int, ...]
+    batch: int
     time_steps: int
+    n_input: int
     n_cell: int
     time_major: bool
+    input_zero_point: int
     hidden_zero_point: int
     input_multipliers: tuple[int, ...]  # per gate: input * weight scale / 2^-12
     input_shifts: tuple[int, ...]

@@ -23,7 +23,6 @@ __all__ = ["MaximumPlan", "MinimumPlan", "plan_maximum", "plan_minimum"]
 @dataclasses.dataclass(frozen=True, eq=False)
 class MaximumPlan(BroadcastBinaryPlan):
     kernel = broadcast_kernel("te_maximum_s8", "te_minmax")
-    params_type = "te_minmax_params"
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.maximum(a, b)
@@ -32,7 +31,6 @@ class MaximumPlan(BroadcastBinaryPlan):
 @dataclasses.dataclass(frozen=True, eq=False)
 class MinimumPlan(BroadcastBinaryPlan):
     kernel = broadcast_kernel("te_minimum_s8", "te_minmax")
-    params_type = "te_minmax_params"
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.minimum(a, b)

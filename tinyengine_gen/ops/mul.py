@@ -34,7 +34,6 @@ class MulPlan(BroadcastBinaryPlan):
     act_max: int
 
     kernel = broadcast_kernel("te_mul_s8", "te_mul")
-    params_type = "te_mul_params"
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         product = (a + self.input1_offset) * (b + self.input2_offset)

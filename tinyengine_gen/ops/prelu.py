@@ -33,7 +33,6 @@ class PreluPlan(BroadcastBinaryPlan):
     output_shift_2: int
 
     kernel = broadcast_kernel("te_prelu_s8", "te_prelu")
-    params_type = "te_prelu_params"
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         x = a + self.input_offset

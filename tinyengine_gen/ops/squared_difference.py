@@ -29,7 +29,6 @@ class SquaredDifferencePlan(BroadcastBinaryPlan, CommonScaleFields):
     """The fields of :class:`CommonScaleFields`, in its order; the left shift is a constant."""
 
     kernel = broadcast_kernel("te_squared_difference_s8", "te_squared_difference")
-    params_type = "te_squared_difference_params"
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         shifted1, shifted2 = (a + self.input1_offset) << LEFT_SHIFT, (b + self.input2_offset) << LEFT_SHIFT

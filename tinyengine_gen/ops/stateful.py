@@ -9,7 +9,6 @@ them). Each plan also has a batch, an input width and the input's zero point.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,16 +20,11 @@ from tinyengine_gen.ops.base import OpChecker
 __all__ = ["StatefulPlan", "stateful_fields", "variable_state"]
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
 class StatefulPlan:
-    """Base of the plans with state; subclasses are frozen dataclasses that add their fields."""
+    """Base of the plans with state. Subclasses are frozen dataclasses declaring every field,
+    the ones :func:`stateful_fields` fills among them; this base adds no field."""
 
-    op_index: int
-    inputs: tuple[int, ...]
     outputs: tuple[int, ...]
-    batch: int
-    n_input: int
-    input_zero_point: int
 
     @property
     def aliases(self) -> tuple[tuple[int, int], ...]:

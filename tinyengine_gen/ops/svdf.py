@@ -34,11 +34,15 @@ def _wrap(x: np.ndarray, bits: int) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class SvdfPlan(StatefulPlan):
-    """``inputs``: input, weights_feature, weights_time, bias, state."""
-
+    op_index: int
+    inputs: tuple[int, ...]  # input, weights_feature, weights_time, bias, state
+    outputs: tuple[int, ...]
+    batch: int
+    n_input: int
     n_filter: int
     n_memory: int
     rank: int
+    input_zero_point: int
     state_zero_point: int
     output_zero_point: int
     feature_multiplier: int
