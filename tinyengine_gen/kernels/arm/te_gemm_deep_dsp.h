@@ -73,8 +73,10 @@ TE_INLINE void te_gemm_out4_dsp(int32_t s0, int32_t s1, int32_t s2, int32_t s3, 
  * (te_gemm_config.h: TE_GEMM_FAST_ONLY, which the compiler sets only then) compiles only
  * NAME##_fast: the _any copies would be dead code in its Flash. */
 #if TE_GEMM_FAST_ONLY /* te_gemm_config.h: every layer of the project is a fast one */
-#define TE_GEMM_VARIANTS_DSP(NAME, PARAMS, ...) \
-  static inline TE_DSP_FN __attribute__((noinline)) void NAME##_fast PARAMS { NAME(__VA_ARGS__, 1, 1); }
+#define TE_GEMM_VARIANTS_DSP(NAME, PARAMS, ...)                                           \
+  static inline TE_DSP_FN __attribute__((noinline, noclone)) void NAME##_fast PARAMS { \
+    NAME(__VA_ARGS__, 1, 1);                                                             \
+  } /* noclone: called directly now, GCC would otherwise copy it per constant argument */
 #define TE_GEMM_DISPATCH_DSP(p, NAME, ...) NAME##_fast(__VA_ARGS__)
 #else
 #define TE_GEMM_VARIANTS_DSP(NAME, PARAMS, ...)                                                          \
