@@ -318,6 +318,9 @@ TE_INLINE void te_gemm_tiles_dsp(const int16_t* tile, int pixels, int quads, con
 #ifndef TE_GEMM_CONSTANT_GROUPS /* te_gemm_config.h may list only a project's own depths */
 #define TE_GEMM_CONSTANT_GROUPS(CASE) CASE(2) CASE(4) CASE(6) CASE(7) CASE(8) CASE(10) CASE(12)
 #endif
+#ifndef TE_GEMM_TILES_CONSTANT_GROUPS /* those of te_gemm_tiles_any_dsp (the narrow kernel's) */
+#define TE_GEMM_TILES_CONSTANT_GROUPS(CASE) TE_GEMM_CONSTANT_GROUPS(CASE)
+#endif
 
 TE_INLINE void te_gemm_tiles_any_dsp(const int16_t* tile, int pixels, int quads, const int8_t* filter,
                                      const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
@@ -328,7 +331,7 @@ TE_INLINE void te_gemm_tiles_any_dsp(const int16_t* tile, int pixels, int quads,
     te_gemm_tiles_dsp(tile, pixels, quads, filter, bias, multiplier, shift, p, out, G, 0, 1, fast, full); \
     return;
   switch (fast && full && tail == 0 ? groups : 0) {
-    TE_GEMM_CONSTANT_GROUPS(TE_GEMM_TILES_CASE)
+    TE_GEMM_TILES_CONSTANT_GROUPS(TE_GEMM_TILES_CASE)
     default:
       te_gemm_tiles_dsp(tile, pixels, quads, filter, bias, multiplier, shift, p, out, groups, tail, 0, fast, full);
   }
