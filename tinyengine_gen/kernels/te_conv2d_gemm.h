@@ -236,7 +236,7 @@ TE_INLINE void te_gemm_shallow_tile_portable(const int8_t* const rows[TE_GEMM_PI
 TE_INLINE void te_gemm_shallow_tile(const int8_t* const rows[TE_GEMM_PIXELS], int pixels, const int8_t* filter,
                                     const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
                                     const te_conv2d_gemm_params* p, int8_t* out) {
-#if defined(TE_DSP) && !TE_GEMM_SHALLOW_TILE /* te_gemm_config.h: no layer of the project comes here */
+#if defined(TE_DSP) && defined(TE_GEMM_SHALLOW_TILE) && !TE_GEMM_SHALLOW_TILE /* no layer comes here */
   (void)rows, (void)pixels, (void)filter, (void)bias, (void)multiplier, (void)shift, (void)p, (void)out;
   __builtin_trap();
 #elif defined(TE_DSP)
