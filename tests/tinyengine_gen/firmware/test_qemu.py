@@ -155,7 +155,7 @@ def test_semihosting_inputs_stay_out_of_flash_and_give_tflms_outputs(tmp_path):
     assert check.compared_with == ("TFLM", "host build") and len(check.outputs) == 2
     case_bytes = 12 * 12 * 3 * 4  # one float32 input
     assert (baked.input_bytes, read.input_bytes) == (2 * case_bytes, 0)
-    assert baked.sizes.section(".rodata") - read.sizes.section(".rodata") >= 2 * case_bytes
+    assert baked.sizes.section(".rodata") - read.sizes.section(".rodata") >= 2 * case_bytes - 32  # less a path
     assert read.sizes.flash_bytes < baked.sizes.flash_bytes  # the reading code is a few hundred bytes
     assert (read.directory / "inputs.bin").stat().st_size == 2 * case_bytes
     assert read.project_report()["firmware"]["inputs"] == "semihosting"
