@@ -19,7 +19,13 @@ import dataclasses
 from collections.abc import Iterable, Iterator
 
 from tinyengine_gen.ops.base import OpPlan
-from tinyengine_gen.ops.conv2d import KERNEL_SOURCES, SHALLOW_MAX_DEPTH, Conv2DPlan
+from tinyengine_gen.ops.conv2d import (
+    CONV2D_1X1_SHALLOW_S8,
+    CONV2D_KXK_SHALLOW_S8,
+    CONV2D_NARROW_S8,
+    SHALLOW_MAX_DEPTH,
+    Conv2DPlan,
+)
 from tinyengine_gen.passes.fusion import ConvAddPlan
 from tinyengine_gen.patching.stage import PatchStagePlan
 
@@ -55,7 +61,7 @@ def _gemm_layers(plans: Iterable[OpPlan]) -> Iterator[Conv2DPlan]:
             yield from _gemm_layers(plan.stage_plans)
         elif isinstance(plan, ConvAddPlan):
             yield from _gemm_layers([plan.conv])
-        elif isinstance(plan, Conv2DPlan) and CONFIG_USER in KERNEL_SOURCES.get(plan.kernel, ()):
+        elif isinstance(plan, Conv2DPlan) and CONFIG_USER in plan.kernel.sources:
             yield plan
 
 
@@ -67,9 +73,9 @@ def _runs_shallow_tile(plan: Conv2DPlan) -> bool:
     """Whether a DSP build reaches te_gemm_shallow_tile for this layer: a KxK shallow layer,
     an in-place shallow one, or a 1x1 shallow one deeper than the group code takes
     (arm/te_gemm_1x1_dsp.h: TE_GEMM_GROUP_MAX_DEPTH_DSP, the planner's SHALLOW_MAX_DEPTH)."""
-    if plan.kernel == "te_conv2d_kxk_shallow_s8":
+    if plan.kernel == CONV2D_KXK_SHALLOW_S8:
         return True
-    return plan.kernel == "te_conv2d_1x1_shallow_s8" and (bool(plan.in_place) or plan.depth > SHALLOW_MAX_DEPTH)
+    return plan.kernel == CONV2D_1X1_SHALLOW_S8 and (bool(plan.in_place) or plan.depth > SHALLOW_MAX_DEPTH)
 
 
 def _kept(groups: Iterable[int]) -> tuple[int, ...]:
@@ -82,8 +88,8 @@ def gemm_config(plans: Iterable[OpPlan]) -> GemmConfig:
     with an ADD) runs on the depth rounded up to four, the narrow kernel's tile loops on
     depth / 4 where the depth is a multiple of four."""
     layers = list(_gemm_layers(plans))
-    shallow = [plan for plan in layers if plan.kernel == "te_conv2d_1x1_shallow_s8" and not plan.in_place]
-    narrow = [plan for plan in layers if plan.kernel == "te_conv2d_narrow_s8" and plan.depth % 4 == 0]
+    shallow = [plan for plan in layers if plan.kernel == CONV2D_1X1_SHALLOW_S8 and not plan.in_place]
+    narrow = [plan for plan in layers if plan.kernel == CONV2D_NARROW_S8 and plan.depth % 4 == 0]
     return GemmConfig(
         fast_only=all(_full_clamp_fast(plan) for plan in layers),
         constant_groups=_kept(-(-int(plan.depth) // 4) for plan in shallow),

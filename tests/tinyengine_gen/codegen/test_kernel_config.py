@@ -31,7 +31,7 @@ def vww_project():
 
 def _first_conv(project, kernel: str) -> tuple[int, Conv2DPlan]:
     return next(
-        (i, plan) for i, plan in enumerate(project.compiled.plans) if isinstance(plan, Conv2DPlan) and plan.kernel == kernel
+        (i, plan) for i, plan in enumerate(project.compiled.plans) if isinstance(plan, Conv2DPlan) and plan.kernel.name == kernel
     )
 
 
