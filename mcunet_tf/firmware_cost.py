@@ -44,6 +44,7 @@ from tinyengine_gen.compiler import CompiledModel
 from tinyengine_gen.codegen.emitter import ConstantCounter
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
+from tinyengine_gen.ops.features import KernelVariant
 from tinyengine_gen.patching.stage import PatchStagePlan
 
 __all__ = [
@@ -101,10 +102,9 @@ class OpFirmware:
 
 
 def variant_of(plan: OpPlan, definitions: frozenset[str] = frozenset()) -> str:
-    """The kernel variant a plan runs: its plan type, the kernel function or first kernel
-    source it names, and its specialisations (a 3x3 and a 7x7 depthwise differ)."""
-    inner = getattr(plan, "conv", plan)
-    kernel = getattr(inner, "kernel", None) or next(iter(plan.kernel_sources), "")
+    """The kernel variant a plan runs: its plan type, the kernel it names (or its first kernel
+    source), and its specialisations (a 3x3 and a 7x7 depthwise differ)."""
+    kernel = plan.kernel.name if isinstance(plan, KernelVariant) else next(iter(plan.kernel_sources), "")
     suffix = "+".join(sorted(definitions))
     return f"{type(plan).__name__}:{kernel}" + (f":{suffix}" if suffix else "")
 

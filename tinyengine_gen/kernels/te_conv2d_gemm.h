@@ -51,6 +51,7 @@
 #include <stdint.h>
 
 #include "te_fixedpoint.h"
+#include "te_gemm_config.h" /* the variants this project compiles (written by the compiler) */
 
 #define TE_GEMM_PIXELS 4      /* output pixels computed together (rows of the tile) */
 #define TE_GEMM_CHUNK 32      /* output channels requantised together */

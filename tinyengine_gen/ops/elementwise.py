@@ -42,6 +42,10 @@ __all__ = [
     "check_binary",
     "f32",
     "CommonScale",
+    "CommonScaleFields",
+    "QuantizedBinary",
+    "quantized_binary",
+    "binary_plan_fields",
     "common_scale",
     "smaller_than_one",
     "add_input_table",
@@ -160,7 +164,12 @@ def f32(value: float) -> float:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class AddPlan:
+class CommonScaleFields:
+    """The fields of a plan whose two inputs TFLM rescales onto their common scale (ADD,
+    SQUARED_DIFFERENCE; SUB through its ADD plan): the tensors and loop nest, the offsets and
+    input rescaling :meth:`CommonScale.plan_fields` fills, and the output requantisation.
+    In this order: SQUARED_DIFFERENCE's C parameter struct follows it."""
+
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -169,13 +178,17 @@ class AddPlan:
     input1_offset: int
     input2_offset: int
     output_offset: int
-    left_shift: int
     input1_multiplier: int
     input1_shift: int
     input2_multiplier: int
     input2_shift: int
     output_multiplier: int
     output_shift: int
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class AddPlan(CommonScaleFields):
+    left_shift: int
     act_min: int
     act_max: int
     #: run te_add_lut_s8 with per-input rescaling tables (same shapes, >= ADD_TABLE_MIN_ELEMENTS)
@@ -294,8 +307,42 @@ class CommonScale:
 
     def plan_fields(self) -> dict[str, Any]:
         """The plan fields every such operator has: tensors, shape, loop nest, offsets, input rescaling."""
-        tensors = {"inputs": (self.x1.index, self.x2.index), "outputs": (self.y.index,)}
-        return tensors | {"output_shape": tuple(self.y.shape), "nest": self.nest, **self.rescaling}
+        return binary_plan_fields(self.x1, self.x2, self.y) | dict(self.rescaling)
+
+
+@dataclasses.dataclass(frozen=True)
+class QuantizedBinary:
+    """A broadcasting binary operator's per-tensor quantised inputs and output: float32
+    scales as TFLM reads them, and the zero points as the offsets its kernels add."""
+
+    op_index: int
+    x1: Tensor
+    x2: Tensor
+    y: Tensor
+    scales: tuple[float, float, float]  # input 1, input 2, output
+    offsets: tuple[int, int, int]  # -z1, -z2, +zo
+
+    def plan_fields(self, input1_offset: str, input2_offset: str) -> dict[str, Any]:
+        """The op index, :func:`binary_plan_fields` and the three offsets, the inputs' under
+        the names the plan (and its C parameter struct) gives them."""
+        offsets = dict(zip((input1_offset, input2_offset, "output_offset"), self.offsets))
+        return {"op_index": self.op_index, **binary_plan_fields(self.x1, self.x2, self.y), **offsets}
+
+
+def quantized_binary(check: OpChecker, x1: Tensor, x2: Tensor, y: Tensor) -> QuantizedBinary:
+    """The per-tensor quantisation of ``x1``, ``x2`` and ``y`` (checked in that order)."""
+    (s1, z1), (s2, z2), (so, zo) = (check.per_tensor_quant(tensor) for tensor in (x1, x2, y))
+    return QuantizedBinary(check.op.index, x1, x2, y, (f32(s1), f32(s2), f32(so)), (-z1, -z2, zo))
+
+
+def binary_plan_fields(x1: Tensor, x2: Tensor, y: Tensor) -> dict[str, Any]:
+    """The plan fields every broadcasting binary operator has: its tensors, output shape and loop nest."""
+    return {
+        "inputs": (x1.index, x2.index),
+        "outputs": (y.index,),
+        "output_shape": tuple(y.shape),
+        "nest": broadcast_nest(x1.shape, x2.shape, y.shape),
+    }
 
 
 def common_scale(check: OpChecker) -> CommonScale:

@@ -28,6 +28,7 @@ from tinyengine_gen.int4_packing import INT4_MAX, INT4_MIN, fits_int4, pack_int4
 from tinyengine_gen.ops.base import EmitContext, OpPlan, replace_plan
 from tinyengine_gen.ops.conv2d import Conv2DPlan
 from tinyengine_gen.ops.depthwise_conv2d import DepthwiseConv2DPlan, PackedWeights
+from tinyengine_gen.ops.features import PackedWeightPlan
 from tinyengine_gen.ops.fully_connected import FullyConnectedPlan
 
 __all__ = [
@@ -57,7 +58,7 @@ def _reason_kept(filter_values: np.ndarray) -> str | None:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class _PackedPlan:
+class _PackedPlan(PackedWeightPlan):
     """What the three packed plans share: the int8 plan they replace and the packed filter."""
 
     op_index: int
@@ -106,6 +107,12 @@ class PackedConv2DPlan(_PackedPlan):
         "te_fixedpoint.h",
     )
     in_place: bool = False
+
+    @property
+    def int8_plan(self) -> Conv2DPlan:
+        """``base``, typed as the convolution it is."""
+        assert isinstance(self.base, Conv2DPlan)
+        return self.base
 
     @property
     def scratch_bytes(self) -> int:
@@ -272,6 +279,6 @@ def packed_variant(plan: OpPlan) -> tuple[OpPlan | None, str | None]:
     if reason is not None:
         return None, reason
     packed = pack_int4(filter_values)
-    aliases = tuple(getattr(plan, "aliases", ()))  # an in-place depthwise layer stays in place
+    aliases = plan.aliases  # an in-place depthwise layer stays in place
     return cls(op_index=plan.op_index, inputs=plan.inputs, outputs=plan.outputs, base=plan, packed=packed,
                aliases=aliases), None

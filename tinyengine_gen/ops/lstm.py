@@ -30,6 +30,7 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.stateful import StatefulPlan, stateful_fields, variable_state
 from tinyengine_gen.ops.lut16 import sigmoid_s16, sigmoid_table_c, tanh_input_scaling, tanh_s16
 
 __all__ = ["LstmPlan", "plan_lstm", "lstm_reference"]
@@ -51,7 +52,7 @@ def _wrap32(x: np.ndarray) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class LstmPlan:
+class LstmPlan(StatefulPlan):
     op_index: int
     inputs: tuple[int, ...]  # input, 4 input weights, 4 recurrent weights, 4 biases, hidden, cell
     outputs: tuple[int, ...]
@@ -77,7 +78,6 @@ class LstmPlan:
     tanh_multiplier: int  # the cell state's tanh input scaling (from the cell scale's power of two)
     tanh_shift: int
     kernel_sources: tuple[str, ...] = ("te_lstm.c", "te_lstm.h", "te_fixedpoint.h")
-    aliases: tuple[tuple[int, int], ...] = ()
 
     @property
     def hidden(self) -> int:
@@ -96,9 +96,12 @@ class LstmPlan:
         """The four gate outputs of one step and batch row, int16."""
         return 2 * 4 * self.n_cell
 
-    def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
-        output, hidden, cell = lstm_reference(values, self)
-        return {self.outputs[0]: output, self.hidden: hidden, self.cell: cell}
+    @property
+    def state_tensors(self) -> tuple[int, ...]:
+        return (self.hidden, self.cell)
+
+    def step_reference(self, values: Mapping[int, np.ndarray]) -> tuple[np.ndarray, ...]:
+        return lstm_reference(values, self)
 
     def emit(self, ctx: EmitContext) -> list[str]:
         def ints(values: tuple[int, ...]) -> str:
@@ -191,9 +194,8 @@ def plan_lstm(graph: Graph, op: Operator) -> LstmPlan:
     check.dtype(hidden, DType.INT8)
     if cell.dtype != DType.INT16:
         raise check.unsupported(f"{cell.describe()} (the cell state) must be int16, as TFLite Micro's integer LSTM needs.")
-    for state, what in ((hidden, "hidden state"), (cell, "cell state")):
-        if not state.is_variable:
-            raise check.unsupported(f"{state.describe()} (the {what}) must be a variable tensor.")
+    variable_state(check, hidden, "hidden state")
+    variable_state(check, cell, "cell state")
     options = check.required_options("activation NONE")
     if int(options.get("fusedActivationFunction", 0) or 0) != _TANH_ACTIVATION:
         raise check.unsupported("the cell gate's activation must be TANH (TFLite Micro runs tanh or sigmoid only).")
@@ -232,16 +234,12 @@ def plan_lstm(graph: Graph, op: Operator) -> LstmPlan:
     forget_m, forget_s = _product_multiplier(float(_Q15), s_cell, s_cell)
     update_m, update_s = _product_multiplier(float(_Q15), float(_Q15), s_cell)
     hidden_m, hidden_s = _product_multiplier(float(_Q15), float(_Q15), s_hidden)
+    inputs = tuple(op.inputs[p] for p in (0, *_INPUT_WEIGHTS, *_RECURRENT_WEIGHTS, *_BIASES, _HIDDEN, _CELL))
     return LstmPlan(
-        op_index=op.index,
-        inputs=tuple(op.inputs[p] for p in (0, *_INPUT_WEIGHTS, *_RECURRENT_WEIGHTS, *_BIASES, _HIDDEN, _CELL)),
-        outputs=(y.index,),
-        batch=batch,
+        **stateful_fields(op, inputs, y, batch, n_input, z_in),
         time_steps=steps,
-        n_input=n_input,
         n_cell=n_cell,
         time_major=time_major,
-        input_zero_point=z_in,
         hidden_zero_point=z_hidden,
         input_multipliers=in_m,
         input_shifts=in_s,

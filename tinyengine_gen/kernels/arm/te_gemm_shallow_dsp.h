@@ -213,14 +213,20 @@ TE_GEMM_VARIANTS_DSP(te_gemm_shallow_tile_long_dsp,
 
 /* ---- the entry of te_conv2d_gemm.h (the portable one's name) ------------------------ */
 
+/* te_gemm_config.h: TE_GEMM_SHALLOW_TILE 0 where no layer of the project comes here. */
 TE_INLINE void te_gemm_shallow_tile(const int8_t* const rows[TE_GEMM_PIXELS], int pixels, const int8_t* filter,
                                     const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
                                     const te_conv2d_gemm_params* p, int8_t* out) {
+#if defined(TE_GEMM_SHALLOW_TILE) && !TE_GEMM_SHALLOW_TILE /* no layer comes here */
+  (void)rows, (void)pixels, (void)filter, (void)bias, (void)multiplier, (void)shift, (void)p, (void)out;
+  __builtin_trap();
+#else
   if (p->depth <= TE_GEMM_SHALLOW_DSP_MAX_DEPTH) {
     TE_GEMM_DISPATCH_DSP(p, te_gemm_shallow_tile_dsp, rows, pixels, filter, bias, multiplier, shift, p, out);
   } else {
     TE_GEMM_DISPATCH_DSP(p, te_gemm_shallow_tile_long_dsp, rows, pixels, filter, bias, multiplier, shift, p, out);
   }
+#endif
 }
 
 #endif /* TE_ARM_TE_GEMM_SHALLOW_DSP_H */
