@@ -92,6 +92,7 @@ NARROW_PIXELS = 32
 #: the GEMM core and, in arm/, its Armv7E-M code (included by te_conv2d_gemm.h where TE_DSP)
 GEMM_SOURCES = (
     "te_conv2d_gemm.h",
+    "te_gemm_config.h",
     "te_fixedpoint.h",
     "arm/te_gemm_deep_dsp.h",
     "arm/te_gemm_shallow_dsp.h",
