@@ -18,7 +18,7 @@ import numpy as np
 
 from tinyengine_gen.ops.base import EmitContext
 from tinyengine_gen.ops.elementwise import BroadcastNest, broadcast_pair
-from tinyengine_gen.ops.kernel import Kernel
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
 __all__ = ["BroadcastBinaryPlan", "BroadcastKernel", "broadcast_kernel"]
 
@@ -42,7 +42,7 @@ _BASE_FIELDS = 5
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class BroadcastBinaryPlan:
+class BroadcastBinaryPlan(DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -57,8 +57,8 @@ class BroadcastBinaryPlan:
         return ()
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        return self.kernel.sources
+    def kernels(self) -> tuple[Kernel, ...]:
+        return (self.kernel,)
 
     @property
     def macs(self) -> int:

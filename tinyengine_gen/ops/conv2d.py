@@ -53,7 +53,7 @@ from tinyengine_gen.ops.base import (
     spatial_padding,
 )
 from tinyengine_gen.ops.features import KernelVariant
-from tinyengine_gen.ops.kernel import Kernel
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
 __all__ = [
     "Conv2DPlan",
@@ -121,7 +121,7 @@ _LAYOUTS = ("NHWC", "NCHW")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class Conv2DPlan(KernelVariant):
+class Conv2DPlan(KernelVariant, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -162,8 +162,8 @@ class Conv2DPlan(KernelVariant):
         return n * oh * ow * oc * kh * kw * ic
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        return self.function.sources
+    def kernels(self) -> tuple[Kernel, ...]:
+        return (self.function,)
 
     @plan_property  # (read for every layout the memory passes try)
     def scratch_bytes(self) -> int:

@@ -30,9 +30,12 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
 __all__ = [
     "ADD_TABLE_MIN_ELEMENTS",
+    "ADD_S8",
+    "ADD_LUT_S8",
     "MAX_RANK",
     "AddPlan",
     "BroadcastNest",
@@ -61,6 +64,9 @@ ADD_LEFT_SHIFT = 20
 #: A same-shape ADD with at least this many elements uses the rescaling tables (2 KB of
 #: Flash): below it the tables cost more Flash than the time they save is worth.
 ADD_TABLE_MIN_ELEMENTS = 4096
+#: ADD's kernels: the broadcasting one, and the same-shape one with rescaling tables
+ADD_S8 = Kernel("te_add_s8", ("te_add.c", "te_add.h", "te_broadcast.h", "te_add_requant.h", "te_fixedpoint.h"))
+ADD_LUT_S8 = Kernel("te_add_lut_s8", ("te_add_lut.c", "te_add_lut.h", "te_add_requant.h", "te_fixedpoint.h"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,7 +193,7 @@ class CommonScaleFields:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class AddPlan(CommonScaleFields):
+class AddPlan(CommonScaleFields, DeclaredKernels):
     left_shift: int
     act_min: int
     act_max: int
@@ -196,11 +202,9 @@ class AddPlan(CommonScaleFields):
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        common = ("te_add_requant.h", "te_fixedpoint.h")
-        if self.use_tables:
-            return ("te_add_lut.c", "te_add_lut.h", *common)
-        return ("te_add.c", "te_add.h", "te_broadcast.h", *common)
+    def kernels(self) -> tuple[Kernel, ...]:
+        """The table kernel or the broadcasting one."""
+        return (ADD_LUT_S8 if self.use_tables else ADD_S8,)
 
     @property
     def size(self) -> int:
@@ -229,10 +233,10 @@ class AddPlan(CommonScaleFields):
     def emit(self, ctx: EmitContext) -> list[str]:
         if self.use_tables:
             return self.emit_table_call(ctx, *self.input_tables())
-        return self.emit_broadcast_call(ctx, "te_add_s8")
+        return self.emit_broadcast_call(ctx, ADD_S8)
 
-    def emit_broadcast_call(self, ctx: EmitContext, function: str) -> list[str]:
-        """The call of ``function`` (te_add_s8, or te_sub_s8) with this plan's te_add_params."""
+    def emit_broadcast_call(self, ctx: EmitContext, kernel: Kernel) -> list[str]:
+        """The call of ``kernel`` (te_add_s8, or te_sub_s8) with this plan's te_add_params."""
         params = (
             f".nest = {self.nest.c_initializer()}, .input1_offset = {self.input1_offset}, "
             f".input2_offset = {self.input2_offset}, .output_offset = {self.output_offset}, "
@@ -245,7 +249,7 @@ class AddPlan(CommonScaleFields):
             "{",
             f"  static const te_add_params params = {{{params}}};",
             (
-                f"  {function}(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.inputs[1])}, "
+                f"  {kernel.name}(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.inputs[1])}, "
                 f"{ctx.tensor(self.outputs[0])});"
             ),
             "}",
@@ -264,7 +268,7 @@ class AddPlan(CommonScaleFields):
         return [
             "{",
             f"  static const te_add_lut_params params = {{{params}}};",
-            f"  te_add_lut_s8(&params, {lut1}, {lut2}, {x1}, {x2}, {y});",
+            f"  {ADD_LUT_S8.name}(&params, {lut1}, {lut2}, {x1}, {x2}, {y});",
             "}",
         ]
 

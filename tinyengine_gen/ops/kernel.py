@@ -9,8 +9,9 @@ and a table that would key a kernel by a string keys it by the object instead.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
-__all__ = ["Kernel"]
+__all__ = ["DeclaredKernels", "Kernel", "sources_of"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,3 +27,28 @@ class Kernel:
     def c_files(self) -> tuple[str, ...]:
         """The sources a build compiles (and the code-size model prices)."""
         return tuple(name for name in self.sources if name.endswith(".c"))
+
+
+def sources_of(kernels: Iterable[Kernel]) -> tuple[str, ...]:
+    """The files of ``kernels``, in order (a file two kernels share listed twice: readers
+    take the set, and the first file names a plan's variant where it names no kernel)."""
+    return tuple(name for kernel in kernels for name in kernel.sources)
+
+
+class DeclaredKernels:
+    """Base of a plan that declares the kernels its emitted call runs as :class:`Kernel`
+    objects (a class attribute, or a property where its fields choose one); the file list
+    the emitter copies is derived from them, so a kernel's files are written once.
+
+    Subclasses are frozen dataclasses; this base has no fields.
+    """
+
+    @property
+    def kernels(self) -> tuple[Kernel, ...]:
+        """The kernels the emitted call runs (none for a view or a folded constant)."""
+        raise NotImplementedError
+
+    @property
+    def kernel_sources(self) -> tuple[str, ...]:
+        """Files in tinyengine_gen/kernels that the emitted call needs (.c and .h)."""
+        return sources_of(self.kernels)

@@ -30,10 +30,11 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 from tinyengine_gen.ops.stateful import StatefulPlan, stateful_fields, variable_state
 from tinyengine_gen.ops.lut16 import sigmoid_s16, sigmoid_table_c, tanh_input_scaling, tanh_s16
 
-__all__ = ["LstmPlan", "plan_lstm", "lstm_reference"]
+__all__ = ["LSTM_KERNEL", "LstmPlan", "plan_lstm", "lstm_reference"]
 
 #: gate order of the tensors (input, forget, cell, output), as TFLite lists them
 GATES = ("input", "forget", "cell", "output")
@@ -51,8 +52,12 @@ def _wrap32(x: np.ndarray) -> np.ndarray:
     return ((np.asarray(x, dtype=np.int64) + 2**31) % 2**32) - 2**31
 
 
+#: the kernel the emitted call runs
+LSTM_KERNEL = Kernel("te_lstm_s8_s16", ("te_lstm.c", "te_lstm.h", "te_fixedpoint.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class LstmPlan(StatefulPlan):
+class LstmPlan(StatefulPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]  # input, 4 input weights, 4 recurrent weights, 4 biases, hidden, cell
     outputs: tuple[int, ...]
@@ -77,7 +82,7 @@ class LstmPlan(StatefulPlan):
     clip_cell: bool
     tanh_multiplier: int  # the cell state's tanh input scaling (from the cell scale's power of two)
     tanh_shift: int
-    kernel_sources: tuple[str, ...] = ("te_lstm.c", "te_lstm.h", "te_fixedpoint.h")
+    kernels = (LSTM_KERNEL,)
 
     @property
     def hidden(self) -> int:
@@ -128,7 +133,7 @@ class LstmPlan(StatefulPlan):
             f"  const int8_t* const input_weights[4] = {{{', '.join(names[1:5])}}};",
             f"  const int8_t* const recurrent_weights[4] = {{{', '.join(names[5:9])}}};",
             f"  const int32_t* const biases[4] = {{{', '.join(names[9:13])}}};",
-            f"  te_lstm_s8_s16(&params, {names[0]}, input_weights, recurrent_weights, biases, {names[13]}, "
+            f"  {LSTM_KERNEL.name}(&params, {names[0]}, input_weights, recurrent_weights, biases, {names[13]}, "
             f"{names[14]}, {ctx.scratch('int16_t')}, {table}, {ctx.tensor(self.outputs[0])});",
             "}",
         ]

@@ -25,7 +25,7 @@ import numpy as np
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 from tinyengine_gen.ops.features import KernelVariant
-from tinyengine_gen.ops.kernel import Kernel
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 from tinyengine_gen.ops.transpose import TRANSPOSE_KERNELS
 
 __all__ = ["StridedSlicePlan", "plan_strided_slice", "slice_window"]
@@ -36,7 +36,7 @@ _KERNEL_RANK = 5  # te_transpose_params
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class StridedSlicePlan(DataMovementPlan, KernelVariant):
+class StridedSlicePlan(DataMovementPlan, KernelVariant, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]  # (input,)
     outputs: tuple[int, ...]
@@ -51,8 +51,8 @@ class StridedSlicePlan(DataMovementPlan, KernelVariant):
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        return self.kernel.sources
+    def kernels(self) -> tuple[Kernel, ...]:
+        return (self.kernel,)
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         x = np.asarray(values[self.inputs[0]])

@@ -22,9 +22,10 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 from tinyengine_gen.ops.stateful import StatefulPlan, stateful_fields, variable_state
 
-__all__ = ["SvdfPlan", "plan_svdf", "svdf_reference"]
+__all__ = ["SVDF_KERNEL", "SvdfPlan", "plan_svdf", "svdf_reference"]
 
 
 def _wrap(x: np.ndarray, bits: int) -> np.ndarray:
@@ -32,8 +33,12 @@ def _wrap(x: np.ndarray, bits: int) -> np.ndarray:
     return ((np.asarray(x, dtype=np.int64) + half) % (1 << bits)) - half
 
 
+#: the kernel the emitted call runs
+SVDF_KERNEL = Kernel("te_svdf_s8_s16", ("te_svdf.c", "te_svdf.h", "te_fixedpoint.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class SvdfPlan(StatefulPlan):
+class SvdfPlan(StatefulPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]  # input, weights_feature, weights_time, bias, state
     outputs: tuple[int, ...]
@@ -49,7 +54,7 @@ class SvdfPlan(StatefulPlan):
     feature_shift: int
     output_multiplier: int
     output_shift: int
-    kernel_sources: tuple[str, ...] = ("te_svdf.c", "te_svdf.h", "te_fixedpoint.h")
+    kernels = (SVDF_KERNEL,)
 
     @property
     def n_unit(self) -> int:
@@ -87,7 +92,7 @@ class SvdfPlan(StatefulPlan):
         return [
             "{",
             f"  static const te_svdf_params params = {{{params}}};",
-            f"  te_svdf_s8_s16(&params, {x}, {wf}, {wt}, {bias}, {state}, {ctx.scratch('int32_t')}, "
+            f"  {SVDF_KERNEL.name}(&params, {x}, {wf}, {wt}, {bias}, {state}, {ctx.scratch('int32_t')}, "
             f"{ctx.tensor(self.outputs[0])});",
             "}",
         ]

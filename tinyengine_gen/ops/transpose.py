@@ -17,7 +17,7 @@ import numpy as np
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
 from tinyengine_gen.ops.features import KernelVariant
-from tinyengine_gen.ops.kernel import Kernel
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
 __all__ = ["TRANSPOSE_KERNELS", "TransposePlan", "plan_transpose", "simplify_permutation"]
 
@@ -33,7 +33,7 @@ _DTYPES = (DType.INT8, DType.INT16, DType.FLOAT32)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class TransposePlan(DataMovementPlan, KernelVariant):
+class TransposePlan(DataMovementPlan, KernelVariant, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -44,8 +44,8 @@ class TransposePlan(DataMovementPlan, KernelVariant):
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        return self.kernel.sources
+    def kernels(self) -> tuple[Kernel, ...]:
+        return (self.kernel,)
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         return {self.outputs[0]: np.ascontiguousarray(np.transpose(values[self.inputs[0]], self.perm))}

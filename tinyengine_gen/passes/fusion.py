@@ -42,7 +42,7 @@ from tinyengine_gen.ops.conv2d import (
 )
 from tinyengine_gen.ops.elementwise import AddPlan
 from tinyengine_gen.ops.features import FusedOperators, KernelVariant, PackedWeightPlan
-from tinyengine_gen.ops.kernel import Kernel
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 from tinyengine_gen.ops.int4_weights import PackedConv2DPlan
 from tinyengine_gen.passes.in_place import with_in_place_kernels
 from tinyengine_gen.memory.lifetimes import memory_plan
@@ -71,7 +71,7 @@ def _tile_bytes(out_c: int) -> int:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class ConvAddPlan(FusedOperators, KernelVariant):
+class ConvAddPlan(FusedOperators, KernelVariant, DeclaredKernels):
     """``conv`` then ``add``; inputs are (x, the convolution's input), x first so that the
     in-place rewrite (which frees the storage of ``inputs[0]``) writes over x."""
 
@@ -109,8 +109,8 @@ class ConvAddPlan(FusedOperators, KernelVariant):
         return _tile_bytes(self.conv.output_shape[3]) + self.conv.scratch_bytes
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        return CONV2D_ADD_S8.sources
+    def kernels(self) -> tuple[Kernel, ...]:
+        return (CONV2D_ADD_S8,)
 
     @property
     def kernel(self) -> Kernel:
@@ -189,8 +189,8 @@ class PackedConvAddPlan(ConvAddPlan, PackedWeightPlan):
         return self.conv.int8_plan.output_shape[3]
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        return (*CONV2D_INT4_ADD_S8.sources, *self.conv.kernel_sources)
+    def kernels(self) -> tuple[Kernel, ...]:
+        return (CONV2D_INT4_ADD_S8, *self.conv.kernels)
 
     @property
     def kernel(self) -> Kernel:
