@@ -54,7 +54,9 @@ class PackedWeights:
 #: filter; a layer gets it where it has at least this many MACs per extra byte. On
 #: mcunet_vww (mps2-an500, QEMU) the layers above it save 20-175 instructions per extra byte
 #: and hold 1.08 M of the 1.55 M instructions the table saves everywhere, for 34 KB of the
-#: 183 KB it would add; the rest keep te_depthwise_rows.h.
+#: 183 KB it would add; the rest keep te_depthwise_rows.h. (Widening the table from the int8
+#: filter once per output row instead, with no extra Flash, was measured slower than
+#: te_depthwise_rows.h on most of those layers.)
 PAIR_TAPS_MACS_PER_FLASH_BYTE = 16
 
 #: TFLite stores per-channel depthwise scales on the last filter axis.
@@ -104,6 +106,8 @@ class DepthwiseConv2DPlan:
         the packed twin keeps te_depthwise_rows.h, see _emit_row_ring)."""
         kh, kw, c = self.filter.shape
         if not (self.uses_row_ring and c % 2 == 0 and kw % 2 == 1 and self.dilation[1] == 1):
+            return False
+        if kw == 3 and self.stride[1] > 1:  # measured: no faster than te_depthwise_rows.h's single pixels
             return False
         extra_flash = c * kh * ((kw + 1) // 2) * (8 if self.stride[1] == 1 else 4) - self.filter.size
         return self.macs >= PAIR_TAPS_MACS_PER_FLASH_BYTE * extra_flash
