@@ -56,13 +56,18 @@ TE_INLINE uint32_t te_dw_pairs_load16(const int8_t* p) {
 TE_INLINE void te_dw_pairs_store32(int8_t* p, uint32_t v) { memcpy(p, &v, 4); }
 
 #ifdef TE_DSP
-#include "arm/te_depthwise_pairs_dsp.h" /* te_dw_pairs_even/odd/mac/out8, TE_DW_PAIRS_NEXT with SXTB16, SMLAD, LDRD, SSAT */
+/* te_dw_pairs_even/odd/low_halves/high_halves/mac/out8 and TE_DW_PAIRS_NEXT with SXTB16,
+ * PKHBT/PKHTB, SMLAD, SSAT and LDRD: */
+#include "arm/te_depthwise_pairs_dsp.h"
 #else
 /* (b0, b2) and (b1, b3) of the four int8 in v, each sign-extended to an int16 pair. */
 TE_INLINE uint32_t te_dw_pairs_even(uint32_t v) {
   return (uint32_t)(uint16_t)(int16_t)(int8_t)v | (uint32_t)(uint16_t)(int16_t)(int8_t)(v >> 16) << 16;
 }
 TE_INLINE uint32_t te_dw_pairs_odd(uint32_t v) { return te_dw_pairs_even(v >> 8); }
+/* The low halves of a and b (PKHBT), the high halves (PKHTB). */
+TE_INLINE uint32_t te_dw_pairs_low_halves(uint32_t a, uint32_t b) { return (a & 0xFFFFu) | (b << 16); }
+TE_INLINE uint32_t te_dw_pairs_high_halves(uint32_t a, uint32_t b) { return (b & 0xFFFF0000u) | (a >> 16); }
 /* acc + lo(x) lo(w) + hi(x) hi(w), modulo 2^32 (SMLAD). */
 TE_INLINE int32_t te_dw_pairs_mac(uint32_t x, uint32_t w, int32_t acc) {
   const int32_t lo = (int32_t)(int16_t)x * (int16_t)w, hi = (int32_t)(int16_t)(x >> 16) * (int16_t)(w >> 16);
@@ -118,8 +123,8 @@ static inline void te_dw_pairs_load(const te_dw_rows_params* p, const int8_t* im
     int x = 0;
     for (; x + 2 <= in_w; x += 2, s += 2L * c, d0 += 4, d1 += 4) {
       const uint32_t a = te_dw_pairs_load32(s), b = te_dw_pairs_load32(s + c);
-      te_dw_pairs_store32(d0, (a & 0xFFFFu) | (b << 16));
-      te_dw_pairs_store32(d1, (b & 0xFFFF0000u) | (a >> 16));
+      te_dw_pairs_store32(d0, te_dw_pairs_low_halves(a, b));
+      te_dw_pairs_store32(d1, te_dw_pairs_high_halves(a, b));
     }
     if (x < in_w) {
       memcpy(d0, s, 2);
@@ -154,6 +159,8 @@ TE_INLINE void te_dw_pairs_row(const te_dw_rows_params* p, const int8_t* const* 
     ch[k].shift = fast ? -shift[c0 + k] : shift[c0 + k];
     ch[k].round = fast ? te_rq_round(-shift[c0 + k], p->output_offset) : 0;
   }
+  const int8_t* pair_rows[TE_DW_ROWS_MAX_K]; /* the pair's block in each ring row (kh a constant: registers) */
+  for (int ky = 0; ky < kh; ++ky) pair_rows[ky] = rows[ky] + block;
   int8_t* out = out_row + c0;
   int ox = 0;
   for (; ox + 2 <= out_w; ox += 2, out += 2 * c) {
@@ -161,7 +168,7 @@ TE_INLINE void te_dw_pairs_row(const te_dw_rows_params* p, const int8_t* const* 
     int32_t b0 = a0, b1 = a1;
     const te_dw_pairs_dword* w = taps; /* read in order */
     for (int ky = 0; ky < kh; ++ky) {
-      const int8_t* x = rows[ky] + block + 2L * ox * sw;
+      const int8_t* x = pair_rows[ky] + 2L * ox * sw;
       if (sw == 1) {
         for (int j = 0; j < nj; ++j) { /* nj a constant: unrolled */
           const uint32_t u = te_dw_pairs_load32(x + 4 * j);
@@ -201,7 +208,7 @@ TE_INLINE void te_dw_pairs_row(const te_dw_rows_params* p, const int8_t* const* 
     const te_dw_pairs_dword* w = taps;
     const int step = sw == 1 ? 2 : 1; /* dwords per j */
     for (int ky = 0; ky < kh; ++ky) {
-      const int8_t* x = rows[ky] + block + 2L * ox * sw;
+      const int8_t* x = pair_rows[ky] + 2L * ox * sw;
       for (int j = 0; j < nj; ++j, w += step) {
         const uint32_t u = j + 1 < nj ? te_dw_pairs_load32(x + 4 * j) : te_dw_pairs_load16(x + 4 * j);
         const uint32_t pc = w[0].w[0];
