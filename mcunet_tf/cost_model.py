@@ -37,7 +37,7 @@ from mcunet_tf.space import SearchSpace
 from mcunet_tf.subnet_graph import BuiltSubnet, build_subnet_graph
 from tinyengine_gen.compiler import CompiledModel, CompileOptions, compile_graph
 from tinyengine_gen.ir import Graph, Operator
-from tinyengine_gen.memory.bounds import live_lower_bounds
+from tinyengine_gen.memory.bounds import live_lower_bounds, lower_bounds_ceiling
 from tinyengine_gen.memory.layout_cache import LayoutCache
 from tinyengine_gen.ops.base import OpPlan, plan_operator, replace_plan
 from tinyengine_gen.patching.schedule import auto_peak_lower_bound
@@ -298,11 +298,11 @@ class CostModel:
             return self._cost(config, flash_limit, sram_limit)
 
     def _cost(self, config: ArchConfig, flash_limit: int | None, sram_limit: int | None = None) -> Priced:
+        built = build_subnet_graph(config, self.space)  # (shared pieces: a sketch would save little)
         if flash_limit is not None and self.memoize:
-            early = self._surely_over_flash(build_subnet_graph(config, self.space, materialize=False), flash_limit)
+            early = self._surely_over_flash(built, flash_limit)
             if early is not None:  # cheap: most configs are decided by the memoised signatures alone
                 return Priced(early, None)
-        built = build_subnet_graph(config, self.space)
         if (flash_limit is not None or sram_limit is not None) and self.memoize:
             plans = self._plan_all(built)  # (memoised; the compile below binds the same plans)
             if flash_limit is not None:
@@ -362,6 +362,8 @@ class CostModel:
         only the operator plans (memoised), not the plan passes or the memory planner, and
         most configs of a space that needs patches at all are decided by it."""
         graph = built.graph
+        if lower_bounds_ceiling(graph, plans) <= sram_limit:
+            return None  # no bound could exceed the limit: only the compile tells the peak
         with self._layouts.active():  # (the compile that may follow asks for the same bounds)
             if self.options.patch == "auto":
                 bound = auto_peak_lower_bound(graph, plans, self.options)

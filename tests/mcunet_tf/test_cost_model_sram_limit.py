@@ -12,7 +12,7 @@ from mcunet_tf.sampling import sample_arch
 from mcunet_tf.space import SearchSpace
 from mcunet_tf.subnet_graph import build_subnet_graph
 from tinyengine_gen.compiler import CompileOptions, compile_graph
-from tinyengine_gen.memory.bounds import live_lower_bounds
+from tinyengine_gen.memory.bounds import live_lower_bounds, lower_bounds_ceiling
 from tinyengine_gen.ops.base import plan_operator
 from tinyengine_gen.patching.schedule import auto_peak_lower_bound
 
@@ -48,6 +48,25 @@ def test_sram_limit_decides_every_config_as_exhaustive_pricing(patch):
     assert fitting >= 3 and skipped >= 4, (fitting, skipped)
 
 
+def test_a_roomy_sram_limit_skips_the_bounds_and_prices_exactly(monkeypatch):
+    """Under a limit no bound could reach (every activation at once, plus the largest
+    scratch) the layer-wise bounds are not computed at all, and the price is the exact one."""
+    import mcunet_tf.cost_model as cost_model
+
+    asked = []
+    monkeypatch.setattr(cost_model, "live_lower_bounds", lambda *a, **k: asked.append(1) or live_lower_bounds(*a, **k))
+    exhaustive, limited = CostModel(SPACE), CostModel(SPACE)
+    configs = _configs(1, seed=11)
+    for config in configs:
+        built = build_subnet_graph(config, SPACE)
+        roomy = lower_bounds_ceiling(built.graph, [plan_operator(built.graph, op) for op in built.graph.operators])
+        assert limited.cost(config, sram_limit=roomy) == exhaustive.cost(config), config.key()
+    assert not asked
+    for config in configs[:2]:  # a limit below the ceiling does ask for them
+        limited.cost(config, sram_limit=16 * KIB)
+    assert len(asked) == 2
+
+
 def test_peak_limit_keeps_the_engine_decision_wherever_it_fits():
     """compile_graph's ``patch_peak_limit``: the same schedule (grid, split, peak, MACs) as the
     full search wherever that peak is within the limit, and a peak above it elsewhere."""
@@ -76,6 +95,7 @@ def test_lower_bounds_never_exceed_the_compiled_peak_and_are_often_tight():
         per_step = live_lower_bounds(graph, plans, [op.opcode for op in graph.operators])
         layer_wise = compile_graph(graph)
         assert max(per_step) <= layer_wise.peak_sram_bytes, config.key()
+        assert max(per_step) <= lower_bounds_ceiling(graph, plans), config.key()
         assert auto_peak_lower_bound(graph, plans, auto) <= compile_graph(graph, auto).peak_sram_bytes, config.key()
         tight += max(per_step) == layer_wise.peak_sram_bytes
         ratios.append(max(per_step) / layer_wise.peak_sram_bytes)
