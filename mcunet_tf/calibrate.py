@@ -1,15 +1,17 @@
 """Calibrate the firmware cost model of one board from real builds and QEMU runs.
 
     python -m mcunet_tf.calibrate --board=mps2-an500 [--per_space=4] [--patch_per_space=2] [--spaces=0.3:96,0.5:128] [--seed=1]
-    python -m mcunet_tf.calibrate --board=mps2-an500 --kernels_only   # kernel sizes only, seconds
+    python -m mcunet_tf.calibrate --board=mps2-an500 --kernels_only   # kernel sizes only, a minute
 
 writes ``mcunet_tf/calibration/<board>.json`` (package data, read by
 :func:`mcunet_tf.firmware_cost.firmware_cost_model`). It takes minutes:
 
 1. **kernels**: every ``tinyengine_gen/kernels/*.c`` is compiled with the firmware's own
    flags for the board (``COMPILE_FLAGS`` = -O3 ..., the board's -mcpu/-mfpu, the SIMD
-   kernels); its size is the sum of the object's allocated sections (what ``--gc-sections``
-   can only shrink);
+   kernels, a DSP kernel's own level); its size is the sum of the object's allocated
+   sections (what ``--gc-sections`` can only shrink). The GEMM kernels, whose objects
+   depend on the project's ``te_gemm_config.h``, are also compiled per config feature
+   (:mod:`mcunet_tf.kernel_objects`);
 2. **sub-networks**: ``per_space`` random configs of each (W, R) are exported to int8
    TFLite, built as firmware for the board at its QEMU machine's addresses and run under
    ``-icount shift=0``, then rebuilt with a SysTick mark before every operator and run
@@ -37,12 +39,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
 import sys
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
@@ -59,6 +58,8 @@ from mcunet_tf.firmware_cost import (
     plan_kind,
 )
 from mcunet_tf.firmware_measure import Measurement
+from mcunet_tf.kernel_objects import gemm_config_bytes, kernel_object_bytes
+from tinyengine_gen.codegen.kernel_config import gemm_config
 
 __all__ = [
     "BOARD_CLOCK_HZ",
@@ -80,46 +81,11 @@ DEFAULT_SPACES = ((0.3, 96), (0.5, 128), (0.7, 144), (0.4, 176))
 #: added to the largest calibration under-prediction of Flash: held-out sub-networks were seen
 #: up to 1.8 kB below a margin fitted in-sample (GCC folds specialisations differently)
 FLASH_SAFETY_BYTES = 2560
-_ALLOCATED = (".text", ".rodata", ".data")
-
-
-def _kernel_dir() -> Path:
-    return Path(str(resources.files("tinyengine_gen").joinpath("kernels")))
-
-
 def firmware_cflags(board: str, kernels: str = "simd") -> tuple[str, ...]:
     from tinyengine_gen.firmware.boards import board_profile
     from tinyengine_gen.firmware.toolchain import COMPILE_FLAGS, KERNEL_DEFINES
 
     return (*COMPILE_FLAGS, *board_profile(board).arch_flags, *KERNEL_DEFINES[kernels])
-
-
-def object_bytes(obj: Path) -> int:
-    """Allocated bytes of an object file (.text*, .rodata*, .data* sections)."""
-    from tinyengine_gen.firmware.toolchain import tool
-
-    text = subprocess.run([tool("size"), "-A", str(obj)], capture_output=True, text=True, check=True).stdout
-    total = 0
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[1].isdigit() and parts[0].startswith(_ALLOCATED):
-            total += int(parts[1])
-    return total
-
-
-def kernel_object_bytes(board: str, kernels: str = "simd") -> dict[str, int]:
-    """Every kernel source file compiled with the firmware's flags for ``board``: name -> bytes."""
-    from tinyengine_gen.firmware.toolchain import tool
-
-    source_dir, flags = _kernel_dir(), firmware_cflags(board, kernels)
-    sizes = {}
-    with tempfile.TemporaryDirectory(prefix="mcunet-calibrate-") as scratch:
-        for source in sorted(source_dir.glob("*.c")):
-            obj = Path(scratch) / source.with_suffix(".o").name
-            command = [tool("gcc"), *flags, f"-I{source_dir}", "-c", str(source), "-o", str(obj)]
-            subprocess.run(command, cwd=scratch, check=True, capture_output=True)
-            sizes[source.name] = object_bytes(obj)
-    return sizes
 
 
 def _nnls(matrix: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -196,7 +162,7 @@ def _fit_flash(
     kinds = sorted({plan_kind(op) for row in ops for op in row})
     rows, targets = [], []
     for measurement, row in zip(measurements, ops):
-        known = partial.flash_bytes(row, measurement.input_bytes)
+        known = partial.flash_bytes(row, measurement.input_bytes, _gemm(measurement))
         counts = [sum(1 for op in row if plan_kind(op) == kind) for kind in kinds]
         rows.append([*counts, 1.0])
         targets.append(measurement.elf_flash_bytes - known)
@@ -241,7 +207,11 @@ def _fit_instructions(
 
 
 def fit_cost_model(
-    board: str, measurements: Sequence[Measurement], kernel_bytes: dict[str, int], clock_hz: float | None = None
+    board: str,
+    measurements: Sequence[Measurement],
+    kernel_bytes: dict[str, int],
+    clock_hz: float | None = None,
+    gemm_bytes: dict[str, dict[str, int]] | None = None,
 ) -> FirmwareCostModel:
     """The board's cost model fitted to ``measurements`` (each with per-operator counts)."""
     groups = [_groups(m) for m in measurements]
@@ -254,6 +224,7 @@ def fit_cost_model(
         clock_hz=clock_hz or BOARD_CLOCK_HZ[board],
         cycles_per_instruction=CYCLES_PER_INSTRUCTION,
         kernel_bytes=MappingProxyType(kernel_bytes),
+        gemm_config_bytes=MappingProxyType(dict(gemm_bytes or {})),
         definition_bytes=MappingProxyType(shared),
         definition_site_bytes=MappingProxyType(site),
         definition_single_bytes=MappingProxyType(single),
@@ -286,8 +257,13 @@ def fit_cost_model(
     patched = [(m, row) for m, row in zip(measurements, ops) if any(op.variant == PATCH_COPY_VARIANT for op in row)]
     if not patched:
         return model
-    short = max(m.elf_flash_bytes - model.flash_bytes(row, m.input_bytes) for m, row in patched)
+    short = max(m.elf_flash_bytes - model.flash_bytes(row, m.input_bytes, _gemm(m)) for m, row in patched)
     return dataclasses.replace(model, patch_margin_bytes=max(0, short) + FLASH_SAFETY_BYTES)
+
+
+def _gemm(measurement: Measurement):
+    """The te_gemm_config.h the measured build had (written from its planned layers)."""
+    return gemm_config(measurement.compiled.plans)
 
 
 def _parse_spaces(text: str) -> tuple[tuple[float, int], ...]:
@@ -310,6 +286,7 @@ def _refresh_kernel_bytes(board: str, out: Path) -> int:
     data = json.loads(source.read_text(encoding="utf-8"))
     before = dict(data["kernel_bytes"])
     data["kernel_bytes"] = kernel_object_bytes(board)
+    data["gemm_config_bytes"] = gemm_config_bytes(board, data["kernel_bytes"])
     changed = sorted(k for k in set(before) | set(data["kernel_bytes"]) if before.get(k) != data["kernel_bytes"].get(k))
     out.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {out}: {len(changed)} kernel sizes changed ({', '.join(changed) or 'none'})")
@@ -361,6 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(f"compiling the kernels with the {args.board} firmware flags ...", flush=True)
     kernel_bytes = kernel_object_bytes(args.board)
+    gemm_bytes = gemm_config_bytes(args.board, kernel_bytes)
     space = SearchSpace(num_classes=1000)
     cache = Path(args.measurements) if args.measurements else None
     if cache is not None and cache.is_file():
@@ -378,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if cache is not None:
             save_measurements(cache, measurements)
-    model = fit_cost_model(args.board, measurements, kernel_bytes)
+    model = fit_cost_model(args.board, measurements, kernel_bytes, gemm_bytes=gemm_bytes)
     out = Path(args.out) if args.out else calibration_path(args.board)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(model.to_json(), indent=1, sort_keys=True) + "\n", encoding="utf-8")

@@ -40,6 +40,7 @@ from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.memory.bounds import live_lower_bounds, lower_bounds_ceiling
 from tinyengine_gen.memory.layout_cache import LayoutCache
 from tinyengine_gen.ops.base import OpPlan, plan_operator, replace_plan
+from tinyengine_gen.ops.features import FusedOperators, KernelVariant
 from tinyengine_gen.patching.schedule import auto_peak_lower_bound
 from tinyengine_gen.patching.stage import PATCH_STAGE_OPCODE, PatchStagePlan, StageOutline, build_outlined_stage
 
@@ -443,7 +444,7 @@ class CostModel:
                 continue
             part = self._emitted_by(graph, plan, self._key(built, graph, step, plan))
             parts.append(part)
-            if self.memoize and getattr(plan, "fused_op_indices", None) is None:
+            if self.memoize and not isinstance(plan, FusedOperators):
                 _remember(by_plan, id(plan), (plan, part))  # (holding the plan keeps its id unique)
         return parts
 
@@ -488,10 +489,9 @@ class CostModel:
         fused op keeps its first op's index and carries the indices it fused); else a generic one."""
         if not self._planned_on_built:
             return _generic_signature(graph, graph.operators[step])
-        fused = getattr(plan, "fused_op_indices", None)
-        if fused is None:
+        if not isinstance(plan, FusedOperators):
             return built.signatures[plan.op_index]
-        return ("fused", *(built.signatures[i] for i in fused))
+        return ("fused", *(built.signatures[i] for i in plan.fused_op_indices))
 
     def _emitted_by(self, graph: Graph, plan: OpPlan, key: Hashable) -> Emitted:
         """Memoised :func:`emitted`; a variant of the same signature (in place, or on another
@@ -540,9 +540,8 @@ class CostModel:
 
 
 def _kernel_of(plan: OpPlan) -> Hashable:
-    """The kernel a plan (or the convolution inside a fused plan) runs, where it names one."""
-    inner = getattr(plan, "conv", plan)
-    return getattr(inner, "kernel", None)
+    """The kernel variant a plan runs, where it names one."""
+    return plan.kernel if isinstance(plan, KernelVariant) else None
 
 
 def _generic_signature(graph: Graph, op: Operator) -> Hashable:

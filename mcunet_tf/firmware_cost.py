@@ -42,8 +42,11 @@ import numpy as np
 
 from tinyengine_gen.compiler import CompiledModel
 from tinyengine_gen.codegen.emitter import ConstantCounter
+from tinyengine_gen.codegen.kernel_config import GemmConfig, gemm_config
 from tinyengine_gen.ir import Graph
+from mcunet_tf.kernel_objects import gemm_object_bytes
 from tinyengine_gen.ops.base import OpPlan
+from tinyengine_gen.ops.features import KernelVariant
 from tinyengine_gen.patching.stage import PatchStagePlan
 
 __all__ = [
@@ -101,10 +104,9 @@ class OpFirmware:
 
 
 def variant_of(plan: OpPlan, definitions: frozenset[str] = frozenset()) -> str:
-    """The kernel variant a plan runs: its plan type, the kernel function or first kernel
-    source it names, and its specialisations (a 3x3 and a 7x7 depthwise differ)."""
-    inner = getattr(plan, "conv", plan)
-    kernel = getattr(inner, "kernel", None) or next(iter(plan.kernel_sources), "")
+    """The kernel variant a plan runs: its plan type, the kernel it names (or its first kernel
+    source), and its specialisations (a 3x3 and a 7x7 depthwise differ)."""
+    kernel = plan.kernel.name if isinstance(plan, KernelVariant) else next(iter(plan.kernel_sources), "")
     suffix = "+".join(sorted(definitions))
     return f"{type(plan).__name__}:{kernel}" + (f":{suffix}" if suffix else "")
 
@@ -223,13 +225,19 @@ class FirmwareCostModel:
     #: beyond the rest of the model (GCC clones some per-patch calls of a specialisation)
     #: plus the safety allowance, so that patch-based predictions stay above the ELF too
     patch_margin_bytes: int = 0
+    #: a GEMM kernel file -> its object's bytes under the base te_gemm_config.h and what each
+    #: config feature adds (see :mod:`mcunet_tf.kernel_objects`); empty: priced at kernel_bytes
+    gemm_config_bytes: Mapping[str, Mapping[str, int]] = dataclasses.field(default_factory=dict)
     _memo: dict[int, tuple[OpFirmware, tuple[int, float]]] = dataclasses.field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
     # --- the figures ---------------------------------------------------------------------
 
-    def flash_bytes(self, ops: Sequence[OpFirmware], input_bytes: int) -> int:
+    def flash_bytes(self, ops: Sequence[OpFirmware], input_bytes: int, gemm: GemmConfig | None = None) -> int:
+        """The ELF's Flash: each op's constants and call site, each kernel object once (the GEMM
+        ones as ``gemm``, the project's te_gemm_config.h, compiles them), the specialisations
+        per call site, the runtime, the baked input and the margins."""
         kernels: set[str] = set()
         sites: Counter[str] = Counter()
         own = 0
@@ -245,13 +253,19 @@ class FirmwareCostModel:
             raise KeyError(f"{self.board} calibration has no size for kernel {', '.join(missing)}; rerun calibrate")
         return int(
             own
-            + sum(self.kernel_bytes[k] for k in kernels)
+            + sum(self.kernel_file_bytes(k, gemm) for k in kernels)
             + sum(self.specialisation_bytes(name, count) for name, count in sites.items())
             + self.runtime_bytes
             + input_bytes
             + self.flash_margin_bytes
             + (self.patch_margin_bytes if patched else 0)
         )
+
+    def kernel_file_bytes(self, name: str, gemm: GemmConfig | None) -> int:
+        """One kernel object: as compiled under ``gemm`` where it depends on te_gemm_config.h."""
+        full = self.kernel_bytes[name]
+        sizes = self.gemm_config_bytes.get(name)
+        return full if gemm is None or not sizes else gemm_object_bytes(sizes, full, gemm)
 
     def _per_op(self, op: OpFirmware) -> tuple[int, float]:
         """An operator's own Flash (aligned constants, call site) and instructions, memoised by
@@ -300,7 +314,7 @@ class FirmwareCostModel:
         instructions = self.instructions(ops)
         return FirmwarePrice(
             board=self.board,
-            flash_bytes=self.flash_bytes(ops, input_bytes),
+            flash_bytes=self.flash_bytes(ops, input_bytes, gemm_config(compiled.plans)),
             sram_bytes=self.sram_bytes(arena),
             instructions=instructions,
             latency_ms=self.milliseconds(instructions),
@@ -347,6 +361,7 @@ class FirmwareCostModel:
 
 _MAPPINGS = (
     "kernel_bytes",
+    "gemm_config_bytes",
     "definition_bytes",
     "definition_site_bytes",
     "definition_single_bytes",

@@ -53,18 +53,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from absl import flags, logging
+from absl import logging
 
 if __name__ == "__main__":
-    # The steps below import TensorFlow: on the command line its native start-up log is kept
-    # off stderr (unless --verbose) before they do, as cli.run does for the other commands.
-    from tinyengine_gen.cli import import_tensorflow_quietly
+    # The steps imported below load TensorFlow: the command line parses its flags and imports
+    # TensorFlow quietly first, then imports this module again to run it (never returns).
+    from mcunet_tf.pipeline_steps.command_line import run_command
 
-    import_tensorflow_quietly(verbose=any(a in ("--verbose", "--verbose=true", "--verbose=1") for a in sys.argv[1:]))
+    run_command()
 
 from mcunet_tf.errors import McunetError  # noqa: E402 (after the quiet TensorFlow import above)
 from mcunet_tf.pipeline_steps.c_project import CProjectResult, CProjectStep  # noqa: E402
-from mcunet_tf.pipeline_steps.config import TASKS, WORK, PipelineError, PipelineOptions, make_options  # noqa: E402
+from mcunet_tf.pipeline_steps.command_line import define_flags  # noqa: E402
+from mcunet_tf.pipeline_steps.config import PipelineError, PipelineOptions, make_options  # noqa: E402
 from mcunet_tf.pipeline_steps.context import RunContext  # noqa: E402
 from mcunet_tf.pipeline_steps.data import check_data  # noqa: E402
 from mcunet_tf.pipeline_steps.firmware import FirmwareStep  # noqa: E402
@@ -77,7 +78,6 @@ from mcunet_tf.pipeline_steps.space import SpaceStep  # noqa: E402
 from mcunet_tf.pipeline_steps.step import Step  # noqa: E402
 from mcunet_tf.pipeline_steps.supernet import SupernetStep  # noqa: E402
 from mcunet_tf.toy_data import chance_accuracy  # noqa: E402
-from tinyengine_gen import flag_rules  # noqa: E402
 from tinyengine_gen.atomic_io import write_json_atomically  # noqa: E402
 from tinyengine_gen.firmware.boards import board_profile  # noqa: E402
 
@@ -150,38 +150,8 @@ def run_pipeline(options: PipelineOptions, out: str | os.PathLike[str], stream: 
     return data
 
 
-def _flags() -> Any:
-    f = flags.FLAGS
-    if "task" not in f:
-        flags.DEFINE_enum("task", "toy", sorted(TASKS), "Task: toy (built-in data), kws, vww or imagenet.")
-        flags.DEFINE_string("data_dir", None, "Dataset folder (kws, vww, imagenet); toy needs none.")
-        flags.DEFINE_float("sram_kb", None, "SRAM budget in kB (default: the task's).")
-        flag_rules.positive_number("sram_kb")
-        flags.DEFINE_float("flash_kb", None, "Flash budget in kB (default: the task's).")
-        flag_rules.positive_number("flash_kb")
-        flags.DEFINE_string("board", "stm32f746", "Board profile of the Cortex-M firmware build.")
-        flags.DEFINE_string("out", "out/pipeline", "Output folder (resumed with the same options, else replaced).")
-        flag_rules.folder_path("out")
-        flags.DEFINE_enum("budget", "smoke", sorted(WORK), "Work preset: tiny (tests), smoke (default), full.")
-        flags.DEFINE_integer("seed", 0, "Seed of data, sampling, training and search.")
-        flags.DEFINE_enum("weight_bits", "8", ["4", "8"],
-                          "4: QAT with 4-bit per-channel weights, packed two per byte, Flash priced at 4 bits.")
-        flags.DEFINE_integer("epochs", None, "Override: supernet epochs.", lower_bound=1)
-        flags.DEFINE_integer("trials", None, "Override: search trials.", lower_bound=1)
-        flags.DEFINE_integer("samples", None, "Override: sub-networks sampled per (W, R) space.", lower_bound=1)
-        flags.DEFINE_enum("patch", "auto", ["auto", "off"],
-                          "auto: price, search and compile with the patch schedule tinyengine_gen --patch=auto "
-                          "picks (MCUNetV2 patch-based memory); off: layer-wise memory only.")
-        flags.DEFINE_float("patch_max_overhead", 0.2, "With --patch=auto: the most extra MACs a schedule may add.")
-        flags.DEFINE_integer("redistribute_rf", None,
-                             "Receptive-field redistribution (MCUNetV2): the first N stages choose small kernels and "
-                             "expand ratios, the next one deeper depths (default: 1 with --patch=auto, 0 with off).",
-                             lower_bound=0)
-    return f
-
-
 def main(argv: Sequence[str]) -> int:
-    f = _flags()
+    f = define_flags()
     if len(argv) > 1:
         print(f"pipeline: error: unexpected arguments {list(argv[1:])}", file=sys.stderr)
         return 2
@@ -202,9 +172,3 @@ def main(argv: Sequence[str]) -> int:
         return 2
     return 0
 
-
-if __name__ == "__main__":
-    from tinyengine_gen import cli
-
-    _flags()
-    cli.run(main, program="pipeline", user_errors=(McunetError,), tensorflow=True)

@@ -56,7 +56,12 @@ flags.DEFINE_enum("target", "host", ["host", "cortex-m"], "host: the C project o
 flags.DEFINE_enum("board", "stm32f746", sorted(BOARDS), "Board profile for --target=cortex-m.")
 flags.DEFINE_enum("layout", "board", ["board", "qemu"], "board: the board's addresses; qemu: its sizes at QEMU's addresses.")
 flags.DEFINE_enum("kernels", "simd", ["simd", "portable"], "Firmware kernels: simd (DSP instructions) or portable (-DTE_NO_DSP).")
-flags.DEFINE_integer("input_cases", 1, "Random input cases baked into the firmware's inputs.c.", lower_bound=1)
+flags.DEFINE_integer("input_cases", 1, "Random input cases the firmware runs (baked into inputs.c, or inputs.bin).", lower_bound=1)
+flags.DEFINE_enum(
+    "firmware_inputs", "flash", ["flash", "semihosting"],
+    "flash: the input cases baked into the firmware (inputs.c, in Flash); semihosting: read at run time from "
+    "firmware/inputs.bin through semihosting, so Flash holds the model alone, as a deployment's does.",
+)
 flags.DEFINE_bool("run_qemu", False, "With --layout=qemu: run the firmware under QEMU and check it against the host build.")
 flags.mark_flags_as_required(["tflite", "out"])
 
@@ -98,7 +103,11 @@ def _run() -> None:
     firmware_options = None
     if FLAGS.target == "cortex-m":
         firmware_options = FirmwareOptions(
-            board=FLAGS.board, layout=FLAGS.layout, kernels=FLAGS.kernels, cases=FLAGS.input_cases
+            board=FLAGS.board,
+            layout=FLAGS.layout,
+            kernels=FLAGS.kernels,
+            cases=FLAGS.input_cases,
+            inputs=FLAGS.firmware_inputs,
         )
         check_planned_fit(project, firmware_options)
     out_dir = Path(FLAGS.out).resolve()
@@ -138,7 +147,8 @@ def _build_firmware(project: GeneratedProject, staging: Path, options: FirmwareO
     build = build_firmware(project, staging, options)
     firmware = build.project_report()["firmware"]
     print(
-        f"{options.board} firmware: Flash {firmware['flash_bytes']:,} / {firmware['flash_limit_bytes']:,} B, "
+        f"{options.board} firmware: Flash {firmware['flash_bytes']:,} / {firmware['flash_limit_bytes']:,} B "
+        f"({firmware['input_bytes']:,} B of it baked inputs), "
         f"SRAM {firmware['sram_bytes']:,} / {firmware['sram_limit_bytes']:,} B "
         f"(stack {firmware['stack_bytes']:,} B) -> {out_dir / FIRMWARE_DIR / ELF_NAME}"
     )

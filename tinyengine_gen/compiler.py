@@ -17,6 +17,7 @@ from tinyengine_gen.memory.layout_cache import LayoutCache
 from tinyengine_gen.memory.lifetimes import layout_memory
 from tinyengine_gen.memory.planner import MemoryPlan
 from tinyengine_gen.ops.base import OpPlan, check_structure, check_supported, plan_operator
+from tinyengine_gen.ops.features import LayerGroup
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import PassStep, run_passes
 from tinyengine_gen.passes.pipeline import GRAPH_PASSES, PLAN_PASSES
@@ -67,7 +68,7 @@ class CompiledModel:
     @property
     def network_macs(self) -> int:
         """MACs of the network itself, as layer-wise execution computes them."""
-        return sum(getattr(plan, "layer_wise_macs", plan.macs) for plan in self.plans)
+        return sum(plan.layer_wise_macs if isinstance(plan, LayerGroup) else plan.macs for plan in self.plans)
 
 
 def compile_graph(

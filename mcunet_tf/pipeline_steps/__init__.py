@@ -10,6 +10,7 @@
   earlier results by type, the test data); :mod:`~mcunet_tf.pipeline_steps.data`: the dataset,
   the up-front ``--data_dir`` check, the test split;
 * :mod:`~mcunet_tf.pipeline_steps.config`: the task presets and the frozen options of a run;
+* :mod:`~mcunet_tf.pipeline_steps.command_line`: the flags, parsed before TensorFlow loads;
 * :mod:`~mcunet_tf.pipeline_steps.progress`: one line per step with elapsed time, and the
   per-step ``result.json`` that makes a rerun resume;
 * :mod:`~mcunet_tf.pipeline_steps.deploy`: int8 TFLite -> TinyEngine C, the exact

@@ -22,8 +22,6 @@ gcc, so a table can be checked against a real run.
 
 from __future__ import annotations
 
-from typing import Any
-
 import dataclasses
 import math
 from collections.abc import Mapping
@@ -32,6 +30,7 @@ from types import MappingProxyType
 from tinyengine_gen.compiler import CompiledModel
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpPlan
+from tinyengine_gen.patching.stage import PatchStagePlan
 
 __all__ = ["CORTEX_M7_216MHZ", "LatencyModel", "host_latency_ms", "operator_kind"]
 
@@ -67,12 +66,12 @@ class LatencyModel:
     def estimate_ms(self, compiled: CompiledModel) -> float:
         graph = compiled.graph
         cycles = sum(
-            self._stage_cycles(compiled, plan) if hasattr(plan, "stage_plans") else self.operator_cycles(graph, op, plan)
+            self._stage_cycles(compiled, plan) if isinstance(plan, PatchStagePlan) else self.operator_cycles(graph, op, plan)
             for op, plan in zip(graph.operators, compiled.plans)
         )
         return 1000.0 * cycles / self.clock_hz
 
-    def _stage_cycles(self, compiled: CompiledModel, stage: Any) -> float:
+    def _stage_cycles(self, compiled: CompiledModel, stage: PatchStagePlan) -> float:
         """A patch stage: its ops' layer-wise cycles, the MAC part scaled by the recomputed halos."""
         source = {op.index: op for op in compiled.source_graph.operators}
         layer_wise = [(source[p.op_index], p) for p in stage.stage_plans]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -70,6 +72,56 @@ def test_flash_counts_kernels_once_specialisations_per_call_site_and_call_sites_
     expected = (32 + 16 + 48 + 0) + (1000 + 300) + specialisations + (10 + 10 + 20 + 30) + 5000 + 123 + 100
     assert _model().flash_bytes(ops, input_bytes=123) == expected
     assert _model().specialisation_bytes("rows_5x5", 3) == 40 + 3 * 4
+
+
+def test_a_gemm_kernel_is_priced_as_the_project_config_compiles_it():
+    """te_gemm_config.h decides which GEMM variants a project compiles: a fast-only project
+    pays its base and the constant depths it lists; one with other layers the base with the
+    ``_any`` copies and each feature on that base; without a config, the whole object."""
+    from mcunet_tf.kernel_objects import FEATURE_PADDING_BYTES
+    from tinyengine_gen.codegen.kernel_config import GemmConfig
+
+    sizes = {"base": 100, "group:4": 7, "tiles:4": 5, "shallow_tile": 11, "any": 40, "any+group:4": 13, "any+shallow_tile": 19}
+    model = _model(gemm_config_bytes=MappingProxyType({"a.c": sizes}))
+    ops = [_op("P1:k", 0, ("a.c", "b.c"))]
+    fixed = 300 + 10 + 5000 + 100  # b.c, the call site, the runtime, the margin
+    fast = GemmConfig(fast_only=True, constant_groups=(4,), tiles_constant_groups=(4,), shallow_tile=False)
+    pad = FEATURE_PADDING_BYTES
+    assert model.flash_bytes(ops, 0, fast) == fixed + 100 + 7 + 5 + 2 * pad
+    mixed = GemmConfig(fast_only=False, constant_groups=(4,), tiles_constant_groups=(), shallow_tile=True)
+    assert model.flash_bytes(ops, 0, mixed) == fixed + 100 + 40 + 13 + 19 + 3 * pad
+    assert model.flash_bytes(ops, 0) == fixed + 1000
+    huge = _model(gemm_config_bytes=MappingProxyType({"a.c": {**sizes, "base": 5000}}))
+    assert huge.flash_bytes(ops, 0, fast) == fixed + 1000  # never more than the object with every variant
+
+
+@pytest.mark.skipif(not toolchain_available(), reason="needs arm-none-eabi-gcc")
+def test_gemm_objects_under_a_project_config_are_priced_at_or_just_above_their_size(tmp_path):
+    """The packaged calibration's per-feature sizes against the objects a project's
+    te_gemm_config.h really gives (mcunet_vww's fast-only config, and one with _any copies)."""
+    import shutil
+    from importlib import resources
+
+    from mcunet_tf.kernel_objects import object_bytes
+    from tinyengine_gen.codegen.kernel_config import CONFIG_HEADER, GemmConfig, emit_gemm_config
+    from tinyengine_gen.firmware.toolchain import SIZE_OPTIMISED_DSP_KERNELS, tool
+
+    model = _packaged()
+    assert {"te_conv2d_1x1_shallow.c", "te_conv2d_add.c", "te_conv2d_narrow.c"} <= set(model.gemm_config_bytes)
+    kernels = tmp_path / "kernels"
+    shutil.copytree(Path(str(resources.files("tinyengine_gen").joinpath("kernels"))), kernels)
+    configs = (
+        GemmConfig(fast_only=True, constant_groups=(2, 4, 6, 10, 12), tiles_constant_groups=(4, 7, 12), shallow_tile=False),
+        GemmConfig(fast_only=False, constant_groups=(4, 8), tiles_constant_groups=(), shallow_tile=True),
+    )
+    for config in configs:
+        (kernels / CONFIG_HEADER).write_text(emit_gemm_config(config), encoding="utf-8")
+        for name in ("te_conv2d_1x1_shallow.c", "te_conv2d_add.c", "te_conv2d_narrow.c"):
+            level = SIZE_OPTIMISED_DSP_KERNELS.get(name)
+            command = [tool("gcc"), *model.cflags, *([level] if level else []), f"-I{kernels}", "-c", name, "-o", "k.o"]
+            subprocess.run(command, cwd=kernels, check=True, capture_output=True)
+            actual, predicted = object_bytes(kernels / "k.o"), model.kernel_file_bytes(name, config)
+            assert actual <= predicted <= actual * 1.05 + 256, (name, config, actual, predicted)
 
 
 def test_a_kernel_the_calibration_lacks_is_named_with_the_command_to_run():

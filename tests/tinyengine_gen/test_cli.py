@@ -54,10 +54,11 @@ def test_writes_project_and_report(conv_model, tmp_path):
     assert report["ops"][0]["macs"] == report["macs"] and report["ops"][0]["live_bytes"] > 0
     assert f"#define TE_ARENA_BYTES {report['arena_bytes']}" in (out / "model.h").read_text()
     kernels = sorted(p.name for p in (out / "kernels").iterdir() if p.is_file())
-    # Only the kernels a one-convolution model uses: convolution variants and the fixed-point header
-    # (and, in arm/, the Armv7E-M code of the convolutions' GEMM core).
+    # Only the kernels a one-convolution model uses: convolution variants, the fixed-point header,
+    # the GEMM variants its layers reach (te_gemm_config.h) and, in arm/, the Armv7E-M code of the
+    # convolutions' GEMM core.
     assert "te_fixedpoint.h" in kernels and any(k.startswith("te_conv2d") and k.endswith(".c") for k in kernels)
-    assert all(k.startswith(("te_conv2d", "te_fixedpoint")) for k in kernels), kernels
+    assert all(k.startswith(("te_conv2d", "te_fixedpoint", "te_gemm_config")) for k in kernels), kernels
     arm = sorted(p.name for p in (out / "kernels" / "arm").iterdir())
     assert {p.name for p in (out / "kernels").iterdir() if p.is_dir()} == {"arm"}
     assert arm and all(k.startswith(("te_gemm", "te_conv2d", "te_fixedpoint")) for k in arm), arm

@@ -14,6 +14,7 @@ from importlib import resources
 import numpy as np
 
 from tinyengine_gen.codegen.c_literals import C_TYPE_OF_NUMPY, c_array_literal, c_scalar
+from tinyengine_gen.codegen.kernel_config import CONFIG_HEADER, CONFIG_USER, emit_gemm_config, gemm_config
 from tinyengine_gen.compiler import CompiledModel
 from tinyengine_gen.ir import Graph, Tensor
 
@@ -132,6 +133,8 @@ def emit_project(compiled: CompiledModel) -> EmittedProject:
     }
     for name in sorted(kernels):
         files[f"{KERNEL_DIR}/{name}"] = _kernel_text(name)
+    if CONFIG_USER in kernels:  # only the GEMM variants the layers reach (the default has all)
+        files[f"{KERNEL_DIR}/{CONFIG_HEADER}"] = emit_gemm_config(gemm_config(compiled.plans))
     files["Makefile"] = _emit_makefile(kernels)
     constant_bytes = sum(array.nbytes for _, array in ctx.constants.values())
     return EmittedProject(files, int(constant_bytes))

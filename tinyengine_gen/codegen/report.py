@@ -11,6 +11,7 @@ from typing import Any
 
 from tinyengine_gen.compiler import CompiledModel
 from tinyengine_gen.ir import Tensor
+from tinyengine_gen.ops.features import FusedOperators, PackedWeightPlan
 from tinyengine_gen.passes.base import pass_summary
 from tinyengine_gen.passes.pack_int4 import int4_summary
 
@@ -52,9 +53,9 @@ def build_report(compiled: CompiledModel, constant_bytes: int) -> dict[str, Any]
             "inputs": [graph.tensor(t).name for t in plan.inputs],
             "outputs": [graph.tensor(t).name for t in plan.outputs],
         }
-        if hasattr(plan, "weight_bits"):  # weights stored packed (--pack_int4)
+        if isinstance(plan, PackedWeightPlan):  # weights stored packed (--pack_int4)
             entry["weight_bits"] = int(plan.weight_bits)
-        if hasattr(plan, "fused_op_indices"):  # e.g. CONV_2D+ADD: the file's ops it runs
+        if isinstance(plan, FusedOperators):  # e.g. CONV_2D+ADD: the file's ops it runs
             entry["fused_ops"] = list(plan.fused_op_indices)
         ops.append(entry)
     report = {

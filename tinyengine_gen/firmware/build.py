@@ -33,7 +33,14 @@ from tinyengine_gen.firmware.boards import BoardProfile, board_profile
 from tinyengine_gen.firmware.elf_size import ElfSizes, read_elf_sizes, symbol_sizes
 from tinyengine_gen.firmware.linker import LinkerLayout, emit_linker_script, layout_for
 from tinyengine_gen.firmware.makefile import ELF_NAME, MEASURE_ELF, OBJECT_DIR, emit_makefile
-from tinyengine_gen.firmware.sources import emit_inputs, emit_main, emit_startup
+from tinyengine_gen.firmware.sources import (
+    INPUT_SOURCES,
+    INPUTS_FILE,
+    emit_inputs,
+    emit_main,
+    emit_semihosting_inputs,
+    emit_startup,
+)
 from tinyengine_gen.firmware.stack_usage import StackReport, analyse_stack
 from tinyengine_gen.firmware.toolchain import COMPILE_FLAGS, KERNEL_DEFINES, run_make
 from tinyengine_gen.ops.quantize import quantize_reference
@@ -48,6 +55,7 @@ __all__ = [
     "default_cases",
     "encoded_cases",
     "firmware_files",
+    "input_file_bytes",
     "build_firmware",
     "check_planned_fit",
     "write_firmware_project",
@@ -73,6 +81,9 @@ class FirmwareOptions:
     jobs: int = 2
     #: time every operator (-DTE_PROFILE_OPS): main.c prints ``TE_FW op`` lines
     profile_ops: bool = False
+    #: where the input cases are: "flash" (baked into inputs.c, in the image) or
+    #: "semihosting" (firmware/inputs.bin, read at run time: a deployment's Flash, no test data)
+    inputs: str = "flash"
 
     def __post_init__(self) -> None:
         board_profile(self.board)
@@ -80,6 +91,8 @@ class FirmwareOptions:
             raise ValueError(f"layout must be 'board', 'qemu' or 'qemu_full', not '{self.layout}'")
         if self.kernels not in KERNEL_DEFINES:
             raise ValueError(f"kernels must be one of {sorted(KERNEL_DEFINES)}, not '{self.kernels}'")
+        if self.inputs not in INPUT_SOURCES:
+            raise ValueError(f"inputs must be one of {', '.join(INPUT_SOURCES)}, not '{self.inputs}'")
 
     @property
     def profile(self) -> BoardProfile:
@@ -97,7 +110,7 @@ class FirmwareBuild:
     stack: StackReport
     arena_bytes: int  # te_arena's size in the ELF
     cases: tuple[tuple[np.ndarray, ...], ...]  # the inputs baked in, as the caller gave them
-    input_bytes: int  # Flash the baked inputs take (a deployed firmware reads a sensor instead)
+    input_bytes: int  # Flash the baked inputs take (0 with inputs="semihosting": read at run time)
 
     @property
     def directory(self) -> Path:
@@ -140,6 +153,7 @@ class FirmwareBuild:
             "stack": stack.to_json(),
             "input_cases": len(self.cases),
             "input_bytes": self.input_bytes,
+            "inputs": self.options.inputs,
         }
 
 
@@ -174,6 +188,11 @@ def encoded_cases(report: dict[str, Any], cases: Sequence[Sequence[np.ndarray]])
     return [[_model_input_bytes(a, info) for a, info in zip(case, report["inputs"])] for case in cases]
 
 
+def input_file_bytes(report: dict[str, Any], cases: Sequence[Sequence[np.ndarray]]) -> bytes:
+    """firmware/inputs.bin of a ``semihosting`` firmware: every case's inputs, in order."""
+    return b"".join(data for case in encoded_cases(report, cases) for data in case)
+
+
 def _linker_script_name(board: BoardProfile) -> str:
     return f"{board.name}.ld"
 
@@ -191,12 +210,14 @@ def firmware_files(
     model_sources = ["model.c"] + sorted(p for p in project.files if p.startswith("kernels/") and p.endswith(".c"))
     script = _linker_script_name(board)
     qemu = board.qemu_machine if options.layout != "board" or board.name == board.qemu_machine else None
-    header, inputs = emit_inputs(encoded_cases(report, cases), len(report["inputs"]))
+    if options.inputs == "flash":
+        header, inputs = emit_inputs(encoded_cases(report, cases), len(report["inputs"]))
+    else:
+        header, inputs = emit_semihosting_inputs(len(cases))
+    num_ops = 1 + max((o["index"] for o in report["ops"]), default=0)
     files = {
         "startup.c": emit_startup(board),
-        "main.c": emit_main(
-            report["model"], len(report["inputs"]), len(report["outputs"]), 1 + max((o["index"] for o in report["ops"]), default=0)
-        ),
+        "main.c": emit_main(report["model"], len(report["inputs"]), len(report["outputs"]), num_ops, options.inputs),
         "inputs.h": header,
         "inputs.c": inputs,
         script: emit_linker_script(board, layout, stack_bytes),
@@ -259,6 +280,8 @@ def build_firmware(
     frozen_cases = tuple(tuple(np.asarray(a) for a in case) for case in cases)
     firmware_dir = project_dir / FIRMWARE_DIR
     write_files(project_dir, firmware_files(project, options, frozen_cases))
+    if options.inputs == "semihosting":
+        (firmware_dir / INPUTS_FILE).write_bytes(input_file_bytes(project.report, frozen_cases))
     variables = {"KERNELS": options.kernels, "PROFILE": "1" if options.profile_ops else "0"}
     run_make(firmware_dir, ["measure"], variables, jobs=options.jobs)
     layout = layout_for(board, options.layout)
@@ -272,7 +295,11 @@ def build_firmware(
     run_make(firmware_dir, ["all"], variables, jobs=options.jobs)
     sizes = read_elf_sizes(firmware_dir / ELF_NAME, layout)
     arena = symbol_sizes(firmware_dir / ELF_NAME).get("te_arena", 0)
-    input_bytes = sum(len(data) for case in encoded_cases(project.report, frozen_cases) for data in case)
+    input_bytes = (
+        sum(len(data) for case in encoded_cases(project.report, frozen_cases) for data in case)
+        if options.inputs == "flash"
+        else 0
+    )
     build = FirmwareBuild(project_dir, options, layout, sizes, stack, arena, frozen_cases, input_bytes)
     report = dict(project.report)
     report["firmware"] = build.report(int(project.report["peak_sram_bytes"]))

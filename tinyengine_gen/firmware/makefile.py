@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from tinyengine_gen.firmware.boards import BoardProfile
-from tinyengine_gen.firmware.toolchain import COMPILE_FLAGS, KERNEL_DEFINES, LINK_FLAGS
+from tinyengine_gen.firmware.toolchain import COMPILE_FLAGS, KERNEL_DEFINES, LINK_FLAGS, SIZE_OPTIMISED_DSP_KERNELS
 
 __all__ = ["ELF_NAME", "MEASURE_ELF", "OBJECT_DIR", "FIRMWARE_SOURCES", "object_path", "emit_makefile"]
 
@@ -74,7 +74,10 @@ def emit_makefile(
         "",
     ]
     for source, obj in zip(sources, objects):
-        lines += [f"{obj}: {source}", "\t@mkdir -p $(@D)", "\t$(CC) $(CFLAGS) -c $< -o $@", ""]
+        level = SIZE_OPTIMISED_DSP_KERNELS.get(PurePosixPath(source).name)
+        if level:  # its own level in DSP builds (OPT_simd, after CFLAGS' -O3: the last -O wins)
+            lines.append(f"{obj}: OPT_simd = {level}")
+        lines += [f"{obj}: {source}", "\t@mkdir -p $(@D)", "\t$(CC) $(CFLAGS) $(OPT_$(KERNELS)) -c $< -o $@", ""]
     phony = "all measure objects clean"
     if qemu_machine:
         lines += [

@@ -84,6 +84,11 @@ def parse_output(text: str, instructions_per_tick: int, wall_s: float = 0.0) -> 
         kind = fields[0]
         if kind == "fault":
             raise BuildError(f"the firmware faulted (exception {int(fields[1], 16)}) under QEMU")
+        if kind == "input_error":
+            raise BuildError(
+                f"the firmware could not read the inputs of case {int(fields[1], 16)} through semihosting "
+                "(inputs.bin beside fw.elf, QEMU's working folder)"
+            )
         if kind == "case":
             values["case"][int(fields[1], 16)] = (int(fields[3], 16), int(fields[5], 16))
         elif kind == "output":
@@ -119,10 +124,12 @@ def run_firmware(build: FirmwareBuild, timeout_s: float = DEFAULT_TIMEOUT_S) -> 
     if problem:
         raise BuildError(f"{build.elf} cannot run under QEMU: {problem}")
     machine = build.board.qemu
-    command = qemu_command(build.elf, machine)
+    command = qemu_command(build.elf.resolve(), machine)
     start = time.monotonic()
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
+    try:  # in the firmware's folder: where a semihosting firmware reads inputs.bin
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL, cwd=build.directory
+        )
     except subprocess.TimeoutExpired as exc:
         partial = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         raise BuildError(

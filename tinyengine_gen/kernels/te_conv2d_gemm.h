@@ -50,6 +50,7 @@
 #include <stdint.h>
 
 #include "te_fixedpoint.h"
+#include "te_gemm_config.h" /* the variants this project compiles (written by the compiler) */
 
 #define TE_GEMM_PIXELS 4      /* output pixels computed together (rows of the tile) */
 #define TE_GEMM_CHUNK 32      /* output channels requantised together */
@@ -235,7 +236,10 @@ TE_INLINE void te_gemm_shallow_tile_portable(const int8_t* const rows[TE_GEMM_PI
 TE_INLINE void te_gemm_shallow_tile(const int8_t* const rows[TE_GEMM_PIXELS], int pixels, const int8_t* filter,
                                     const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
                                     const te_conv2d_gemm_params* p, int8_t* out) {
-#ifdef TE_DSP
+#if defined(TE_DSP) && defined(TE_GEMM_SHALLOW_TILE) && !TE_GEMM_SHALLOW_TILE /* no layer comes here */
+  (void)rows, (void)pixels, (void)filter, (void)bias, (void)multiplier, (void)shift, (void)p, (void)out;
+  __builtin_trap();
+#elif defined(TE_DSP)
   if (p->depth <= TE_GEMM_SHALLOW_DSP_MAX_DEPTH) {
     TE_GEMM_DISPATCH_DSP(p, te_gemm_shallow_tile_dsp, rows, pixels, filter, bias, multiplier, shift, p, out);
   } else {

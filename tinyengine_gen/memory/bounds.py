@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.memory.layout_cache import active_cache
 from tinyengine_gen.memory.lifetimes import find_root
-from tinyengine_gen.ops.base import OpPlan
+from tinyengine_gen.ops.base import OpPlan, has_in_place_variant, has_lean_variant
 
 __all__ = ["live_lower_bounds", "lower_bounds_ceiling"]
 
@@ -88,7 +88,7 @@ def _live_lower_bounds(graph: Graph, plans: Sequence[OpPlan], opcodes: Sequence[
     # views share their input's storage for good: one group, counted once
     views: dict[int, int] = {}
     for plan in plans:
-        for out, inp in getattr(plan, "aliases", ()):
+        for out, inp in plan.aliases:
             a, b = find_root(views, inp), find_root(views, out)
             if a != b:
                 views[b] = a
@@ -127,16 +127,13 @@ def _least_scratch(plan: OpPlan) -> tuple[int, int]:
     """The least scratch the passes can leave ``plan`` with, written apart from its input and
     written over it (in place): 0 where a lean kernel may run it, and in place where no
     in-place variant says otherwise (a fused or view op)."""
-    lean_of = getattr(plan, "lean_variant", None)
-    apart = 0 if lean_of is not None else plan.scratch_bytes
-    variant_of = getattr(plan, "in_place_variant", None)
-    variant = None if variant_of is None else variant_of()
+    apart = 0 if has_lean_variant(plan) else plan.scratch_bytes
+    variant = plan.in_place_variant() if has_in_place_variant(plan) else None
     if variant is None:
         return apart, 0
     shared = variant.scratch_bytes
-    variant_lean_of = getattr(variant, "lean_variant", None)
-    if shared and variant_lean_of is not None:
-        lean = variant_lean_of()
+    if shared and has_lean_variant(variant):
+        lean = variant.lean_variant()
         if lean is not None:
             shared = min(shared, lean.scratch_bytes)
     return apart, shared

@@ -17,12 +17,17 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
-__all__ = ["BatchMatMulPlan", "plan_batch_matmul"]
+__all__ = ["BATCH_MATMUL_KERNEL", "BatchMatMulPlan", "plan_batch_matmul"]
+
+
+#: the kernel the emitted call runs
+BATCH_MATMUL_KERNEL = Kernel("te_batch_matmul_s8", ("te_batch_matmul.c", "te_batch_matmul.h", "te_fixedpoint.h"))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class BatchMatMulPlan:
+class BatchMatMulPlan(DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]  # (lhs, rhs)
     outputs: tuple[int, ...]
@@ -41,7 +46,7 @@ class BatchMatMulPlan:
     output_offset: int
     multiplier: int
     shift: int
-    kernel_sources: tuple[str, ...] = ("te_batch_matmul.c", "te_batch_matmul.h", "te_fixedpoint.h")
+    kernels = (BATCH_MATMUL_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property
@@ -79,7 +84,7 @@ class BatchMatMulPlan:
         return [
             "{",
             f"  static const te_batch_matmul_params params = {{{params}}};",
-            f"  te_batch_matmul_s8(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.inputs[1])}, "
+            f"  {BATCH_MATMUL_KERNEL.name}(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.inputs[1])}, "
             f"{ctx.tensor(self.outputs[0])});",
             "}",
         ]

@@ -18,31 +18,47 @@ import numpy as np
 
 from tinyengine_gen.ops.base import EmitContext
 from tinyengine_gen.ops.elementwise import BroadcastNest, broadcast_pair
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
-__all__ = ["BroadcastBinaryPlan"]
+__all__ = ["BroadcastBinaryPlan", "BroadcastKernel", "broadcast_kernel"]
+
+
+@dataclasses.dataclass(frozen=True)
+class BroadcastKernel(Kernel):
+    """A row function that ``te_bcast_run`` drives, and the type of its parameter struct."""
+
+    params_type: str = ""
+
+
+def broadcast_kernel(function: str, stem: str) -> BroadcastKernel:
+    """The kernel ``function`` of ``stem``.c/.h (with the broadcast driver and requantisation
+    headers), whose parameter struct is ``stem``_params."""
+    sources = (f"{stem}.c", f"{stem}.h", "te_broadcast.h", "te_add_requant.h", "te_fixedpoint.h")
+    return BroadcastKernel(function, sources, f"{stem}_params")
+
+
+#: op_index, inputs, outputs, output_shape, nest: the fields every such plan has
+_BASE_FIELDS = 5
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class BroadcastBinaryPlan:
+class BroadcastBinaryPlan(DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
     output_shape: tuple[int, ...]
     nest: BroadcastNest
 
-    #: kernel function, its parameter struct type and the stem of its .c/.h files
-    function: ClassVar[str]
-    params_type: ClassVar[str]
-    kernel_file: ClassVar[str]
+    #: the kernel (see :func:`broadcast_kernel`)
+    kernel: ClassVar[BroadcastKernel]
 
     @property
     def aliases(self) -> tuple[tuple[int, int], ...]:
         return ()
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        common = ("te_broadcast.h", "te_add_requant.h", "te_fixedpoint.h")
-        return (f"{self.kernel_file}.c", f"{self.kernel_file}.h", *common)
+    def kernels(self) -> tuple[Kernel, ...]:
+        return (self.kernel,)
 
     @property
     def macs(self) -> int:
@@ -58,8 +74,9 @@ class BroadcastBinaryPlan:
         raise NotImplementedError
 
     def c_fields(self) -> dict[str, int]:
-        """The parameter struct's fields after ``nest``, in declaration order."""
-        raise NotImplementedError
+        """The parameter struct's fields after ``nest``: the plan's own fields, in declaration
+        order (a plan whose struct differs says so by overriding this)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)[_BASE_FIELDS:]}
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         a, b = broadcast_pair(values[self.inputs[0]], values[self.inputs[1]], self.output_shape)
@@ -71,7 +88,7 @@ class BroadcastBinaryPlan:
         x1, x2, y = ctx.tensor(self.inputs[0]), ctx.tensor(self.inputs[1]), ctx.tensor(self.outputs[0])
         return [
             "{",
-            f"  static const {self.params_type} params = {{.nest = {self.nest.c_initializer()}{fields}}};",
-            f"  {self.function}(&params, {x1}, {x2}, {y});",
+            f"  static const {self.kernel.params_type} params = {{.nest = {self.nest.c_initializer()}{fields}}};",
+            f"  {self.kernel.name}(&params, {x1}, {x2}, {y});",
             "}",
         ]

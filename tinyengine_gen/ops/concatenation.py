@@ -20,8 +20,9 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
-__all__ = ["MAX_INPUTS", "MAX_RANK", "ConcatenationPlan", "concatenation_reference", "plan_concatenation"]
+__all__ = ["CONCATENATION_KERNEL", "MAX_INPUTS", "MAX_RANK", "ConcatenationPlan", "concatenation_reference", "plan_concatenation"]
 
 #: TFLite Micro's kMaxInputNum (and TE_CONCATENATION_MAX_INPUTS in the kernel).
 MAX_INPUTS = 10
@@ -29,8 +30,12 @@ MAX_INPUTS = 10
 MAX_RANK = 6
 
 
+#: the kernel the emitted call runs
+CONCATENATION_KERNEL = Kernel("te_concatenation_s8", ("te_concatenation.c", "te_concatenation.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class ConcatenationPlan(DataMovementPlan):
+class ConcatenationPlan(DataMovementPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -38,7 +43,7 @@ class ConcatenationPlan(DataMovementPlan):
     axis: int  # non-negative
     outer: int  # product of the output dimensions before the axis
     chunks: tuple[int, ...]  # bytes each input contributes per outer index
-    kernel_sources: tuple[str, ...] = ("te_concatenation.c", "te_concatenation.h")
+    kernels = (CONCATENATION_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
@@ -55,7 +60,7 @@ class ConcatenationPlan(DataMovementPlan):
                 f".outer = {self.outer}, .chunk = {{{chunks}}}}};"
             ),
             f"  const int8_t* const inputs[{len(self.inputs)}] = {{{pointers}}};",
-            f"  te_concatenation_s8(&params, inputs, (int8_t*){ctx.tensor(self.outputs[0])});",
+            f"  {CONCATENATION_KERNEL.name}(&params, inputs, (int8_t*){ctx.tensor(self.outputs[0])});",
             "}",
         ]
 

@@ -52,6 +52,8 @@ from tinyengine_gen.ops.base import (
     replace_plan,
     spatial_padding,
 )
+from tinyengine_gen.ops.features import KernelVariant
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
 __all__ = [
     "Conv2DPlan",
@@ -64,7 +66,13 @@ __all__ = [
     "NARROW_MAX_CHANNELS",
     "MAX_GEMM_DEPTH",
     "GEMM_SOURCES",
-    "KERNEL_SOURCES",
+    "CONV2D_S8",
+    "CONV2D_1X1_S8",
+    "CONV2D_1X1_SHALLOW_S8",
+    "CONV2D_KXK_S8",
+    "CONV2D_KXK_SHALLOW_S8",
+    "CONV2D_NARROW_S8",
+    "KERNELS",
     "IN_PLACE_KERNELS",
 ]
 
@@ -84,33 +92,36 @@ NARROW_PIXELS = 32
 #: the GEMM core and, in arm/, its Armv7E-M code (included by te_conv2d_gemm.h where TE_DSP)
 GEMM_SOURCES = (
     "te_conv2d_gemm.h",
+    "te_gemm_config.h",
     "te_fixedpoint.h",
     "arm/te_gemm_deep_dsp.h",
     "arm/te_gemm_shallow_dsp.h",
     "arm/te_gemm_1x1_dsp.h",
 )
-#: Files each kernel needs, copied into the project only when a layer uses that kernel.
-KERNEL_SOURCES: dict[str, tuple[str, ...]] = {
-    "te_conv2d_s8": ("te_conv2d.c", "te_conv2d.h", "te_fixedpoint.h"),
-    "te_conv2d_1x1_s8": ("te_conv2d_1x1.c", "te_conv2d_1x1.h") + GEMM_SOURCES,
-    "te_conv2d_1x1_shallow_s8": ("te_conv2d_1x1_shallow.c", "te_conv2d_1x1_shallow.h") + GEMM_SOURCES,
-    "te_conv2d_kxk_s8": ("te_conv2d_kxk.c", "te_conv2d_kxk.h") + GEMM_SOURCES,
-    "te_conv2d_kxk_shallow_s8": ("te_conv2d_kxk_shallow.c", "te_conv2d_kxk_shallow.h") + GEMM_SOURCES,
-    "te_conv2d_narrow_s8": ("te_conv2d_narrow.c", "te_conv2d_narrow.h", "arm/te_conv2d_narrow_dsp.h") + GEMM_SOURCES,
-}
-#: The in-place twin of each pointwise kernel that has one (see :meth:`Conv2DPlan.in_place_variant`).
-IN_PLACE_KERNELS: dict[str, str] = {
-    "te_conv2d_1x1_s8": "te_conv2d_1x1_inplace_s8",
-    "te_conv2d_1x1_shallow_s8": "te_conv2d_1x1_shallow_inplace_s8",
-}
+#: The kernel variants (files copied into the project only when a layer uses that kernel).
+CONV2D_S8 = Kernel("te_conv2d_s8", ("te_conv2d.c", "te_conv2d.h", "te_fixedpoint.h"))
+CONV2D_1X1_S8 = Kernel("te_conv2d_1x1_s8", ("te_conv2d_1x1.c", "te_conv2d_1x1.h") + GEMM_SOURCES)
+CONV2D_1X1_SHALLOW_S8 = Kernel("te_conv2d_1x1_shallow_s8", ("te_conv2d_1x1_shallow.c", "te_conv2d_1x1_shallow.h") + GEMM_SOURCES)
+CONV2D_KXK_S8 = Kernel("te_conv2d_kxk_s8", ("te_conv2d_kxk.c", "te_conv2d_kxk.h") + GEMM_SOURCES)
+CONV2D_KXK_SHALLOW_S8 = Kernel("te_conv2d_kxk_shallow_s8", ("te_conv2d_kxk_shallow.c", "te_conv2d_kxk_shallow.h") + GEMM_SOURCES)
+CONV2D_NARROW_S8 = Kernel(
+    "te_conv2d_narrow_s8", ("te_conv2d_narrow.c", "te_conv2d_narrow.h", "arm/te_conv2d_narrow_dsp.h") + GEMM_SOURCES
+)
+#: every variant the planner picks from
+KERNELS = (CONV2D_S8, CONV2D_1X1_S8, CONV2D_1X1_SHALLOW_S8, CONV2D_KXK_S8, CONV2D_KXK_SHALLOW_S8, CONV2D_NARROW_S8)
 _IN_PLACE_SOURCES = ("te_conv2d_1x1_inplace.c", "te_conv2d_1x1_inplace.h") + GEMM_SOURCES
+#: The in-place twin of each pointwise kernel that has one (see :meth:`Conv2DPlan.in_place_variant`).
+IN_PLACE_KERNELS: dict[Kernel, Kernel] = {
+    CONV2D_1X1_S8: Kernel("te_conv2d_1x1_inplace_s8", _IN_PLACE_SOURCES),
+    CONV2D_1X1_SHALLOW_S8: Kernel("te_conv2d_1x1_shallow_inplace_s8", _IN_PLACE_SOURCES),
+}
 #: The shallow-core kernel that computes what a deep-core kernel computes with less scratch.
-_LEAN_KERNELS = {"te_conv2d_kxk_s8": "te_conv2d_kxk_shallow_s8", "te_conv2d_1x1_s8": "te_conv2d_1x1_shallow_s8"}
+_LEAN_KERNELS = {CONV2D_KXK_S8: CONV2D_KXK_SHALLOW_S8, CONV2D_1X1_S8: CONV2D_1X1_SHALLOW_S8}
 _LAYOUTS = ("NHWC", "NCHW")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class Conv2DPlan:
+class Conv2DPlan(KernelVariant, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -127,7 +138,7 @@ class Conv2DPlan:
     shifts: np.ndarray
     act_min: int
     act_max: int
-    kernel: str = "te_conv2d_s8"
+    kernel: Kernel = CONV2D_S8
     input_layout: str = "NHWC"  # or "NCHW": the input tensor is [n, c, h, w]
     depth: int = 0  # values per GEMM row (k_h * k_w * in_c, even for the shallow core)
     gemm_filter: np.ndarray | None = None  # weights in the layout ``kernel`` reads
@@ -140,8 +151,8 @@ class Conv2DPlan:
         return ((self.outputs[0], self.inputs[0]),) if self.in_place else ()
 
     @property
-    def function(self) -> str:
-        """The C function the emitted call runs."""
+    def function(self) -> Kernel:
+        """The kernel the emitted call runs: ``kernel``, or its in-place twin."""
         return IN_PLACE_KERNELS[self.kernel] if self.in_place else self.kernel
 
     @property
@@ -151,22 +162,22 @@ class Conv2DPlan:
         return n * oh * ow * oc * kh * kw * ic
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        return _IN_PLACE_SOURCES if self.in_place else KERNEL_SOURCES[self.kernel]
+    def kernels(self) -> tuple[Kernel, ...]:
+        return (self.function,)
 
     @plan_property  # (read for every layout the memory passes try)
     def scratch_bytes(self) -> int:
         """Rows of four output pixels: int16 for the deep core, int8 im2col rows for the shallow one
         (and, in place, a copy of the four input rows the shallow core reads)."""
-        if self.in_place and self.kernel == "te_conv2d_1x1_shallow_s8":
+        if self.in_place and self.kernel == CONV2D_1X1_SHALLOW_S8:
             return GEMM_PIXELS * self.depth
-        if self.kernel == "te_conv2d_1x1_s8":
+        if self.kernel == CONV2D_1X1_S8:
             return 2 * GEMM_PIXELS * self.depth  # int16 rows of the deep core
-        if self.kernel == "te_conv2d_kxk_s8":
+        if self.kernel == CONV2D_KXK_S8:
             return 3 * GEMM_PIXELS * self.depth  # the deep core's int16 tile and the int8 im2col rows
-        if self.kernel == "te_conv2d_kxk_shallow_s8":
+        if self.kernel == CONV2D_KXK_SHALLOW_S8:
             return GEMM_PIXELS * self.depth  # int8 im2col rows
-        if self.kernel == "te_conv2d_narrow_s8":
+        if self.kernel == CONV2D_NARROW_S8:
             return (NARROW_PIXELS + 1) * self.depth  # [depth][32] tile and one im2col row
         return 0
 
@@ -202,7 +213,7 @@ class Conv2DPlan:
             return None
         out_c, kh, kw, ic = self.filter.shape
         depth = kh * kw * ic
-        if lean == "te_conv2d_1x1_shallow_s8" and depth % 2:
+        if lean == CONV2D_1X1_SHALLOW_S8 and depth % 2:
             return None
         depth += depth % 2
         gemm_filter = shallow_filter_layout(self.filter.reshape(out_c, kh * kw * ic), depth)
@@ -215,7 +226,7 @@ class Conv2DPlan:
         return {self.outputs[0]: conv2d_reference(x, self)}
 
     def emit(self, ctx: EmitContext) -> list[str]:
-        if self.kernel == "te_conv2d_s8":
+        if self.kernel == CONV2D_S8:
             return self._emit_generic(ctx)
         filter_symbol, bias_symbol, mult_symbol, shift_symbol = self.gemm_constants(ctx)
         scratch = f", {ctx.scratch('void')}" if self.scratch_bytes else ""
@@ -224,7 +235,7 @@ class Conv2DPlan:
             "{",
             *comment,
             f"  static const te_conv2d_gemm_params params = {{{self.gemm_params()}}};",
-            f"  {self.function}(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
+            f"  {self.function.name}(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
             f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.outputs[0])}{scratch});",
             "}",
         ]
@@ -282,7 +293,7 @@ class Conv2DPlan:
         return [
             "{",
             f"  static const te_conv2d_params params = {{{params}}};",
-            f"  te_conv2d_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
+            f"  {CONV2D_S8.name}(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
             f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.outputs[0])});",
             "}",
         ]
@@ -293,8 +304,8 @@ def choose_kernel(
     reads_inside: bool,
     input_layout: str,
     weight_min: int,
-) -> tuple[str, int]:
-    """(kernel name, GEMM row length) for a layer.
+) -> tuple[Kernel, int]:
+    """(kernel, GEMM row length) for a layer.
 
     ``reads_inside``: every output pixel's taps lie inside the input (no padding is read),
     which lets a 1x1 filter read its rows in place.
@@ -302,14 +313,14 @@ def choose_kernel(
     out_c, kh, kw, ic = filter_shape
     depth = kh * kw * ic
     if depth > MAX_GEMM_DEPTH:
-        return "te_conv2d_s8", 0
+        return CONV2D_S8, 0
     even = depth + depth % 2
     shallow = even <= SHALLOW_MAX_DEPTH and weight_min >= -127
     if shallow and out_c <= NARROW_MAX_CHANNELS:
-        return "te_conv2d_narrow_s8", even
+        return CONV2D_NARROW_S8, even
     if kh == kw == 1 and reads_inside and input_layout == "NHWC" and not (shallow and depth % 2):
-        return ("te_conv2d_1x1_shallow_s8", depth) if shallow else ("te_conv2d_1x1_s8", depth)
-    return ("te_conv2d_kxk_shallow_s8", even) if shallow else ("te_conv2d_kxk_s8", depth)
+        return (CONV2D_1X1_SHALLOW_S8, depth) if shallow else (CONV2D_1X1_S8, depth)
+    return (CONV2D_KXK_SHALLOW_S8, even) if shallow else (CONV2D_KXK_S8, depth)
 
 
 def fold_input_offset(filter2d: np.ndarray, bias: np.ndarray, input_offset: int) -> np.ndarray:
@@ -331,8 +342,8 @@ def shallow_filter_layout(filter2d: np.ndarray, depth: int) -> np.ndarray:
     return np.ascontiguousarray(padded.reshape(blocks, GEMM_BLOCK, depth).transpose(0, 2, 1)).reshape(-1)
 
 
-def _gemm_filter(kernel: str, filter2d: np.ndarray, depth: int) -> np.ndarray:
-    if "shallow" in kernel:
+def _gemm_filter(kernel: Kernel, filter2d: np.ndarray, depth: int) -> np.ndarray:
+    if kernel in (CONV2D_1X1_SHALLOW_S8, CONV2D_KXK_SHALLOW_S8):
         return shallow_filter_layout(filter2d, depth)
     padded = np.zeros((filter2d.shape[0], depth), dtype=np.int8)  # narrow: depth rounded up to even
     padded[:, : filter2d.shape[1]] = filter2d
@@ -383,13 +394,13 @@ def plan_conv2d(graph: Graph, op: Operator) -> Conv2DPlan:
         and (ow - 1) * stride[1] + (kw - 1) * dilation[1] < iw
     )
     kernel, depth = choose_kernel((oc, kh, kw, ic), reads_inside, layout, int(filter_array.min(initial=0)))
-    if kernel == "te_conv2d_s8" and layout != "NHWC":
+    if kernel == CONV2D_S8 and layout != "NHWC":
         raise check.unsupported(
             f"an {layout} input with a receptive field of {kh * kw * ic} values (over {MAX_GEMM_DEPTH}) "
             "is not supported."
         )
     gemm_filter = gemm_bias = None
-    if kernel != "te_conv2d_s8":
+    if kernel != CONV2D_S8:
         filter2d = filter_array.reshape(oc, kh * kw * ic)
         gemm_filter = _gemm_filter(kernel, filter2d, depth)
         gemm_bias = fold_input_offset(filter2d, bias, -in_zp)

@@ -30,9 +30,12 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
 __all__ = [
     "ADD_TABLE_MIN_ELEMENTS",
+    "ADD_S8",
+    "ADD_LUT_S8",
     "MAX_RANK",
     "AddPlan",
     "BroadcastNest",
@@ -42,6 +45,10 @@ __all__ = [
     "check_binary",
     "f32",
     "CommonScale",
+    "CommonScaleFields",
+    "QuantizedBinary",
+    "quantized_binary",
+    "binary_plan_fields",
     "common_scale",
     "smaller_than_one",
     "add_input_table",
@@ -57,6 +64,9 @@ ADD_LEFT_SHIFT = 20
 #: A same-shape ADD with at least this many elements uses the rescaling tables (2 KB of
 #: Flash): below it the tables cost more Flash than the time they save is worth.
 ADD_TABLE_MIN_ELEMENTS = 4096
+#: ADD's kernels: the broadcasting one, and the same-shape one with rescaling tables
+ADD_S8 = Kernel("te_add_s8", ("te_add.c", "te_add.h", "te_broadcast.h", "te_add_requant.h", "te_fixedpoint.h"))
+ADD_LUT_S8 = Kernel("te_add_lut_s8", ("te_add_lut.c", "te_add_lut.h", "te_add_requant.h", "te_fixedpoint.h"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,7 +170,12 @@ def f32(value: float) -> float:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class AddPlan:
+class CommonScaleFields:
+    """The fields of a plan whose two inputs TFLM rescales onto their common scale (ADD,
+    SQUARED_DIFFERENCE; SUB through its ADD plan): the tensors and loop nest, the offsets and
+    input rescaling :meth:`CommonScale.plan_fields` fills, and the output requantisation.
+    In this order: SQUARED_DIFFERENCE's C parameter struct follows it."""
+
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -169,13 +184,17 @@ class AddPlan:
     input1_offset: int
     input2_offset: int
     output_offset: int
-    left_shift: int
     input1_multiplier: int
     input1_shift: int
     input2_multiplier: int
     input2_shift: int
     output_multiplier: int
     output_shift: int
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class AddPlan(CommonScaleFields, DeclaredKernels):
+    left_shift: int
     act_min: int
     act_max: int
     #: run te_add_lut_s8 with per-input rescaling tables (same shapes, >= ADD_TABLE_MIN_ELEMENTS)
@@ -183,11 +202,9 @@ class AddPlan:
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        common = ("te_add_requant.h", "te_fixedpoint.h")
-        if self.use_tables:
-            return ("te_add_lut.c", "te_add_lut.h", *common)
-        return ("te_add.c", "te_add.h", "te_broadcast.h", *common)
+    def kernels(self) -> tuple[Kernel, ...]:
+        """The table kernel or the broadcasting one."""
+        return (ADD_LUT_S8 if self.use_tables else ADD_S8,)
 
     @property
     def size(self) -> int:
@@ -216,10 +233,10 @@ class AddPlan:
     def emit(self, ctx: EmitContext) -> list[str]:
         if self.use_tables:
             return self.emit_table_call(ctx, *self.input_tables())
-        return self.emit_broadcast_call(ctx, "te_add_s8")
+        return self.emit_broadcast_call(ctx, ADD_S8)
 
-    def emit_broadcast_call(self, ctx: EmitContext, function: str) -> list[str]:
-        """The call of ``function`` (te_add_s8, or te_sub_s8) with this plan's te_add_params."""
+    def emit_broadcast_call(self, ctx: EmitContext, kernel: Kernel) -> list[str]:
+        """The call of ``kernel`` (te_add_s8, or te_sub_s8) with this plan's te_add_params."""
         params = (
             f".nest = {self.nest.c_initializer()}, .input1_offset = {self.input1_offset}, "
             f".input2_offset = {self.input2_offset}, .output_offset = {self.output_offset}, "
@@ -232,7 +249,7 @@ class AddPlan:
             "{",
             f"  static const te_add_params params = {{{params}}};",
             (
-                f"  {function}(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.inputs[1])}, "
+                f"  {kernel.name}(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.inputs[1])}, "
                 f"{ctx.tensor(self.outputs[0])});"
             ),
             "}",
@@ -251,7 +268,7 @@ class AddPlan:
         return [
             "{",
             f"  static const te_add_lut_params params = {{{params}}};",
-            f"  te_add_lut_s8(&params, {lut1}, {lut2}, {x1}, {x2}, {y});",
+            f"  {ADD_LUT_S8.name}(&params, {lut1}, {lut2}, {x1}, {x2}, {y});",
             "}",
         ]
 
@@ -294,8 +311,42 @@ class CommonScale:
 
     def plan_fields(self) -> dict[str, Any]:
         """The plan fields every such operator has: tensors, shape, loop nest, offsets, input rescaling."""
-        tensors = {"inputs": (self.x1.index, self.x2.index), "outputs": (self.y.index,)}
-        return tensors | {"output_shape": tuple(self.y.shape), "nest": self.nest, **self.rescaling}
+        return binary_plan_fields(self.x1, self.x2, self.y) | dict(self.rescaling)
+
+
+@dataclasses.dataclass(frozen=True)
+class QuantizedBinary:
+    """A broadcasting binary operator's per-tensor quantised inputs and output: float32
+    scales as TFLM reads them, and the zero points as the offsets its kernels add."""
+
+    op_index: int
+    x1: Tensor
+    x2: Tensor
+    y: Tensor
+    scales: tuple[float, float, float]  # input 1, input 2, output
+    offsets: tuple[int, int, int]  # -z1, -z2, +zo
+
+    def plan_fields(self, input1_offset: str, input2_offset: str) -> dict[str, Any]:
+        """The op index, :func:`binary_plan_fields` and the three offsets, the inputs' under
+        the names the plan (and its C parameter struct) gives them."""
+        offsets = dict(zip((input1_offset, input2_offset, "output_offset"), self.offsets))
+        return {"op_index": self.op_index, **binary_plan_fields(self.x1, self.x2, self.y), **offsets}
+
+
+def quantized_binary(check: OpChecker, x1: Tensor, x2: Tensor, y: Tensor) -> QuantizedBinary:
+    """The per-tensor quantisation of ``x1``, ``x2`` and ``y`` (checked in that order)."""
+    (s1, z1), (s2, z2), (so, zo) = (check.per_tensor_quant(tensor) for tensor in (x1, x2, y))
+    return QuantizedBinary(check.op.index, x1, x2, y, (f32(s1), f32(s2), f32(so)), (-z1, -z2, zo))
+
+
+def binary_plan_fields(x1: Tensor, x2: Tensor, y: Tensor) -> dict[str, Any]:
+    """The plan fields every broadcasting binary operator has: its tensors, output shape and loop nest."""
+    return {
+        "inputs": (x1.index, x2.index),
+        "outputs": (y.index,),
+        "output_shape": tuple(y.shape),
+        "nest": broadcast_nest(x1.shape, x2.shape, y.shape),
+    }
 
 
 def common_scale(check: OpChecker) -> CommonScale:

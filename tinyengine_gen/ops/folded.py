@@ -22,19 +22,20 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels
 
 __all__ = ["ComputedPlan", "FillPlan", "plan_fill", "plan_reduce_prod", "plan_shape"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class ComputedPlan(DataMovementPlan):
+class ComputedPlan(DataMovementPlan, DeclaredKernels):
     """An operator whose output was computed at planning time; it runs as a copy from Flash."""
 
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
     value: np.ndarray
-    kernel_sources: tuple[str, ...] = ()
+    kernels = ()  # (no kernel: no call)
     aliases: tuple[tuple[int, int], ...] = ()
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
@@ -88,14 +89,14 @@ _FILL_TYPES = (DType.INT8, DType.INT16, DType.INT32, DType.FLOAT32)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class FillPlan(DataMovementPlan):
+class FillPlan(DataMovementPlan, DeclaredKernels):
     """FILL with a value known only at run time: every output element is the scalar input."""
 
     op_index: int
     inputs: tuple[int, ...]  # (value,)
     outputs: tuple[int, ...]
     output_shape: tuple[int, ...]
-    kernel_sources: tuple[str, ...] = ()
+    kernels = ()  # (no kernel: no call)
     aliases: tuple[tuple[int, int], ...] = ()
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:

@@ -32,8 +32,10 @@ from tinyengine_gen.ops.base import (
     per_channel_requant,
     register,
 )
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
 __all__ = [
+    "FULLY_CONNECTED_KERNEL",
     "BIAS_SCALE_TOLERANCE",
     "FullyConnectedPlan",
     "fold_bias",
@@ -46,8 +48,12 @@ __all__ = [
 BIAS_SCALE_TOLERANCE = 0.02
 
 
+#: the kernel the emitted call runs
+FULLY_CONNECTED_KERNEL = Kernel("te_fully_connected_s8", ("te_fully_connected.c", "te_fully_connected.h", "te_fixedpoint.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class FullyConnectedPlan:
+class FullyConnectedPlan(DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -64,7 +70,7 @@ class FullyConnectedPlan:
     shifts: np.ndarray
     act_min: int
     act_max: int
-    kernel_sources: tuple[str, ...] = ("te_fully_connected.c", "te_fully_connected.h", "te_fixedpoint.h")
+    kernels = (FULLY_CONNECTED_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property
@@ -94,7 +100,7 @@ class FullyConnectedPlan:
             "{",
             f"  static const te_fully_connected_params params = {{{params}}};",
             (
-                f"  te_fully_connected_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
+                f"  {FULLY_CONNECTED_KERNEL.name}(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
                 f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.outputs[0])});"
             ),
             "}",

@@ -17,14 +17,19 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
-__all__ = ["GatherPlan", "plan_gather"]
+__all__ = ["GATHER_KERNEL", "GatherPlan", "plan_gather"]
 
 _VALUE_TYPES = (DType.INT8, DType.INT16, DType.INT32, DType.FLOAT32)
 
 
+#: the kernel the emitted call runs
+GATHER_KERNEL = Kernel("te_gather_bytes", ("te_gather.c", "te_gather.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class GatherPlan(DataMovementPlan):
+class GatherPlan(DataMovementPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]  # (params, indices)
     outputs: tuple[int, ...]
@@ -35,7 +40,7 @@ class GatherPlan(DataMovementPlan):
     count: int
     output_shape: tuple[int, ...]
     constant_indices: np.ndarray | None  # int32, when the indices are known at compile time
-    kernel_sources: tuple[str, ...] = ("te_gather.c", "te_gather.h")
+    kernels = (GATHER_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
@@ -53,7 +58,7 @@ class GatherPlan(DataMovementPlan):
         else:
             indices = ctx.tensor(self.inputs[1])
         return [
-            f"te_gather_bytes({self.outer}, {self.axis_size}, {self.inner_bytes}, {self.count}, {indices}, "
+            f"{GATHER_KERNEL.name}({self.outer}, {self.axis_size}, {self.inner_bytes}, {self.count}, {indices}, "
             f"(const int8_t*){ctx.tensor(self.inputs[0])}, (int8_t*){ctx.tensor(self.outputs[0])});"
         ]
 

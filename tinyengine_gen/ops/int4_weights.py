@@ -28,7 +28,9 @@ from tinyengine_gen.int4_packing import INT4_MAX, INT4_MIN, fits_int4, pack_int4
 from tinyengine_gen.ops.base import EmitContext, OpPlan, replace_plan
 from tinyengine_gen.ops.conv2d import Conv2DPlan
 from tinyengine_gen.ops.depthwise_conv2d import DepthwiseConv2DPlan, PackedWeights
+from tinyengine_gen.ops.features import PackedWeightPlan
 from tinyengine_gen.ops.fully_connected import FullyConnectedPlan
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
 __all__ = [
     "INT4_MIN",
@@ -40,7 +42,18 @@ __all__ = [
     "PackedDepthwiseConv2DPlan",
     "PackedFullyConnectedPlan",
     "packed_variant",
+    "CONV2D_INT4_S8",
+    "CONV2D_INT4_1X1_INPLACE_S8",
+    "FULLY_CONNECTED_INT4_S8",
 ]
+
+_CONV2D_INT4_SOURCES = ("te_conv2d_int4.c", "te_conv2d_int4.h", "te_int4.h", "te_fixedpoint.h")
+#: te_conv2d_int4.c's kernels: any CONV_2D, and a pointwise one writing over its input
+CONV2D_INT4_S8 = Kernel("te_conv2d_int4_s8", _CONV2D_INT4_SOURCES)
+CONV2D_INT4_1X1_INPLACE_S8 = Kernel("te_conv2d_int4_1x1_inplace_s8", _CONV2D_INT4_SOURCES)
+FULLY_CONNECTED_INT4_S8 = Kernel(
+    "te_fully_connected_int4_s8", ("te_fully_connected_int4.c", "te_fully_connected_int4.h", "te_int4.h", "te_fixedpoint.h")
+)
 
 def _int8_shifts(shifts: np.ndarray) -> np.ndarray:
     """The shift table as int8 (the int4 kernels read it so): every planned shift is in [-31, 30]."""
@@ -57,7 +70,7 @@ def _reason_kept(filter_values: np.ndarray) -> str | None:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class _PackedPlan:
+class _PackedPlan(PackedWeightPlan):
     """What the three packed plans share: the int8 plan they replace and the packed filter."""
 
     op_index: int
@@ -93,13 +106,22 @@ class _PackedPlan:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class PackedConv2DPlan(_PackedPlan):
+class PackedConv2DPlan(_PackedPlan, DeclaredKernels):
     """CONV_2D (1x1 and KxK, NHWC input) on te_conv2d_int4_s8, no scratch; a pointwise layer
     may run in place (te_conv2d_int4_1x1_inplace_s8, one input pixel of scratch), as its int8
     twin does, so that packing does not cost the in-place pass's SRAM."""
 
-    kernel_sources: tuple[str, ...] = ("te_conv2d_int4.c", "te_conv2d_int4.h", "te_int4.h", "te_fixedpoint.h")
     in_place: bool = False
+
+    @property
+    def kernels(self) -> tuple[Kernel, ...]:
+        return (CONV2D_INT4_1X1_INPLACE_S8 if self.in_place else CONV2D_INT4_S8,)
+
+    @property
+    def int8_plan(self) -> Conv2DPlan:
+        """``base``, typed as the convolution it is."""
+        assert isinstance(self.base, Conv2DPlan)
+        return self.base
 
     @property
     def scratch_bytes(self) -> int:
@@ -134,12 +156,12 @@ class PackedConv2DPlan(_PackedPlan):
         filter_symbol, bias_symbol, mult_symbol, shift_symbol = self._constants(ctx, p.bias)
         if self.in_place:
             call = (
-                f"  te_conv2d_int4_1x1_inplace_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, "
+                f"  {CONV2D_INT4_1X1_INPLACE_S8.name}(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, "
                 f"{bias_symbol}, {mult_symbol}, {shift_symbol}, {ctx.scratch('int8_t')});"
             )
         else:
             call = (
-                f"  te_conv2d_int4_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
+                f"  {CONV2D_INT4_S8.name}(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
                 f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.outputs[0])});"
             )
         params = self.params()
@@ -205,15 +227,10 @@ class PackedDepthwiseConv2DPlan(_PackedPlan):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class PackedFullyConnectedPlan(_PackedPlan):
+class PackedFullyConnectedPlan(_PackedPlan, DeclaredKernels):
     """FULLY_CONNECTED on te_fully_connected_int4_s8: read straight from the int8 input, no scratch."""
 
-    kernel_sources: tuple[str, ...] = (
-        "te_fully_connected_int4.c",
-        "te_fully_connected_int4.h",
-        "te_int4.h",
-        "te_fixedpoint.h",
-    )
+    kernels = (FULLY_CONNECTED_INT4_S8,)
 
     scratch_bytes: int = 0
 
@@ -229,7 +246,7 @@ class PackedFullyConnectedPlan(_PackedPlan):
         return [
             "{",
             f"  static const te_fully_connected_int4_params params = {{{params}}};",
-            f"  te_fully_connected_int4_s8(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
+            f"  {FULLY_CONNECTED_INT4_S8.name}(&params, {ctx.tensor(self.inputs[0])}, {filter_symbol}, {bias_symbol}, "
             f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.outputs[0])});",
             "}",
         ]
@@ -264,6 +281,6 @@ def packed_variant(plan: OpPlan) -> tuple[OpPlan | None, str | None]:
     if reason is not None:
         return None, reason
     packed = pack_int4(filter_values)
-    aliases = tuple(getattr(plan, "aliases", ()))  # an in-place depthwise layer stays in place
+    aliases = plan.aliases  # an in-place depthwise layer stays in place
     return cls(op_index=plan.op_index, inputs=plan.inputs, outputs=plan.outputs, base=plan, packed=packed,
                aliases=aliases), None

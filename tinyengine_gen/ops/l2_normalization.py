@@ -17,17 +17,24 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 from tinyengine_gen.ops.gemmlowp import inv_sqrt_multiplier_exp
 
-__all__ = ["L2NormalizationPlan", "l2_normalization_reference", "plan_l2_normalization"]
+__all__ = ["L2_NORMALIZATION_KERNEL", "L2NormalizationPlan", "l2_normalization_reference", "plan_l2_normalization"]
 
 _OUTPUT_FRACTIONAL_BITS = 7
 #: Rows longer than this could overflow the int32 sum of squares (255^2 per element).
 MAX_DEPTH = (2**31 - 1) // (255 * 255)
 
 
+#: the kernel the emitted call runs
+L2_NORMALIZATION_KERNEL = Kernel(
+    "te_l2_normalization_s8", ("te_l2_normalization.c", "te_l2_normalization.h", "te_gemmlowp.h", "te_fixedpoint.h")
+)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class L2NormalizationPlan:
+class L2NormalizationPlan(DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -35,12 +42,7 @@ class L2NormalizationPlan:
     outer: int
     depth: int
     input_zero_point: int
-    kernel_sources: tuple[str, ...] = (
-        "te_l2_normalization.c",
-        "te_l2_normalization.h",
-        "te_gemmlowp.h",
-        "te_fixedpoint.h",
-    )
+    kernels = (L2_NORMALIZATION_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property
@@ -57,7 +59,7 @@ class L2NormalizationPlan:
 
     def emit(self, ctx: EmitContext) -> list[str]:
         x, y = ctx.tensor(self.inputs[0]), ctx.tensor(self.outputs[0])
-        return [f"te_l2_normalization_s8({self.outer}, {self.depth}, {self.input_zero_point}, {x}, {y});"]
+        return [f"{L2_NORMALIZATION_KERNEL.name}({self.outer}, {self.depth}, {self.input_zero_point}, {x}, {y});"]
 
 
 @register("L2_NORMALIZATION")

@@ -23,9 +23,10 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, rounding_divide_by_pot
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, plan_property, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 from tinyengine_gen.ops.gemmlowp import exp_on_negative_values, log_x_for_x_greater_than_or_equal_to_1, wrap32
 
-__all__ = ["LogSoftmaxPlan", "log_softmax_reference", "plan_log_softmax"]
+__all__ = ["LOG_SOFTMAX_KERNEL", "LogSoftmaxPlan", "log_softmax_reference", "plan_log_softmax"]
 
 _INPUT_BITS = 5  # Q5.26 scaled differences
 _ACCUM_BITS = 12  # Q12.19 sum of exps
@@ -35,8 +36,12 @@ _OUTPUT_ZERO_POINT = 127
 _INT32_MIN = -(1 << 31)
 
 
+#: the kernel the emitted call runs
+LOG_SOFTMAX_KERNEL = Kernel("te_log_softmax_s8", ("te_log_softmax.c", "te_log_softmax.h", "te_gemmlowp.h", "te_fixedpoint.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class LogSoftmaxPlan(DataMovementPlan):
+class LogSoftmaxPlan(DataMovementPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -48,7 +53,7 @@ class LogSoftmaxPlan(DataMovementPlan):
     reverse_scaling_divisor: int
     reverse_scaling_shift: int  # <= 0: the shift MultiplyByQuantizedMultiplier is given
     diff_min: int
-    kernel_sources: tuple[str, ...] = ("te_log_softmax.c", "te_log_softmax.h", "te_gemmlowp.h", "te_fixedpoint.h")
+    kernels = (LOG_SOFTMAX_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     @plan_property
@@ -73,7 +78,7 @@ class LogSoftmaxPlan(DataMovementPlan):
         return [
             "{",
             f"  static const te_log_softmax_params params = {{{params}}};",
-            f"  te_log_softmax_s8(&params, {table}, {x}, {y});",
+            f"  {LOG_SOFTMAX_KERNEL.name}(&params, {table}, {x}, {y});",
             "}",
         ]
 

@@ -19,8 +19,9 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, plan_property
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
-__all__ = ["ALL_INT8", "LookupTablePlan", "Transform", "plan_lookup_table", "unary_tensors"]
+__all__ = ["LOOKUP_TABLE_KERNEL", "ALL_INT8", "LookupTablePlan", "Transform", "plan_lookup_table", "unary_tensors"]
 
 #: Every int8 value in table order (index q + 128).
 ALL_INT8 = np.arange(-128, 128, dtype=np.int64)
@@ -29,8 +30,12 @@ ALL_INT8 = np.arange(-128, 128, dtype=np.int64)
 Transform = Callable[[np.ndarray, Any], np.ndarray]
 
 
+#: the kernel the emitted call runs
+LOOKUP_TABLE_KERNEL = Kernel("te_lut_s8", ("te_lut.c", "te_lut.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class LookupTablePlan(DataMovementPlan):
+class LookupTablePlan(DataMovementPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -40,7 +45,7 @@ class LookupTablePlan(DataMovementPlan):
     #: the numpy twin of TFLM's arithmetic, and the parameters it was planned with
     transform: Transform
     params: Any
-    kernel_sources: tuple[str, ...] = ("te_lut.c", "te_lut.h")
+    kernels = (LOOKUP_TABLE_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     @plan_property
@@ -58,7 +63,7 @@ class LookupTablePlan(DataMovementPlan):
     def emit(self, ctx: EmitContext) -> list[str]:
         table = ctx.const(f"op{self.op_index}_{self.name}_table", self.table)
         x, y = ctx.tensor(self.inputs[0]), ctx.tensor(self.outputs[0])
-        return [f"te_lut_s8({self.size}, {table}, {x}, {y});"]
+        return [f"{LOOKUP_TABLE_KERNEL.name}({self.size}, {table}, {x}, {y});"]
 
 
 def unary_tensors(check: OpChecker) -> tuple[Tensor, Tensor]:

@@ -30,9 +30,11 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
+from tinyengine_gen.ops.stateful import StatefulPlan, stateful_fields, variable_state
 from tinyengine_gen.ops.lut16 import sigmoid_s16, sigmoid_table_c, tanh_input_scaling, tanh_s16
 
-__all__ = ["LstmPlan", "plan_lstm", "lstm_reference"]
+__all__ = ["LSTM_KERNEL", "LstmPlan", "plan_lstm", "lstm_reference"]
 
 #: gate order of the tensors (input, forget, cell, output), as TFLite lists them
 GATES = ("input", "forget", "cell", "output")
@@ -50,8 +52,12 @@ def _wrap32(x: np.ndarray) -> np.ndarray:
     return ((np.asarray(x, dtype=np.int64) + 2**31) % 2**32) - 2**31
 
 
+#: the kernel the emitted call runs
+LSTM_KERNEL = Kernel("te_lstm_s8_s16", ("te_lstm.c", "te_lstm.h", "te_fixedpoint.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class LstmPlan:
+class LstmPlan(StatefulPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]  # input, 4 input weights, 4 recurrent weights, 4 biases, hidden, cell
     outputs: tuple[int, ...]
@@ -76,8 +82,7 @@ class LstmPlan:
     clip_cell: bool
     tanh_multiplier: int  # the cell state's tanh input scaling (from the cell scale's power of two)
     tanh_shift: int
-    kernel_sources: tuple[str, ...] = ("te_lstm.c", "te_lstm.h", "te_fixedpoint.h")
-    aliases: tuple[tuple[int, int], ...] = ()
+    kernels = (LSTM_KERNEL,)
 
     @property
     def hidden(self) -> int:
@@ -96,9 +101,12 @@ class LstmPlan:
         """The four gate outputs of one step and batch row, int16."""
         return 2 * 4 * self.n_cell
 
-    def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
-        output, hidden, cell = lstm_reference(values, self)
-        return {self.outputs[0]: output, self.hidden: hidden, self.cell: cell}
+    @property
+    def state_tensors(self) -> tuple[int, ...]:
+        return (self.hidden, self.cell)
+
+    def step_reference(self, values: Mapping[int, np.ndarray]) -> tuple[np.ndarray, ...]:
+        return lstm_reference(values, self)
 
     def emit(self, ctx: EmitContext) -> list[str]:
         def ints(values: tuple[int, ...]) -> str:
@@ -125,7 +133,7 @@ class LstmPlan:
             f"  const int8_t* const input_weights[4] = {{{', '.join(names[1:5])}}};",
             f"  const int8_t* const recurrent_weights[4] = {{{', '.join(names[5:9])}}};",
             f"  const int32_t* const biases[4] = {{{', '.join(names[9:13])}}};",
-            f"  te_lstm_s8_s16(&params, {names[0]}, input_weights, recurrent_weights, biases, {names[13]}, "
+            f"  {LSTM_KERNEL.name}(&params, {names[0]}, input_weights, recurrent_weights, biases, {names[13]}, "
             f"{names[14]}, {ctx.scratch('int16_t')}, {table}, {ctx.tensor(self.outputs[0])});",
             "}",
         ]
@@ -191,9 +199,8 @@ def plan_lstm(graph: Graph, op: Operator) -> LstmPlan:
     check.dtype(hidden, DType.INT8)
     if cell.dtype != DType.INT16:
         raise check.unsupported(f"{cell.describe()} (the cell state) must be int16, as TFLite Micro's integer LSTM needs.")
-    for state, what in ((hidden, "hidden state"), (cell, "cell state")):
-        if not state.is_variable:
-            raise check.unsupported(f"{state.describe()} (the {what}) must be a variable tensor.")
+    variable_state(check, hidden, "hidden state")
+    variable_state(check, cell, "cell state")
     options = check.required_options("activation NONE")
     if int(options.get("fusedActivationFunction", 0) or 0) != _TANH_ACTIVATION:
         raise check.unsupported("the cell gate's activation must be TANH (TFLite Micro runs tanh or sigmoid only).")
@@ -232,16 +239,12 @@ def plan_lstm(graph: Graph, op: Operator) -> LstmPlan:
     forget_m, forget_s = _product_multiplier(float(_Q15), s_cell, s_cell)
     update_m, update_s = _product_multiplier(float(_Q15), float(_Q15), s_cell)
     hidden_m, hidden_s = _product_multiplier(float(_Q15), float(_Q15), s_hidden)
+    inputs = tuple(op.inputs[p] for p in (0, *_INPUT_WEIGHTS, *_RECURRENT_WEIGHTS, *_BIASES, _HIDDEN, _CELL))
     return LstmPlan(
-        op_index=op.index,
-        inputs=tuple(op.inputs[p] for p in (0, *_INPUT_WEIGHTS, *_RECURRENT_WEIGHTS, *_BIASES, _HIDDEN, _CELL)),
-        outputs=(y.index,),
-        batch=batch,
+        **stateful_fields(op, inputs, y, batch, n_input, z_in),
         time_steps=steps,
-        n_input=n_input,
         n_cell=n_cell,
         time_major=time_major,
-        input_zero_point=z_in,
         hidden_zero_point=z_hidden,
         input_multipliers=in_m,
         input_shifts=in_s,

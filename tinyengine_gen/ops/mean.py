@@ -27,8 +27,9 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
-__all__ = ["MeanPlan", "canonical_reduce_dims", "mean_reference", "mean_requant", "plan_mean", "resolve_axes"]
+__all__ = ["MEAN_KERNEL", "MeanPlan", "canonical_reduce_dims", "mean_reference", "mean_requant", "plan_mean", "resolve_axes"]
 
 #: TFLM's reduce kernels index at most five input dims and resolve at most two axes.
 MAX_RANK = 5
@@ -37,8 +38,12 @@ MAX_AXES = 2
 MAX_COUNT = 1 << 23
 
 
+#: the kernel the emitted call runs
+MEAN_KERNEL = Kernel("te_mean_s8", ("te_mean.c", "te_mean.h", "te_add_requant.h", "te_fixedpoint.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class MeanPlan:
+class MeanPlan(DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -51,7 +56,7 @@ class MeanPlan:
     output_zp: int
     multiplier: int  # already divided by ``count``, as QuantizedMeanOrSum does
     shift: int
-    kernel_sources: tuple[str, ...] = ("te_mean.c", "te_mean.h", "te_add_requant.h", "te_fixedpoint.h")
+    kernels = (MEAN_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property
@@ -74,7 +79,7 @@ class MeanPlan:
             f".zp_times_count = {self.input_zp * self.count}, "
             f".output_zp = {self.output_zp}, .multiplier = {self.multiplier}, .shift = {self.shift}"
         )
-        call = f"te_mean_s8(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.outputs[0])});"
+        call = f"{MEAN_KERNEL.name}(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.outputs[0])});"
         return ["{", f"  static const te_mean_params params = {{{params}}};", f"  {call}", "}"]
 
 

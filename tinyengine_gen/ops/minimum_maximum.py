@@ -14,47 +14,31 @@ import numpy as np
 
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
-from tinyengine_gen.ops.binary import BroadcastBinaryPlan
-from tinyengine_gen.ops.elementwise import broadcast_nest, check_binary
+from tinyengine_gen.ops.binary import BroadcastBinaryPlan, broadcast_kernel
+from tinyengine_gen.ops.elementwise import binary_plan_fields, check_binary
 
 __all__ = ["MaximumPlan", "MinimumPlan", "plan_maximum", "plan_minimum"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class MaximumPlan(BroadcastBinaryPlan):
-    function = "te_maximum_s8"
-    params_type = "te_minmax_params"
-    kernel_file = "te_minmax"
+    kernel = broadcast_kernel("te_maximum_s8", "te_minmax")
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.maximum(a, b)
 
-    def c_fields(self) -> dict[str, int]:
-        return {}
-
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class MinimumPlan(BroadcastBinaryPlan):
-    function = "te_minimum_s8"
-    params_type = "te_minmax_params"
-    kernel_file = "te_minmax"
+    kernel = broadcast_kernel("te_minimum_s8", "te_minmax")
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.minimum(a, b)
 
-    def c_fields(self) -> dict[str, int]:
-        return {}
-
 
 def _plan(cls: type[BroadcastBinaryPlan], graph: Graph, op: Operator) -> BroadcastBinaryPlan:
     x1, x2, y = check_binary(OpChecker(graph, op))
-    return cls(
-        op_index=op.index,
-        inputs=(x1.index, x2.index),
-        outputs=(y.index,),
-        output_shape=tuple(y.shape),
-        nest=broadcast_nest(x1.shape, x2.shape, y.shape),
-    )
+    return cls(op_index=op.index, **binary_plan_fields(x1, x2, y))
 
 
 @register("MAXIMUM", inputs=2)

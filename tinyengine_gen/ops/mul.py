@@ -17,8 +17,8 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
-from tinyengine_gen.ops.binary import BroadcastBinaryPlan
-from tinyengine_gen.ops.elementwise import f32, broadcast_nest, broadcast_pair, check_binary
+from tinyengine_gen.ops.binary import BroadcastBinaryPlan, broadcast_kernel
+from tinyengine_gen.ops.elementwise import broadcast_pair, check_binary, quantized_binary
 
 __all__ = ["MulPlan", "mul_reference", "plan_mul"]
 
@@ -33,38 +33,24 @@ class MulPlan(BroadcastBinaryPlan):
     act_min: int
     act_max: int
 
-    function = "te_mul_s8"
-    params_type = "te_mul_params"
-    kernel_file = "te_mul"
+    kernel = broadcast_kernel("te_mul_s8", "te_mul")
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         product = (a + self.input1_offset) * (b + self.input2_offset)
         raw = multiply_by_quantized_multiplier(product, self.output_multiplier, self.output_shift)
         return np.clip(raw + self.output_offset, self.act_min, self.act_max)
 
-    def c_fields(self) -> dict[str, int]:
-        names = [f.name for f in dataclasses.fields(self)][5:]
-        return {name: getattr(self, name) for name in names}
-
 
 @register("MUL", inputs=2)
 def plan_mul(graph: Graph, op: Operator) -> MulPlan:
     check = OpChecker(graph, op)
     x1, x2, y = check_binary(check)
-    s1, z1 = check.per_tensor_quant(x1)
-    s2, z2 = check.per_tensor_quant(x2)
-    so, zo = check.per_tensor_quant(y)
-    multiplier, shift = requant_multiplier(f32(s1) * f32(s2) / f32(so))
+    quant = quantized_binary(check, x1, x2, y)
+    s1, s2, so = quant.scales
+    multiplier, shift = requant_multiplier(s1 * s2 / so)
     act_min, act_max = check.activation_bounds(y)
     return MulPlan(
-        op_index=op.index,
-        inputs=(x1.index, x2.index),
-        outputs=(y.index,),
-        output_shape=tuple(y.shape),
-        nest=broadcast_nest(x1.shape, x2.shape, y.shape),
-        input1_offset=-z1,
-        input2_offset=-z2,
-        output_offset=zo,
+        **quant.plan_fields("input1_offset", "input2_offset"),
         output_multiplier=multiplier,
         output_shift=shift,
         act_min=act_min,

@@ -17,21 +17,22 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
-from tinyengine_gen.ops.concatenation import MAX_INPUTS
+from tinyengine_gen.ops.concatenation import CONCATENATION_KERNEL, MAX_INPUTS
+from tinyengine_gen.ops.kernel import DeclaredKernels
 from tinyengine_gen.ops.split import COPY_DTYPES
 
 __all__ = ["PackPlan", "plan_pack"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class PackPlan(DataMovementPlan):
+class PackPlan(DataMovementPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
     axis: int
     outer: int
     chunk: int  # bytes of each input per outer index
-    kernel_sources: tuple[str, ...] = ("te_concatenation.c", "te_concatenation.h")
+    kernels = (CONCATENATION_KERNEL,)  # (it runs CONCATENATION's kernel)
     aliases: tuple[tuple[int, int], ...] = ()
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
@@ -46,7 +47,7 @@ class PackPlan(DataMovementPlan):
             f"  static const te_concatenation_params params = {{.num_inputs = {n}, .outer = {self.outer}, "
             f".chunk = {{{chunks}}}}};",
             f"  const int8_t* const inputs[{n}] = {{{pointers}}};",
-            f"  te_concatenation_s8(&params, inputs, (int8_t*){ctx.tensor(self.outputs[0])});",
+            f"  {CONCATENATION_KERNEL.name}(&params, inputs, (int8_t*){ctx.tensor(self.outputs[0])});",
             "}",
         ]
 

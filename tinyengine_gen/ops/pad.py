@@ -20,16 +20,21 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
-__all__ = ["PadPlan", "canonical_pad_dims", "pad_reference", "plan_pad", "plan_padv2"]
+__all__ = ["PAD_KERNEL", "PadPlan", "canonical_pad_dims", "pad_reference", "plan_pad", "plan_padv2"]
 
 #: TFLM's pad kernel handles inputs of up to five dims.
 MAX_RANK = 5
 _CANONICAL_RANK = 5
 
 
+#: the kernel the emitted call runs
+PAD_KERNEL = Kernel("te_pad_s8", ("te_pad.c", "te_pad.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class PadPlan(DataMovementPlan):
+class PadPlan(DataMovementPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -38,7 +43,7 @@ class PadPlan(DataMovementPlan):
     paddings: tuple[tuple[int, int], ...]  # (before, after) per dim of the model's tensors
     value: int  # the int8 fill value
     dims: tuple[tuple[int, int, int], ...]  # canonical (input size, before, after), five of them
-    kernel_sources: tuple[str, ...] = ("te_pad.c", "te_pad.h")
+    kernels = (PAD_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
@@ -52,7 +57,7 @@ class PadPlan(DataMovementPlan):
         return [
             "{",
             f"  static const te_pad_params params = {{{params}}};",
-            f"  te_pad_s8(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.outputs[0])});",
+            f"  {PAD_KERNEL.name}(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.outputs[0])});",
             "}",
         ]
 

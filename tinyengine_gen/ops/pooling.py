@@ -16,15 +16,22 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register, same_or_valid_padding
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
-__all__ = ["PoolPlan", "plan_average_pool", "plan_max_pool", "pool_reference"]
+__all__ = ["AVERAGE_POOL_KERNEL", "MAX_POOL_KERNEL", "PoolPlan", "plan_average_pool", "plan_max_pool", "pool_reference"]
 
 #: TFLM requires |input scale - output scale| <= this (and equal zero points).
 SCALE_TOLERANCE = 1.0e-6
 
 
+_SOURCES = ("te_pooling.c", "te_pooling.h", "te_fixedpoint.h")
+#: te_pooling.c's kernels
+AVERAGE_POOL_KERNEL = Kernel("te_pooling_avg_s8", _SOURCES)
+MAX_POOL_KERNEL = Kernel("te_pooling_max_s8", _SOURCES)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class PoolPlan:
+class PoolPlan(DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -36,8 +43,12 @@ class PoolPlan:
     padding: tuple[int, int]  # (top, left)
     act_min: int
     act_max: int
-    kernel_sources: tuple[str, ...] = ("te_pooling.c", "te_pooling.h", "te_fixedpoint.h")
     aliases: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def kernels(self) -> tuple[Kernel, ...]:
+        """The average or the max kernel."""
+        return (AVERAGE_POOL_KERNEL if self.average else MAX_POOL_KERNEL,)
 
     @property
     def macs(self) -> int:
@@ -65,11 +76,7 @@ class PoolPlan:
             f".act_min = {self.act_min}, .act_max = {self.act_max}"
         )
         x, y = ctx.tensor(self.inputs[0]), ctx.tensor(self.outputs[0])
-        call = (
-            f"te_pooling_avg_s8(&params, {x}, {y});"
-            if self.average
-            else f"te_pooling_max_s8(&params, {x}, {y});"
-        )
+        call = f"{self.kernels[0].name}(&params, {x}, {y});"
         return ["{", f"  static const te_pooling_params params = {{{params}}};", f"  {call}", "}"]
 
 

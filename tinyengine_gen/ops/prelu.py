@@ -16,8 +16,8 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
-from tinyengine_gen.ops.binary import BroadcastBinaryPlan
-from tinyengine_gen.ops.elementwise import broadcast_nest, check_binary
+from tinyengine_gen.ops.binary import BroadcastBinaryPlan, broadcast_kernel
+from tinyengine_gen.ops.elementwise import check_binary, quantized_binary
 
 __all__ = ["PreluPlan", "plan_prelu"]
 
@@ -32,9 +32,7 @@ class PreluPlan(BroadcastBinaryPlan):
     output_multiplier_2: int
     output_shift_2: int
 
-    function = "te_prelu_s8"
-    params_type = "te_prelu_params"
-    kernel_file = "te_prelu"
+    kernel = broadcast_kernel("te_prelu_s8", "te_prelu")
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         x = a + self.input_offset
@@ -42,9 +40,6 @@ class PreluPlan(BroadcastBinaryPlan):
         product = x * (b + self.alpha_offset)
         scaled = multiply_by_quantized_multiplier(product, self.output_multiplier_2, self.output_shift_2)
         return np.where(x >= 0, identity, scaled) + self.output_offset
-
-    def c_fields(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)[5:]}
 
 
 @register("PRELU", inputs=2)
@@ -55,21 +50,12 @@ def plan_prelu(graph: Graph, op: Operator) -> PreluPlan:
         raise check.unsupported(
             f"{y.describe()} must have the shape of the input {x.describe()} (alpha broadcasts to it)."
         )
-    s_in, z_in = check.per_tensor_quant(x)
-    s_alpha, z_alpha = check.per_tensor_quant(alpha)
-    s_out, z_out = check.per_tensor_quant(y)
-    f_in, f_alpha, f_out = (float(np.float32(s)) for s in (s_in, s_alpha, s_out))
+    quant = quantized_binary(check, x, alpha, y)
+    f_in, f_alpha, f_out = quant.scales
     m1, sh1 = requant_multiplier(f_in / f_out)
     m2, sh2 = requant_multiplier(f_in * f_alpha / f_out)
     return PreluPlan(
-        op_index=op.index,
-        inputs=(x.index, alpha.index),
-        outputs=(y.index,),
-        output_shape=tuple(y.shape),
-        nest=broadcast_nest(x.shape, alpha.shape, y.shape),
-        input_offset=-z_in,
-        alpha_offset=-z_alpha,
-        output_offset=z_out,
+        **quant.plan_fields("input_offset", "alpha_offset"),
         output_multiplier_1=m1,
         output_shift_1=sh1,
         output_multiplier_2=m2,

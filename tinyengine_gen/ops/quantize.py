@@ -24,8 +24,12 @@ from tinyengine_gen.codegen.c_literals import c_scalar
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
 __all__ = [
+    "DEQUANTIZE_KERNEL",
+    "QUANTIZE_KERNEL",
+    "REQUANTIZE_KERNEL",
     "DequantizePlan",
     "QuantizePlan",
     "RequantizePlan",
@@ -36,7 +40,11 @@ __all__ = [
     "requantize_reference",
 ]
 
-_KERNELS = ("te_quantize.c", "te_quantize.h", "te_fixedpoint.h")
+_SOURCES = ("te_quantize.c", "te_quantize.h", "te_fixedpoint.h")
+#: te_quantize.c's kernels: QUANTIZE from float32, QUANTIZE int8 -> int8 (a requantisation), DEQUANTIZE
+QUANTIZE_KERNEL = Kernel("te_quantize_f32_s8", _SOURCES)
+REQUANTIZE_KERNEL = Kernel("te_quantize_s8_s8", _SOURCES)
+DEQUANTIZE_KERNEL = Kernel("te_dequantize_s8_f32", _SOURCES)
 _INT8_MIN, _INT8_MAX = -128, 127
 
 
@@ -46,18 +54,18 @@ def _c_float(value: float) -> str:
 
 
 def _call(
-    struct: str, params: str, kernel: str, ctx: EmitContext, inputs: tuple[int, ...], outputs: tuple[int, ...]
+    struct: str, params: str, kernel: Kernel, ctx: EmitContext, inputs: tuple[int, ...], outputs: tuple[int, ...]
 ) -> list[str]:
     return [
         "{",
         f"  static const {struct} params = {{{params}}};",
-        f"  {kernel}(&params, {ctx.tensor(inputs[0])}, {ctx.tensor(outputs[0])});",
+        f"  {kernel.name}(&params, {ctx.tensor(inputs[0])}, {ctx.tensor(outputs[0])});",
         "}",
     ]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class QuantizePlan(DataMovementPlan):
+class QuantizePlan(DataMovementPlan, DeclaredKernels):
     """float32 -> int8 (AffineQuantize)."""
 
     op_index: int
@@ -66,7 +74,7 @@ class QuantizePlan(DataMovementPlan):
     size: int
     scale: float  # output scale, a float32 value
     zero_point: int
-    kernel_sources: tuple[str, ...] = _KERNELS
+    kernels = (QUANTIZE_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
@@ -74,11 +82,11 @@ class QuantizePlan(DataMovementPlan):
 
     def emit(self, ctx: EmitContext) -> list[str]:
         params = f".size = {self.size}, .scale = {_c_float(self.scale)}, .zero_point = {self.zero_point}"
-        return _call("te_quantize_params", params, "te_quantize_f32_s8", ctx, self.inputs, self.outputs)
+        return _call("te_quantize_params", params, QUANTIZE_KERNEL, ctx, self.inputs, self.outputs)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class RequantizePlan(DataMovementPlan):
+class RequantizePlan(DataMovementPlan, DeclaredKernels):
     """int8 -> int8 with a new scale and zero point (Requantize)."""
 
     op_index: int
@@ -89,7 +97,7 @@ class RequantizePlan(DataMovementPlan):
     output_zero_point: int
     multiplier: int
     shift: int
-    kernel_sources: tuple[str, ...] = _KERNELS
+    kernels = (REQUANTIZE_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
@@ -100,11 +108,11 @@ class RequantizePlan(DataMovementPlan):
             f".size = {self.size}, .input_zero_point = {self.input_zero_point}, "
             f".output_zero_point = {self.output_zero_point}, .multiplier = {self.multiplier}, .shift = {self.shift}"
         )
-        return _call("te_requantize_params", params, "te_quantize_s8_s8", ctx, self.inputs, self.outputs)
+        return _call("te_requantize_params", params, REQUANTIZE_KERNEL, ctx, self.inputs, self.outputs)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class DequantizePlan(DataMovementPlan):
+class DequantizePlan(DataMovementPlan, DeclaredKernels):
     """int8 -> float32 (Dequantize)."""
 
     op_index: int
@@ -113,7 +121,7 @@ class DequantizePlan(DataMovementPlan):
     size: int
     scale: float  # input scale, a float32 value
     zero_point: int
-    kernel_sources: tuple[str, ...] = _KERNELS
+    kernels = (DEQUANTIZE_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
@@ -121,7 +129,7 @@ class DequantizePlan(DataMovementPlan):
 
     def emit(self, ctx: EmitContext) -> list[str]:
         params = f".size = {self.size}, .scale = {_c_float(self.scale)}, .zero_point = {self.zero_point}"
-        return _call("te_dequantize_params", params, "te_dequantize_s8_f32", ctx, self.inputs, self.outputs)
+        return _call("te_dequantize_params", params, DEQUANTIZE_KERNEL, ctx, self.inputs, self.outputs)
 
 
 def _same_size(check: OpChecker, x: Tensor, y: Tensor) -> None:

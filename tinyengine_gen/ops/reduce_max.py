@@ -15,13 +15,18 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 from tinyengine_gen.ops.mean import MAX_RANK, canonical_reduce_dims, resolve_axes
 
-__all__ = ["ReduceMaxPlan", "plan_reduce_max"]
+__all__ = ["REDUCE_MAX_KERNEL", "ReduceMaxPlan", "plan_reduce_max"]
+
+
+#: the kernel the emitted call runs
+REDUCE_MAX_KERNEL = Kernel("te_reduce_max_s8", ("te_reduce_max.c", "te_reduce_max.h"))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class ReduceMaxPlan:
+class ReduceMaxPlan(DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -29,7 +34,7 @@ class ReduceMaxPlan:
     axes: tuple[int, ...]
     dims: tuple[int, int, int, int, int]  # [K0, R1, K1, R2, K2]
     input_elements: int
-    kernel_sources: tuple[str, ...] = ("te_reduce_max.c", "te_reduce_max.h")
+    kernels = (REDUCE_MAX_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property
@@ -49,7 +54,7 @@ class ReduceMaxPlan:
     def emit(self, ctx: EmitContext) -> list[str]:
         k0, r1, k1, r2, k2 = self.dims
         params = f".k0 = {k0}, .r1 = {r1}, .k1 = {k1}, .r2 = {r2}, .k2 = {k2}"
-        call = f"te_reduce_max_s8(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.outputs[0])});"
+        call = f"{REDUCE_MAX_KERNEL.name}(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.outputs[0])});"
         return ["{", f"  static const te_reduce_max_params params = {{{params}}};", f"  {call}", "}"]
 
 

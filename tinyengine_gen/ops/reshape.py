@@ -18,19 +18,20 @@ import numpy as np
 from tinyengine_gen.errors import UnsupportedModelError
 from tinyengine_gen.ir import Graph, Operator, Tensor
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels
 
 __all__ = ["ReshapePlan", "plan_expand_dims", "plan_reshape", "plan_squeeze"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class ReshapePlan(DataMovementPlan):
+class ReshapePlan(DataMovementPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
     output_shape: tuple[int, ...]
     nbytes: int
     copy: bool  # True when the input is a constant: it cannot share the output's arena buffer
-    kernel_sources: tuple[str, ...] = ()
+    kernels = ()  # (no kernel: no call)
 
     @property
     def aliases(self) -> tuple[tuple[int, int], ...]:

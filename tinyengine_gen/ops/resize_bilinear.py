@@ -17,14 +17,19 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
-__all__ = ["ResizeBilinearPlan", "bilinear_source_positions", "plan_resize_bilinear", "resize_bilinear_reference"]
+__all__ = ["RESIZE_BILINEAR_KERNEL", "ResizeBilinearPlan", "bilinear_source_positions", "plan_resize_bilinear", "resize_bilinear_reference"]
 
 _ONE = 1 << 10
 
 
+#: the kernel the emitted call runs
+RESIZE_BILINEAR_KERNEL = Kernel("te_resize_bilinear_s8", ("te_resize_bilinear.c", "te_resize_bilinear.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class ResizeBilinearPlan:
+class ResizeBilinearPlan(DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -33,7 +38,7 @@ class ResizeBilinearPlan:
     #: [out_size, 3] int32: (lower index, upper index, position in 1/1024) per output row / column
     rows: np.ndarray
     cols: np.ndarray
-    kernel_sources: tuple[str, ...] = ("te_resize_bilinear.c", "te_resize_bilinear.h")
+    kernels = (RESIZE_BILINEAR_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property
@@ -55,7 +60,7 @@ class ResizeBilinearPlan:
         cols = ctx.const(f"op{self.op_index}_bilinear_cols", self.cols.reshape(-1))
         params = f".batches = {n}, .in_h = {ih}, .in_w = {iw}, .depth = {c}, .out_h = {oh}, .out_w = {ow}"
         x, y = ctx.tensor(self.inputs[0]), ctx.tensor(self.outputs[0])
-        call = f"te_resize_bilinear_s8(&params, {rows}, {cols}, {x}, {y});"
+        call = f"{RESIZE_BILINEAR_KERNEL.name}(&params, {rows}, {cols}, {x}, {y});"
         return ["{", f"  static const te_resize_bilinear_params params = {{{params}}};", f"  {call}", "}"]
 
 

@@ -21,14 +21,19 @@ import numpy as np
 from tinyengine_gen.fixedpoint import round_half_away
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
-__all__ = ["ResizeNearestPlan", "nearest_source_indices", "plan_resize_nearest"]
+__all__ = ["RESIZE_NEAREST_KERNEL", "ResizeNearestPlan", "nearest_source_indices", "plan_resize_nearest"]
 
 _SUPPORTED = (DType.INT8, DType.INT16, DType.FLOAT32)
 
 
+#: the kernel the emitted call runs
+RESIZE_NEAREST_KERNEL = Kernel("te_resize_nearest_bytes", ("te_resize_nearest.c", "te_resize_nearest.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class ResizeNearestPlan(DataMovementPlan):
+class ResizeNearestPlan(DataMovementPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -37,7 +42,7 @@ class ResizeNearestPlan(DataMovementPlan):
     itemsize: int
     source_rows: np.ndarray  # [out_h] int32 source row of each output row
     source_cols: np.ndarray  # [out_w] int32 source column of each output column
-    kernel_sources: tuple[str, ...] = ("te_resize_nearest.c", "te_resize_nearest.h")
+    kernels = (RESIZE_NEAREST_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
@@ -53,7 +58,7 @@ class ResizeNearestPlan(DataMovementPlan):
         rows = ctx.const(f"op{self.op_index}_row_offset", row_bytes)
         cols = ctx.const(f"op{self.op_index}_col_offset", col_bytes)
         params = f".batches = {n}, .out_h = {oh}, .out_w = {ow}, .pixel_bytes = {pixel}L, .in_batch_bytes = {ih * iw * pixel}L"
-        call = f"te_resize_nearest_bytes(&params, {rows}, {cols}, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.outputs[0])});"
+        call = f"{RESIZE_NEAREST_KERNEL.name}(&params, {rows}, {cols}, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.outputs[0])});"
         return ["{", f"  static const te_resize_nearest_params params = {{{params}}};", f"  {call}", "}"]
 
 

@@ -25,9 +25,10 @@ import numpy as np
 from tinyengine_gen.fixedpoint import quantize_multiplier, rounding_divide_by_pot
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 from tinyengine_gen.ops.gemmlowp import exp_on_negative_values, fixed_mul, get_reciprocal, wrap32
 
-__all__ = ["SoftmaxPlan", "plan_softmax", "softmax_input_scaling", "softmax_reference"]
+__all__ = ["SOFTMAX_KERNEL", "SoftmaxPlan", "plan_softmax", "softmax_input_scaling", "softmax_reference"]
 
 #: Integer bits of the scaled input differences (FixedPoint<int32_t, 5>).
 SCALED_DIFF_INTEGER_BITS = 5
@@ -37,8 +38,12 @@ _OUTPUT_SCALE = 1.0 / 256.0
 _OUTPUT_ZERO_POINT = -128
 
 
+#: the kernel the emitted call runs
+SOFTMAX_KERNEL = Kernel("te_softmax_s8", ("te_softmax.c", "te_softmax.h", "te_gemmlowp.h", "te_fixedpoint.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class SoftmaxPlan(DataMovementPlan):
+class SoftmaxPlan(DataMovementPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -47,7 +52,7 @@ class SoftmaxPlan(DataMovementPlan):
     input_multiplier: int
     input_left_shift: int
     diff_min: int
-    kernel_sources: tuple[str, ...] = ("te_softmax.c", "te_softmax.h", "te_gemmlowp.h", "te_fixedpoint.h")
+    kernels = (SOFTMAX_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
@@ -67,7 +72,7 @@ class SoftmaxPlan(DataMovementPlan):
         return [
             "{",
             f"  static const te_softmax_params params = {{{params}}};",
-            f"  te_softmax_s8(&params, {table}, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.outputs[0])});",
+            f"  {SOFTMAX_KERNEL.name}(&params, {table}, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.outputs[0])});",
             "}",
         ]
 

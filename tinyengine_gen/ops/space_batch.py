@@ -27,12 +27,14 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
-from tinyengine_gen.ops.pad import canonical_pad_dims
-from tinyengine_gen.ops.transpose import _kernel_geometry
+from tinyengine_gen.ops.kernel import DeclaredKernels
+from tinyengine_gen.ops.pad import PAD_KERNEL, canonical_pad_dims
+from tinyengine_gen.ops.transpose import TRANSPOSE_KERNELS, _kernel_geometry
 
 __all__ = ["SpaceToBatchPlan", "BatchToSpacePlan", "plan_space_to_batch", "plan_batch_to_space"]
 
-_SOURCES = ("te_pad.c", "te_pad.h", "te_transpose.c", "te_transpose.h")
+#: the kernels both run: PAD's and TRANSPOSE's int8 one
+_KERNELS = (PAD_KERNEL, TRANSPOSE_KERNELS[DType.INT8])
 #: The raw int8 value TFLite Micro's SPACE_TO_BATCH_ND pads with (see the module docstring).
 PAD_VALUE = 0
 
@@ -44,13 +46,13 @@ def _transpose_call(kernel_input: str, output: str, shape, perm, offset: int = 0
     return [
         "  {",
         f"    static const te_transpose_params t = {{.out_shape = {{{dims}}}, .in_stride = {{{steps}}}}};",
-        f"    te_transpose_s8(&t, {kernel_input} + {offset}, {output});",
+        f"    {_KERNELS[1].name}(&t, {kernel_input} + {offset}, {output});",
         "  }",
     ]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class SpaceToBatchPlan(DataMovementPlan):
+class SpaceToBatchPlan(DataMovementPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -60,7 +62,7 @@ class SpaceToBatchPlan(DataMovementPlan):
     output_shape: tuple[int, ...]
     pad_value: int
     batch: int = 1
-    kernel_sources: tuple[str, ...] = _SOURCES
+    kernels = _KERNELS
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property
@@ -89,14 +91,14 @@ class SpaceToBatchPlan(DataMovementPlan):
             "{",
             f"  static const te_pad_params p = {{.in = {{{sizes}}}, .before = {{{before}}}, .after = {{{after}}}, "
             f".value = {self.pad_value}}};",
-            f"  te_pad_s8(&p, {ctx.tensor(self.inputs[0])}, {ctx.scratch()});",
+            f"  {PAD_KERNEL.name}(&p, {ctx.tensor(self.inputs[0])}, {ctx.scratch()});",
             *_transpose_call(ctx.scratch(), ctx.tensor(self.outputs[0]), shape, perm),
             "}",
         ]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class BatchToSpacePlan(DataMovementPlan):
+class BatchToSpacePlan(DataMovementPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -105,7 +107,7 @@ class BatchToSpacePlan(DataMovementPlan):
     phase_shape: tuple[int, int, int]  # (H, W, C) of each phase image
     output_shape: tuple[int, ...]
     batch: int = 1
-    kernel_sources: tuple[str, ...] = _SOURCES
+    kernels = _KERNELS
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property

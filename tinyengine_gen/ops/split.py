@@ -17,15 +17,20 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
-__all__ = ["COPY_DTYPES", "SplitPlan", "plan_split", "plan_split_v", "plan_unpack"]
+__all__ = ["SPLIT_KERNEL", "COPY_DTYPES", "SplitPlan", "plan_split", "plan_split_v", "plan_unpack"]
 
 #: Element types the data-movement kernels copy (as on TFLite Micro).
 COPY_DTYPES = (DType.INT8, DType.INT16, DType.INT32, DType.FLOAT32)
 
 
+#: the kernel the emitted call runs
+SPLIT_KERNEL = Kernel("te_split_bytes", ("te_split.c", "te_split.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class SplitPlan(DataMovementPlan):
+class SplitPlan(DataMovementPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]  # (data,)
     outputs: tuple[int, ...]
@@ -34,7 +39,7 @@ class SplitPlan(DataMovementPlan):
     output_shapes: tuple[tuple[int, ...], ...]
     outer: int
     chunks: tuple[int, ...]  # bytes per outer index, per output
-    kernel_sources: tuple[str, ...] = ("te_split.c", "te_split.h")
+    kernels = (SPLIT_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
@@ -50,7 +55,7 @@ class SplitPlan(DataMovementPlan):
             "{",
             f"  static const int32_t chunks[{n}] = {{{chunks}}};",
             f"  int8_t* const outputs[{n}] = {{{outputs}}};",
-            f"  te_split_bytes({self.outer}, {n}, chunks, (const int8_t*){ctx.tensor(self.inputs[0])}, outputs);",
+            f"  {SPLIT_KERNEL.name}({self.outer}, {n}, chunks, (const int8_t*){ctx.tensor(self.inputs[0])}, outputs);",
             "}",
         ]
 

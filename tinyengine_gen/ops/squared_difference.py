@@ -15,8 +15,8 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import OpChecker, register
-from tinyengine_gen.ops.binary import BroadcastBinaryPlan
-from tinyengine_gen.ops.elementwise import common_scale
+from tinyengine_gen.ops.binary import BroadcastBinaryPlan, broadcast_kernel
+from tinyengine_gen.ops.elementwise import CommonScaleFields, common_scale
 
 __all__ = ["SquaredDifferencePlan", "plan_squared_difference"]
 
@@ -25,20 +25,10 @@ LEFT_SHIFT = 7
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class SquaredDifferencePlan(BroadcastBinaryPlan):
-    input1_offset: int
-    input2_offset: int
-    output_offset: int
-    input1_multiplier: int
-    input1_shift: int
-    input2_multiplier: int
-    input2_shift: int
-    output_multiplier: int
-    output_shift: int
+class SquaredDifferencePlan(BroadcastBinaryPlan, CommonScaleFields):
+    """The fields of :class:`CommonScaleFields`, in its order; the left shift is a constant."""
 
-    function = "te_squared_difference_s8"
-    params_type = "te_squared_difference_params"
-    kernel_file = "te_squared_difference"
+    kernel = broadcast_kernel("te_squared_difference_s8", "te_squared_difference")
 
     def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         shifted1, shifted2 = (a + self.input1_offset) << LEFT_SHIFT, (b + self.input2_offset) << LEFT_SHIFT
@@ -49,8 +39,7 @@ class SquaredDifferencePlan(BroadcastBinaryPlan):
         return multiply_by_quantized_multiplier(square, self.output_multiplier, self.output_shift) + self.output_offset
 
     def c_fields(self) -> dict[str, int]:
-        names = [f.name for f in dataclasses.fields(self)][5:]
-        return {name: getattr(self, name) for name in names} | {"left_shift": LEFT_SHIFT}
+        return super().c_fields() | {"left_shift": LEFT_SHIFT}
 
 
 @register("SQUARED_DIFFERENCE", inputs=2)

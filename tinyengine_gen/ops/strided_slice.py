@@ -24,17 +24,19 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
+from tinyengine_gen.ops.features import KernelVariant
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
+from tinyengine_gen.ops.transpose import TRANSPOSE_KERNELS
 
 __all__ = ["StridedSlicePlan", "plan_strided_slice", "slice_window"]
 
 #: TFLite Micro's kMaxDim: it refuses higher ranks.
 MAX_RANK = 4
 _KERNEL_RANK = 5  # te_transpose_params
-_KERNEL_SUFFIX = {DType.INT8: "s8", DType.INT16: "s16", DType.INT32: "s32", DType.FLOAT32: "f32"}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class StridedSlicePlan(DataMovementPlan):
+class StridedSlicePlan(DataMovementPlan, KernelVariant, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]  # (input,)
     outputs: tuple[int, ...]
@@ -45,9 +47,12 @@ class StridedSlicePlan(DataMovementPlan):
     offset: int  # elements from the input's start to the window's first element
     out_shape: tuple[int, ...]  # the window's extents, padded to the kernel's rank
     in_stride: tuple[int, ...]  # input elements per step along each window axis, padded
-    kernel: str
-    kernel_sources: tuple[str, ...] = ("te_transpose.c", "te_transpose.h")
+    kernel: Kernel = TRANSPOSE_KERNELS[DType.INT8]
     aliases: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def kernels(self) -> tuple[Kernel, ...]:
+        return (self.kernel,)
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         x = np.asarray(values[self.inputs[0]])
@@ -62,7 +67,7 @@ class StridedSlicePlan(DataMovementPlan):
         return [
             "{",
             f"  static const te_transpose_params params = {{.out_shape = {{{shape}}}, .in_stride = {{{strides}}}}};",
-            f"  {self.kernel}(&params, {ctx.tensor(self.inputs[0])} + {self.offset}, {ctx.tensor(self.outputs[0])});",
+            f"  {self.kernel.name}(&params, {ctx.tensor(self.inputs[0])} + {self.offset}, {ctx.tensor(self.outputs[0])});",
             "}",
         ]
 
@@ -104,7 +109,7 @@ def plan_strided_slice(graph: Graph, op: Operator) -> StridedSlicePlan:
     check = OpChecker(graph, op)
     x = check.required_input(0)
     y = check.output()
-    check.dtype(x, *_KERNEL_SUFFIX)
+    check.dtype(x, *TRANSPOSE_KERNELS)
     check.dtype(y, x.dtype)
     check.rank(x, *range(1, MAX_RANK + 1))
     vectors = []
@@ -135,5 +140,5 @@ def plan_strided_slice(graph: Graph, op: Operator) -> StridedSlicePlan:
         offset=offset,
         out_shape=(1,) * pad + tuple(counts),
         in_stride=(0,) * pad + tuple(s * e for s, e in zip(strides, element_strides)),
-        kernel=f"te_transpose_{_KERNEL_SUFFIX[x.dtype]}",
+        kernel=TRANSPOSE_KERNELS[x.dtype],
     )

@@ -18,12 +18,17 @@ import numpy as np
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, register
 from tinyengine_gen.ops.elementwise import AddPlan, add_output, add_rescaled_inputs, plan_add
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
-__all__ = ["SubPlan", "plan_sub", "sub_reference"]
+__all__ = ["SUB_S8", "SubPlan", "plan_sub", "sub_reference"]
+
+
+#: the broadcasting kernel (with ADD's parameter struct)
+SUB_S8 = Kernel("te_sub_s8", ("te_sub.c", "te_sub.h", "te_add.h", "te_broadcast.h", "te_add_requant.h", "te_fixedpoint.h"))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class SubPlan:
+class SubPlan(DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -32,10 +37,9 @@ class SubPlan:
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        if self.add.use_tables:
-            return self.add.kernel_sources
-        return ("te_sub.c", "te_sub.h", "te_add.h", "te_broadcast.h", "te_add_requant.h", "te_fixedpoint.h")
+    def kernels(self) -> tuple[Kernel, ...]:
+        """ADD's table kernel (on table 2 negated), or the broadcasting SUB kernel."""
+        return self.add.kernels if self.add.use_tables else (SUB_S8,)
 
     @property
     def macs(self) -> int:
@@ -52,7 +56,7 @@ class SubPlan:
         if self.add.use_tables:
             table1, table2 = self.add.input_tables()
             return self.add.emit_table_call(ctx, table1, -table2)
-        return self.add.emit_broadcast_call(ctx, "te_sub_s8")
+        return self.add.emit_broadcast_call(ctx, SUB_S8)
 
 
 @register("SUB", inputs=2)

@@ -22,8 +22,10 @@ import numpy as np
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, requant_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpChecker, register
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
+from tinyengine_gen.ops.stateful import StatefulPlan, stateful_fields, variable_state
 
-__all__ = ["SvdfPlan", "plan_svdf", "svdf_reference"]
+__all__ = ["SVDF_KERNEL", "SvdfPlan", "plan_svdf", "svdf_reference"]
 
 
 def _wrap(x: np.ndarray, bits: int) -> np.ndarray:
@@ -31,8 +33,12 @@ def _wrap(x: np.ndarray, bits: int) -> np.ndarray:
     return ((np.asarray(x, dtype=np.int64) + half) % (1 << bits)) - half
 
 
+#: the kernel the emitted call runs
+SVDF_KERNEL = Kernel("te_svdf_s8_s16", ("te_svdf.c", "te_svdf.h", "te_fixedpoint.h"))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class SvdfPlan:
+class SvdfPlan(StatefulPlan, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]  # input, weights_feature, weights_time, bias, state
     outputs: tuple[int, ...]
@@ -48,8 +54,7 @@ class SvdfPlan:
     feature_shift: int
     output_multiplier: int
     output_shift: int
-    kernel_sources: tuple[str, ...] = ("te_svdf.c", "te_svdf.h", "te_fixedpoint.h")
-    aliases: tuple[tuple[int, int], ...] = ()
+    kernels = (SVDF_KERNEL,)
 
     @property
     def n_unit(self) -> int:
@@ -60,6 +65,10 @@ class SvdfPlan:
         return self.inputs[4]
 
     @property
+    def state_tensors(self) -> tuple[int, ...]:
+        return (self.state,)
+
+    @property
     def macs(self) -> int:
         return self.batch * self.n_filter * (self.n_input + self.n_memory)
 
@@ -68,9 +77,8 @@ class SvdfPlan:
         """int32 per filter (time dot products) and per unit (outputs before requantisation)."""
         return 4 * self.batch * (self.n_filter + self.n_unit)
 
-    def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
-        output, state = svdf_reference(values, self)
-        return {self.outputs[0]: output, self.state: state}
+    def step_reference(self, values: Mapping[int, np.ndarray]) -> tuple[np.ndarray, ...]:
+        return svdf_reference(values, self)
 
     def emit(self, ctx: EmitContext) -> list[str]:
         params = (
@@ -84,7 +92,7 @@ class SvdfPlan:
         return [
             "{",
             f"  static const te_svdf_params params = {{{params}}};",
-            f"  te_svdf_s8_s16(&params, {x}, {wf}, {wt}, {bias}, {state}, {ctx.scratch('int32_t')}, "
+            f"  {SVDF_KERNEL.name}(&params, {x}, {wf}, {wt}, {bias}, {state}, {ctx.scratch('int32_t')}, "
             f"{ctx.tensor(self.outputs[0])});",
             "}",
         ]
@@ -104,8 +112,7 @@ def plan_svdf(graph: Graph, op: Operator) -> SvdfPlan:
     if bias is None:
         raise check.unsupported("an int8 SVDF needs a bias (TFLite Micro reads its scale).")
     check.dtype(bias, DType.INT32)
-    if not state.is_variable:
-        raise check.unsupported(f"{state.describe()} (the state) must be a variable tensor.")
+    variable_state(check, state, "state")
     check.constant(wf, "feature weights")
     check.constant(wt, "time weights")
     check.constant(bias, "bias")
@@ -134,15 +141,10 @@ def plan_svdf(graph: Graph, op: Operator) -> SvdfPlan:
     m1, e1 = requant_multiplier(float((f32(s_in) * f32(s_wf)) / f32(s_state)))
     m2, e2 = requant_multiplier(float((f32(s_state) * f32(s_wt)) / f32(s_out)))
     return SvdfPlan(
-        op_index=op.index,
-        inputs=(x.index, wf.index, wt.index, bias.index, state.index),
-        outputs=(y.index,),
-        batch=batch,
-        n_input=n_input,
+        **stateful_fields(op, (x.index, wf.index, wt.index, bias.index, state.index), y, batch, n_input, z_in),
         n_filter=n_filter,
         n_memory=n_memory,
         rank=rank,
-        input_zero_point=z_in,
         state_zero_point=z_state,
         output_zero_point=z_out,
         feature_multiplier=m1,

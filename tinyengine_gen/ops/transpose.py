@@ -16,24 +16,36 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import DataMovementPlan, EmitContext, OpChecker, register
+from tinyengine_gen.ops.features import KernelVariant
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
-__all__ = ["TransposePlan", "plan_transpose", "simplify_permutation"]
+__all__ = ["TRANSPOSE_KERNELS", "TransposePlan", "plan_transpose", "simplify_permutation"]
 
 MAX_RANK = 5
-_KERNEL_SUFFIX = {DType.INT8: "s8", DType.INT16: "s16", DType.FLOAT32: "f32"}
+_SOURCES = ("te_transpose.c", "te_transpose.h")
+#: te_transpose.c's kernels, by element type (STRIDED_SLICE's window copy runs them too)
+TRANSPOSE_KERNELS = {
+    dtype: Kernel(f"te_transpose_{suffix}", _SOURCES)
+    for dtype, suffix in ((DType.INT8, "s8"), (DType.INT16, "s16"), (DType.INT32, "s32"), (DType.FLOAT32, "f32"))
+}
+#: the element types TRANSPOSE moves (TFLite Micro's: no int32)
+_DTYPES = (DType.INT8, DType.INT16, DType.FLOAT32)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class TransposePlan(DataMovementPlan):
+class TransposePlan(DataMovementPlan, KernelVariant, DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
     perm: tuple[int, ...]  # as in the file, for the numpy reference
     out_shape: tuple[int, ...]  # simplified, padded to MAX_RANK
     in_stride: tuple[int, ...]  # input stride (elements) of each simplified output dimension
-    kernel: str
-    kernel_sources: tuple[str, ...] = ("te_transpose.c", "te_transpose.h")
+    kernel: Kernel = TRANSPOSE_KERNELS[DType.INT8]
     aliases: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def kernels(self) -> tuple[Kernel, ...]:
+        return (self.kernel,)
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         return {self.outputs[0]: np.ascontiguousarray(np.transpose(values[self.inputs[0]], self.perm))}
@@ -44,7 +56,7 @@ class TransposePlan(DataMovementPlan):
         return [
             "{",
             f"  static const te_transpose_params params = {{.out_shape = {{{shape}}}, .in_stride = {{{strides}}}}};",
-            f"  {self.kernel}(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.outputs[0])});",
+            f"  {self.kernel.name}(&params, {ctx.tensor(self.inputs[0])}, {ctx.tensor(self.outputs[0])});",
             "}",
         ]
 
@@ -91,7 +103,7 @@ def plan_transpose(graph: Graph, op: Operator) -> TransposePlan:
     x = check.required_input(0)
     perm_tensor = check.required_input(1)
     y = check.output()
-    check.dtype(x, *_KERNEL_SUFFIX)
+    check.dtype(x, *_DTYPES)
     if y.dtype != x.dtype:
         raise check.unsupported(f"{y.describe()} must have the dtype of {x.describe()}.")
     check.rank(x, *range(1, MAX_RANK + 1))
@@ -110,5 +122,5 @@ def plan_transpose(graph: Graph, op: Operator) -> TransposePlan:
         perm=perm,
         out_shape=out_shape,
         in_stride=in_stride,
-        kernel=f"te_transpose_{_KERNEL_SUFFIX[x.dtype]}",
+        kernel=TRANSPOSE_KERNELS[x.dtype],
     )

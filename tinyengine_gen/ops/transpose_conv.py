@@ -30,12 +30,17 @@ from tinyengine_gen.ops.base import (
     register,
     same_or_valid_padding,
 )
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 
-__all__ = ["TransposeConvPlan", "plan_transpose_conv", "transpose_conv_reference"]
+__all__ = ["TRANSPOSE_CONV_KERNEL", "TransposeConvPlan", "plan_transpose_conv", "transpose_conv_reference"]
+
+
+#: the kernel the emitted call runs
+TRANSPOSE_CONV_KERNEL = Kernel("te_transpose_conv_s8", ("te_transpose_conv.c", "te_transpose_conv.h", "te_fixedpoint.h"))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class TransposeConvPlan:
+class TransposeConvPlan(DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]  # (input,)
     outputs: tuple[int, ...]
@@ -51,7 +56,7 @@ class TransposeConvPlan:
     output_offset: int
     act_range: tuple[int, int]
     batch: int = 1
-    kernel_sources: tuple[str, ...] = ("te_transpose_conv.c", "te_transpose_conv.h", "te_fixedpoint.h")
+    kernels = (TRANSPOSE_CONV_KERNEL,)
     aliases: tuple[tuple[int, int], ...] = ()
 
     @property
@@ -87,7 +92,7 @@ class TransposeConvPlan:
         return [
             "{",
             f"  static const te_transpose_conv_params params = {{{params}}};",
-            f"  te_transpose_conv_s8(&params, {ctx.tensor(self.inputs[0])}, {', '.join(arrays)}, "
+            f"  {TRANSPOSE_CONV_KERNEL.name}(&params, {ctx.tensor(self.inputs[0])}, {', '.join(arrays)}, "
             f"{ctx.scratch('int32_t')}, {ctx.tensor(self.outputs[0])});",
             "}",
         ]

@@ -29,8 +29,20 @@ import numpy as np
 
 from tinyengine_gen.ir import Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpPlan, plan_property, replace_plan
-from tinyengine_gen.ops.conv2d import GEMM_PIXELS, GEMM_SOURCES, Conv2DPlan, shallow_filter_layout
+from tinyengine_gen.ops.conv2d import (
+    CONV2D_1X1_S8,
+    CONV2D_1X1_SHALLOW_S8,
+    CONV2D_KXK_S8,
+    CONV2D_KXK_SHALLOW_S8,
+    CONV2D_S8,
+    GEMM_PIXELS,
+    GEMM_SOURCES,
+    Conv2DPlan,
+    shallow_filter_layout,
+)
 from tinyengine_gen.ops.elementwise import AddPlan
+from tinyengine_gen.ops.features import FusedOperators, KernelVariant, PackedWeightPlan
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 from tinyengine_gen.ops.int4_weights import PackedConv2DPlan
 from tinyengine_gen.passes.in_place import with_in_place_kernels
 from tinyengine_gen.memory.lifetimes import memory_plan
@@ -41,15 +53,17 @@ __all__ = ["FUSE_RESIDUAL_ADD", "FUSED_OPCODE", "ConvAddPlan", "PackedConvAddPla
 
 FUSED_OPCODE = "CONV_2D+ADD"
 #: te_conv2d_add.h's core numbers, by the convolution kernel whose rows and core they reuse.
-_CORES = {
-    "te_conv2d_1x1_s8": 0,
-    "te_conv2d_1x1_shallow_s8": 1,
-    "te_conv2d_kxk_s8": 2,
-    "te_conv2d_kxk_shallow_s8": 3,
-}
-_SOURCES = (
-    "te_conv2d_add.c", "te_conv2d_add.h", "arm/te_conv2d_add_dsp.h", "te_conv_add_epilogue.h", "te_add_requant.h"
-) + GEMM_SOURCES
+_CORES = {CONV2D_1X1_S8: 0, CONV2D_1X1_SHALLOW_S8: 1, CONV2D_KXK_S8: 2, CONV2D_KXK_SHALLOW_S8: 3}
+#: the fused kernel; its core (one of :data:`_CORES`) is a parameter
+CONV2D_ADD_S8 = Kernel(
+    "te_conv2d_add_s8",
+    ("te_conv2d_add.c", "te_conv2d_add.h", "arm/te_conv2d_add_dsp.h", "te_conv_add_epilogue.h", "te_add_requant.h")
+    + GEMM_SOURCES,
+)
+#: the fused kernel of a convolution with packed 4-bit weights (with the packed convolution's files)
+CONV2D_INT4_ADD_S8 = Kernel(
+    "te_conv2d_int4_add_s8", ("te_conv2d_int4_add.c", "te_conv2d_int4_add.h", "te_conv_add_epilogue.h", "te_add_requant.h")
+)
 
 
 def _tile_bytes(out_c: int) -> int:
@@ -57,7 +71,7 @@ def _tile_bytes(out_c: int) -> int:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class ConvAddPlan:
+class ConvAddPlan(FusedOperators, KernelVariant, DeclaredKernels):
     """``conv`` then ``add``; inputs are (x, the convolution's input), x first so that the
     in-place rewrite (which frees the storage of ``inputs[0]``) writes over x."""
 
@@ -95,8 +109,13 @@ class ConvAddPlan:
         return _tile_bytes(self.conv.output_shape[3]) + self.conv.scratch_bytes
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        return _SOURCES
+    def kernels(self) -> tuple[Kernel, ...]:
+        return (CONV2D_ADD_S8,)
+
+    @property
+    def kernel(self) -> Kernel:
+        """The convolution's GEMM core (which the fused kernel runs, and which sets its cost)."""
+        return self.conv.kernel
 
     def in_place_variant(self) -> "ConvAddPlan | None":
         """Write the output over x: exact, the ADD reading x only at the pixel it writes
@@ -147,7 +166,7 @@ class ConvAddPlan:
             *comment,
             f"  static const te_conv2d_gemm_params params = {{{conv.gemm_params()}}};",
             f"  static const te_conv2d_add_params add = {{{add_params}}};",
-            f"  te_conv2d_add_s8(&params, &add, {ctx.tensor(conv.inputs[0])}, {filter_symbol}, {bias_symbol}, "
+            f"  {CONV2D_ADD_S8.name}(&params, &add, {ctx.tensor(conv.inputs[0])}, {filter_symbol}, {bias_symbol}, "
             f"{mult_symbol}, {shift_symbol}, {ctx.tensor(self.residual)}, {ctx.tensor(self.outputs[0])}, "
             f"{ctx.scratch('void')});",
             "}",
@@ -155,7 +174,7 @@ class ConvAddPlan:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class PackedConvAddPlan(ConvAddPlan):
+class PackedConvAddPlan(ConvAddPlan, PackedWeightPlan):
     """A CONV_2D with packed 4-bit weights (:class:`PackedConv2DPlan`) fused with its ADD:
     te_conv2d_int4_add_s8, one pixel of y (out_c bytes) as scratch."""
 
@@ -167,19 +186,22 @@ class PackedConvAddPlan(ConvAddPlan):
 
     @property
     def scratch_bytes(self) -> int:  # type: ignore[override]
-        return self.conv.base.output_shape[3]
+        return self.conv.int8_plan.output_shape[3]
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        return ("te_conv2d_int4_add.c", "te_conv2d_int4_add.h", "te_conv_add_epilogue.h", "te_add_requant.h",
-                *self.conv.kernel_sources)
+    def kernels(self) -> tuple[Kernel, ...]:
+        return (CONV2D_INT4_ADD_S8, *self.conv.kernels)
+
+    @property
+    def kernel(self) -> Kernel:
+        return CONV2D_INT4_ADD_S8
 
     def lean_variant(self) -> None:
         return None
 
     def emit(self, ctx: EmitContext) -> list[str]:
         conv = self.conv
-        symbols = ", ".join(conv._constants(ctx, conv.base.bias))
+        symbols = ", ".join(conv._constants(ctx, conv.int8_plan.bias))
         comment = ["  /* in place: the output overwrites the residual input */"] if self.in_place else []
         return [
             "{",
@@ -187,7 +209,7 @@ class PackedConvAddPlan(ConvAddPlan):
             *comment,
             f"  static const te_conv2d_int4_params params = {{{conv.params()}}};",
             f"  static const te_conv2d_add_params add = {{{self.add_params(0)}}};",
-            f"  te_conv2d_int4_add_s8(&params, &add, {ctx.tensor(conv.inputs[0])}, {symbols}, "
+            f"  {CONV2D_INT4_ADD_S8.name}(&params, &add, {ctx.tensor(conv.inputs[0])}, {symbols}, "
             f"{ctx.tensor(self.residual)}, {ctx.tensor(self.outputs[0])}, {ctx.scratch('int8_t')});",
             "}",
         ]
@@ -196,7 +218,7 @@ class PackedConvAddPlan(ConvAddPlan):
 def _fusable_conv(conv: Conv2DPlan) -> Conv2DPlan | None:
     """The convolution as the fused kernel runs it: a GEMM core it shares with the conv
     kernels; the narrow kernel's layers move to the shallow core (same arithmetic)."""
-    if conv.in_place or conv.kernel == "te_conv2d_s8":
+    if conv.in_place or conv.kernel == CONV2D_S8:
         return None
     if conv.kernel in _CORES:
         return conv
@@ -208,7 +230,7 @@ def _fusable_conv(conv: Conv2DPlan) -> Conv2DPlan | None:
         conv.padding == (0, 0) and (oh - 1) * conv.stride[0] < ih and (ow - 1) * conv.stride[1] < iw
     )
     pointwise = kh == kw == 1 and reads_inside and conv.input_layout == "NHWC" and ic % 2 == 0
-    kernel = "te_conv2d_1x1_shallow_s8" if pointwise else "te_conv2d_kxk_shallow_s8"
+    kernel = CONV2D_1X1_SHALLOW_S8 if pointwise else CONV2D_KXK_SHALLOW_S8
     depth = kh * kw * ic + (kh * kw * ic) % 2
     gemm_filter = shallow_filter_layout(conv.filter.reshape(out_c, kh * kw * ic), depth)
     return replace_plan(conv, kernel=kernel, depth=depth, gemm_filter=gemm_filter)
@@ -228,14 +250,14 @@ def _candidates(
     other op (nor the caller) reads (``readers`` and ``producers`` from :func:`_dataflow`)."""
     add = plans[step]
     assert isinstance(add, AddPlan)
-    result = []
+    result: list[tuple[int, ConvAddPlan]] = []
     for position in (0, 1):
         y, x = add.inputs[position], add.inputs[1 - position]
         if y in graph.outputs or y in graph.inputs or graph.tensor(x).is_constant:
             continue
         conv = producers.get(y)
         if isinstance(conv, PackedConv2DPlan) and not conv.in_place:
-            shape = conv.base.output_shape
+            shape = conv.int8_plan.output_shape
         elif isinstance(conv, Conv2DPlan):
             shape = conv.output_shape
         else:
@@ -246,7 +268,7 @@ def _candidates(
         if conv_step is None:
             continue
         if isinstance(conv, PackedConv2DPlan):
-            result.append((conv_step, PackedConvAddPlan(conv, add, x)))  # type: ignore[arg-type]
+            result.append((conv_step, PackedConvAddPlan(conv, add, x)))
             continue
         fusable = _fusable_conv(conv)
         if fusable is not None:

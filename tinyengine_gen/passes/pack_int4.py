@@ -17,8 +17,7 @@ do not, which on mcunet_vww moved the peak (96,000 B int8, 99,168 B packed befor
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
+from typing import Any, TypeVar
 
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.memory.lifetimes import memory_plan
@@ -26,6 +25,7 @@ from tinyengine_gen.ops.conv2d import Conv2DPlan
 from tinyengine_gen.ops.depthwise_conv2d import DepthwiseConv2DPlan
 from tinyengine_gen.ops.fully_connected import FullyConnectedPlan
 from tinyengine_gen.ops.base import OpPlan, replace_plan
+from tinyengine_gen.ops.features import LayerGroup, PackedWeightPlan
 from tinyengine_gen.ops.int4_weights import PackedConv2DPlan, packed_variant
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import Plans, plan_pass
@@ -33,12 +33,16 @@ from tinyengine_gen.passes.base import Plans, plan_pass
 __all__ = ["PACK_INT4", "PACK_INT4_DEPTHWISE", "in_place_pointwise_where_it_pays", "int4_summary", "with_packed_weights"]
 
 
+#: a patch stage, kept through :func:`_packed_stage`
+LayerGroupT = TypeVar("LayerGroupT", bound=LayerGroup)
+
+
 def with_packed_weights(plans: Plans, kinds: tuple[type, ...] = (Conv2DPlan, FullyConnectedPlan)) -> Plans:
     """Each plan of one of ``kinds`` replaced by its packed twin where its weights fit 4 bits,
     also inside a patch stage (:func:`_packed_stage`)."""
-    result = []
+    result: list[OpPlan] = []
     for plan in plans:
-        if _is_patch_stage(plan):
+        if isinstance(plan, LayerGroup):
             result.append(_packed_stage(plan, kinds))
             continue
         variant, _ = packed_variant(plan) if isinstance(plan, kinds) else (None, None)
@@ -46,13 +50,7 @@ def with_packed_weights(plans: Plans, kinds: tuple[type, ...] = (Conv2DPlan, Ful
     return tuple(result)
 
 
-def _is_patch_stage(plan: Any) -> bool:
-    """A patch stage (:class:`tinyengine_gen.patching.stage.PatchStagePlan`; told by its shape,
-    the patching package importing this one)."""
-    return hasattr(plan, "patches") and hasattr(plan, "stage_plans")
-
-
-def _packed_stage(stage: Any, kinds: tuple[type, ...]) -> Any:
+def _packed_stage(stage: LayerGroupT, kinds: tuple[type, ...]) -> LayerGroupT:
     """The stage with the layers it runs on each patch packed, as outside it. A packed plan
     needs no more scratch than its int8 twin (none for a convolution, the same ring for a
     depthwise layer), so the stage's own arena, planned for the int8 steps, still holds; a
@@ -65,21 +63,16 @@ def _packed_stage(stage: Any, kinds: tuple[type, ...]) -> Any:
             return plan
         return variant
 
-    patches = tuple(
-        dataclasses.replace(patch, steps=tuple(dataclasses.replace(step, plan=packed(step.plan)) for step in patch.steps))
-        for patch in stage.patches
-    )
-    stage_plans = tuple(packed(plan) for plan in stage.stage_plans)
-    return dataclasses.replace(stage, patches=patches, stage_plans=stage_plans)
+    return stage.with_layers(packed)
 
 
 def int4_summary(plans: Plans) -> dict[str, Any]:
     """report.json's ``pack_int4``: the ops whose weights are stored packed, and those that keep
     int8 weights with the reason (a layer in a patch stage or a fused one is not offered)."""
     packed, kept = [], []
-    inner = [p for plan in plans if _is_patch_stage(plan) for p in plan.stage_plans]
+    inner = [p for plan in plans if isinstance(plan, LayerGroup) for p in plan.stage_plans]
     for plan in [*inner, *plans]:
-        if getattr(plan, "weight_bits", 8) == 4:
+        if isinstance(plan, PackedWeightPlan) and plan.weight_bits == 4:
             packed.append(plan.op_index)
             continue
         _, reason = packed_variant(plan)

@@ -26,7 +26,7 @@ import numpy as np
 
 from tinyengine_gen.ir import DType, Graph
 from tinyengine_gen.ops.base import OpPlan
-from tinyengine_gen.patching.adapters import adapter_for
+from tinyengine_gen.patching.adapters import adapter_for, required_adapter
 from tinyengine_gen.patching.regions import cuts
 from tinyengine_gen.patching.stage import (
     StageError,
@@ -172,7 +172,7 @@ def _square(graph, plans, first_spatial, splits, grids) -> bool:
         return False
     for plan in plans[first_spatial : splits[-1]]:
         _, height, width, _ = graph.tensor(plan.outputs[0]).shape
-        window = adapter_for(plan).window(plan)
+        window = required_adapter(plan).window(plan)
         if height != width or (
             window is not None
             and any(len(set(pair)) != 1 for pair in (window.kernel, window.stride, window.dilation, window.padding, window.input_size))
@@ -209,7 +209,7 @@ def _band_sums(graph, plans, first_spatial, splits, grids, axis):
         fed = s[:, 0] <= e[:, 0] if count else np.zeros(0, dtype=bool)
         lengths = np.maximum(e - s, 0)
         result[position] = (np.add.reduceat(lengths, offsets, axis=1), np.maximum.reduceat(lengths, offsets, axis=1), fed)
-        window = adapter_for(plan).window(plan)
+        window = required_adapter(plan).window(plan)
         if window is not None:
             s, e = _input_interval(window, axis, s, e)
         for tensor in plan.inputs:

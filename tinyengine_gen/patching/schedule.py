@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from tinyengine_gen.ir import Graph
 from tinyengine_gen.ops.base import OpPlan
@@ -63,8 +64,8 @@ class PatchDecision:
         default=None, repr=False, compare=False
     )
 
-    def to_json(self, graph: Graph) -> dict:
-        result = {
+    def to_json(self, graph: Graph) -> dict[str, Any]:
+        result: dict[str, Any] = {
             "schedule": "patch-based" if self.stage else "layer-wise",
             "layer_wise_peak_bytes": self.layer_wise_peak_bytes,
             "patch_peak_bytes": self.peak_bytes if self.stage else None,

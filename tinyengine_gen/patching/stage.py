@@ -15,13 +15,15 @@ The price is recomputing the halos where neighbouring patches overlap (``macs`` 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpPlan
-from tinyengine_gen.patching.adapters import adapter_for
+from tinyengine_gen.ops.features import LayerGroup
+from tinyengine_gen.ops.transpose import TransposePlan
+from tinyengine_gen.patching.adapters import adapter_for, required_adapter
 from tinyengine_gen.memory.planner import BufferRequest, MemoryPlan, plan_memory
 from tinyengine_gen.patching.regions import Region, cuts as _cuts, grid_regions
 
@@ -67,7 +69,7 @@ class _Patch:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class PatchStagePlan:
+class PatchStagePlan(LayerGroup):
     """One step of the network that runs ``stage_plans`` patch by patch (an OpPlan)."""
 
     op_index: int
@@ -99,6 +101,15 @@ class PatchStagePlan:
     @property
     def layer_wise_macs(self) -> int:
         return sum(plan.macs for plan in self.stage_plans)
+
+    def with_layers(self, change: Callable[[OpPlan], OpPlan]) -> PatchStagePlan:
+        """The stage with ``change`` applied to each layer-wise plan and to each patch's plan of
+        each layer (buffers, offsets and the stage arena as they are)."""
+        patches = tuple(
+            dataclasses.replace(patch, steps=tuple(dataclasses.replace(step, plan=change(step.plan)) for step in patch.steps))
+            for patch in self.patches
+        )
+        return dataclasses.replace(self, patches=patches, stage_plans=tuple(change(plan) for plan in self.stage_plans))
 
     @property
     def kernel_sources(self) -> tuple[str, ...]:
@@ -223,17 +234,16 @@ def _activation_inputs(graph: Graph, plan: OpPlan) -> list[int]:
 def stage_entry(graph: Graph, plans: Sequence[OpPlan]) -> tuple[int, int, bool, int]:
     """(model input, NHWC entry tensor, input is NCHW, index of the first spatial op)."""
     first = plans[0]
-    if type(first).__name__ == "TransposePlan":
+    if isinstance(first, TransposePlan):
         source = first.inputs[0]
-        perm = getattr(first, "perm", None)
         tensor = graph.tensor(source)
-        if source in graph.inputs and len(tensor.shape) == 4 and perm is not None and tuple(perm) == _NCHW_TO_NHWC:
+        if source in graph.inputs and len(tensor.shape) == 4 and tuple(first.perm) == _NCHW_TO_NHWC:
             return source, first.outputs[0], True, 1
         raise StageError("the stage would start with a TRANSPOSE other than NCHW->NHWC of the model input")
-    source = _activation_inputs(graph, first)
-    if len(source) != 1 or source[0] not in graph.inputs:
+    sources = _activation_inputs(graph, first)
+    if len(sources) != 1 or sources[0] not in graph.inputs:
         raise StageError("the first op must read the model input")
-    return source[0], source[0], False, 0
+    return sources[0], sources[0], False, 0
 
 
 def _check_closed(graph: Graph, plans: Sequence[OpPlan], split: int, produced: set[int], split_tensor: int) -> None:
@@ -256,7 +266,7 @@ def _required_regions(
         out = required.get(plan.outputs[0])
         if out is None:
             raise StageError(f"op {plan.op_index} inside the stage feeds nothing")
-        window = adapter_for(plan).window(plan)
+        window = required_adapter(plan).window(plan)
         for tensor in _activation_inputs(graph, plan):
             need = window.input_region(out) if window is not None else out
             needs[position].append(need)
@@ -316,7 +326,7 @@ def _band_needs(graph: Graph, outline: StageOutline, axis: int, cuts: list[int])
         out = required.get(plan.outputs[0])
         if out is None:
             raise StageError(f"op {plan.op_index} inside the stage feeds nothing")
-        window = adapter_for(plan).window(plan)
+        window = required_adapter(plan).window(plan)
         need = out if window is None else [window.input_interval(axis, start, stop) for start, stop in out]
         for tensor in _activation_inputs(graph, plan):
             held = required.get(tensor)
@@ -387,7 +397,7 @@ def build_outlined_stage(
                 sizes.get(_Ids.tensor(out_tensor), 0), required[out_tensor].area * graph.tensor(out_tensor).shape[-1]
             )
             constants = tuple(t for t in plan.inputs if graph.tensor(t).is_constant)
-            patch_plan = adapter_for(plan).patch_plan(
+            patch_plan = required_adapter(plan).patch_plan(
                 plan, tuple(buffers_in) + constants, _Ids.tensor(out_tensor), needs[position], required[out_tensor]
             )
             steps.append(_PatchStep(tuple(crops), patch_plan))

@@ -21,6 +21,7 @@ from tests.model_factory import convert_int8, keras
 from tests.shared_assets import shared_model
 from tests.tinyengine_gen.firmware._firmware_models import require_qemu
 from tflm_backend.tflm_runner import TflmModel
+from tinyengine_gen.codegen.kernel_config import CONFIG_HEADER
 from tinyengine_gen.firmware.build import FirmwareOptions, write_firmware_project
 from tinyengine_gen.firmware.qemu import check_firmware
 from tinyengine_gen.codegen.project import generate, generate_from_file
@@ -312,6 +313,13 @@ def test_simd_and_portable_identical_to_tflm_on_the_shape_dependent_paths(tmp_pa
     assert results["simd"].run.instructions[0] < results["portable"].run.instructions[0]
 
 
+def _every_gemm_variant(files: dict[str, str]) -> dict[str, str]:
+    """The project's files with the package's te_gemm_config.h (every GEMM variant): model.c's
+    parameters edited by hand are no longer those the project's own config was written for."""
+    default = (KERNELS_DIR / CONFIG_HEADER).read_text(encoding="utf-8")
+    return dict(files, **{f"kernels/{CONFIG_HEADER}": default})
+
+
 def test_dsp_kernels_identical_without_the_fast_requantisation(tmp_path):
     """Every layer told that te_requantize_rq does not apply (as the planner says where a
     multiplier needs a left shift or an accumulator could overflow): the general variants
@@ -321,7 +329,7 @@ def test_dsp_kernels_identical_without_the_fast_requantisation(tmp_path):
     project = generate(read_model_bytes(model, source="more_dsp_paths.tflite"))
     assert ".fast_requant = 1" in project.files["model.c"]
     files = dict(project.files, **{"model.c": project.files["model.c"].replace(".fast_requant = 1", ".fast_requant = 0")})
-    project = dataclasses.replace(project, files=files)
+    project = dataclasses.replace(project, files=_every_gemm_variant(files))
     options = FirmwareOptions(board="mps2-an500", layout="qemu", kernels="simd", cases=2, seed=3)
     check = check_firmware(write_firmware_project(project, tmp_path / "simd", options), tflm=TflmModel(model).run)
     assert check.compared_with == ("TFLM", "host build")
@@ -336,7 +344,7 @@ def test_dsp_kernels_clamp_like_the_portable_ones(tmp_path):
     project = generate(read_model_bytes(model, source="more_dsp_paths.tflite"))
     source = project.files["model.c"].replace(".act_min = -128, .act_max = 127", ".act_min = -90, .act_max = 100")
     assert source != project.files["model.c"]
-    project = dataclasses.replace(project, files=dict(project.files, **{"model.c": source}))
+    project = dataclasses.replace(project, files=_every_gemm_variant(dict(project.files, **{"model.c": source})))
     options = FirmwareOptions(board="mps2-an500", layout="qemu", kernels="simd", cases=2, seed=3)
     check = check_firmware(write_firmware_project(project, tmp_path / "simd", options))
     assert check.compared_with == ("host build",)

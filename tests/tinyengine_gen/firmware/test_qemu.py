@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ from tflm_backend.tflm_runner import TflmModel
 from tinyengine_gen.errors import BuildError, DoesNotFitError
 from tinyengine_gen.firmware.boards import BOARDS
 from tinyengine_gen.firmware.build import FirmwareOptions, write_firmware_project
+from tinyengine_gen.firmware.elf_size import symbol_sizes
 from tinyengine_gen.firmware.linker import HEAP_BYTES
 from tinyengine_gen.firmware.qemu import check_firmware, parse_output, run_firmware
 from tinyengine_gen.codegen.project import generate, generate_from_file
@@ -42,6 +44,8 @@ def test_parse_output_without_end_or_with_a_fault_is_an_error():
         parse_output(_SAMPLE.replace("TE_FW end\n", ""), 40)
     with pytest.raises(BuildError, match=r"faulted \(exception 3\)"):
         parse_output("TE_FW begin 0000000000000001\nTE_FW fault 0000000000000003\n", 40)
+    with pytest.raises(BuildError, match="could not read the inputs of case 1"):
+        parse_output("TE_FW begin 0000000000000002\nTE_FW input_error 0000000000000001\n", 40)
 
 
 @pytest.mark.parametrize(("board", "int8_io"), [("mps2-an500", True), ("mps2-an500", False), ("stm32f412", False)])
@@ -136,3 +140,26 @@ def test_lstm_state_carries_over_invokes_identically_under_qemu(tmp_path):
     build = write_firmware_project(project, tmp_path / "out", options)
     check = check_firmware(build, tflm=TflmModel(model).run, timeout_s=60)
     assert check.compared_with == ("TFLM", "host build") and len(check.outputs) == 4
+
+
+def test_semihosting_inputs_stay_out_of_flash_and_give_tflms_outputs(tmp_path):
+    """inputs="semihosting": the cases are read at run time from firmware/inputs.bin, so the
+    image holds no input bytes (a deployment's Flash), and the outputs are still TFLM's."""
+    require_qemu()
+    model = small_cnn(int8_io=False)
+    project = generate(read_model_bytes(model, source="small_cnn.tflite"))
+    options = FirmwareOptions(board="mps2-an500", layout="qemu", cases=2, seed=3)
+    baked = write_firmware_project(project, tmp_path / "flash", options)
+    read = write_firmware_project(project, tmp_path / "semi", dataclasses.replace(options, inputs="semihosting"))
+    check = check_firmware(read, tflm=TflmModel(model).run, timeout_s=60)
+    assert check.compared_with == ("TFLM", "host build") and len(check.outputs) == 2
+    case_bytes = 12 * 12 * 3 * 4  # one float32 input
+    assert (baked.input_bytes, read.input_bytes) == (2 * case_bytes, 0)
+    assert baked.sizes.section(".rodata") - read.sizes.section(".rodata") >= 2 * case_bytes - 32  # less a path
+    assert read.sizes.flash_bytes < baked.sizes.flash_bytes  # the reading code is a few hundred bytes
+    assert (read.directory / "inputs.bin").stat().st_size == 2 * case_bytes
+    assert read.project_report()["firmware"]["inputs"] == "semihosting"
+    assert "te_fw_case0_input0" not in symbol_sizes(read.elf) and "te_fw_case0_input0" in symbol_sizes(baked.elf)
+    (read.directory / "inputs.bin").unlink()
+    with pytest.raises(BuildError, match="could not read the inputs of case 0 through semihosting"):
+        run_firmware(read, timeout_s=60)

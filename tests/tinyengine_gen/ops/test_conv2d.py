@@ -22,7 +22,7 @@ from tinyengine_gen.errors import UnsupportedOperatorError
 from tinyengine_gen.ir import Operator
 from tinyengine_gen.ops import conv2d
 from tinyengine_gen.ops.conv2d import (
-    KERNEL_SOURCES,
+    KERNELS,
     choose_kernel,
     fold_input_offset,
     plan_conv2d,
@@ -78,8 +78,12 @@ def _conv_model(
 PLANNED_KERNELS = CompileOptions(prefer="speed")
 
 
+#: each kernel variant by its name (the cases below name the kernel they reach)
+_KERNEL_NAMED = {kernel.name: kernel for kernel in KERNELS}
+
+
 def _conv_kernels(comparison) -> list[str]:
-    return [plan.kernel for plan in comparison.project.compiled.plans if isinstance(plan, conv2d.Conv2DPlan)]
+    return [plan.kernel.name for plan in comparison.project.compiled.plans if isinstance(plan, conv2d.Conv2DPlan)]
 
 
 @pytest.mark.parametrize("kernel,stride,padding,activation,dilation,per_channel", CASES)
@@ -186,7 +190,7 @@ def test_conv2d_kernel_variant_bit_exact(tmp_path, name):
     case, kernel = VARIANT_CASES[name]
     comparison = compile_and_compare(_variant_model(case), tmp_path, trials=3, options=PLANNED_KERNELS)
     assert _conv_kernels(comparison) == [kernel]
-    assert f"kernels/{KERNEL_SOURCES[kernel][0]}" in comparison.project.files
+    assert f"kernels/{_KERNEL_NAMED[kernel].sources[0]}" in comparison.project.files
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not found (apt-get install gcc)")
@@ -198,7 +202,7 @@ def test_conv2d_kernel_variant_clean_under_sanitizers(tmp_path, name):
 
 def test_every_conv2d_kernel_has_a_variant_case():
     tested = {kernel for _, kernel in VARIANT_CASES.values()} | {"te_conv2d_s8"}  # generic: test below
-    assert tested == set(KERNEL_SOURCES)
+    assert tested == set(_KERNEL_NAMED)
 
 
 def _with_weight(model: bytes, value: int) -> bytes:
@@ -262,7 +266,7 @@ def test_conv2d_nchw_input_folds_the_transpose(tmp_path, name):
     )
     assert [op.opcode for op in comparison.project.compiled.graph.operators] == ["CONV_2D"]
     plan = comparison.project.compiled.plans[0]
-    assert (plan.kernel, plan.input_layout) == (kernel, "NCHW")
+    assert (plan.kernel.name, plan.input_layout) == (kernel, "NCHW")
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not found (apt-get install gcc)")
@@ -308,7 +312,8 @@ def test_conv2d_rejects_unknown_input_layout():
     ],
 )
 def test_choose_kernel(shape, reads_inside, layout, weight_min, expected):
-    assert choose_kernel(shape, reads_inside, layout, weight_min) == expected
+    kernel, depth = choose_kernel(shape, reads_inside, layout, weight_min)
+    assert (kernel.name, depth) == expected
 
 
 def test_shallow_filter_layout_blocks_of_32_channels():
@@ -350,7 +355,7 @@ def test_conv2d_scratch_is_a_few_pixels_of_the_receptive_field():
     model = convert_int8(_conv_model(3, 1, "same", None, 1, channels_in=20, channels_out=24))
     graph = read_model_bytes(model)
     plan = plan_conv2d(graph, next(op for op in graph.operators if op.opcode == "CONV_2D"))
-    assert plan.kernel == "te_conv2d_kxk_s8"
+    assert plan.kernel.name == "te_conv2d_kxk_s8"
     assert plan.scratch_bytes == 4 * 180 * 3  # four rows of 3 * 3 * 20 values, int8 (im2col) and int16 (the tile)
 
 

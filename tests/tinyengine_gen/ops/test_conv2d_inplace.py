@@ -15,7 +15,7 @@ from tests.harness import compile_and_compare
 from tests.model_factory import convert_int8, keras
 from tinyengine_gen.compiler import CompileOptions
 from tinyengine_gen.passes import in_place
-from tinyengine_gen.ops.conv2d import Conv2DPlan
+from tinyengine_gen.ops.conv2d import CONV2D_1X1_S8, CONV2D_KXK_S8, CONV2D_NARROW_S8, Conv2DPlan
 
 #: the lean-scratch pass would move peak layers to the shallow core: keep each case's kernel
 FIXED_KERNELS = CompileOptions(prefer="speed")
@@ -56,7 +56,7 @@ def test_in_place_pointwise_bit_exact(tmp_path, monkeypatch, name, per_channel):
     model = convert_int8(_chain(in_c, out_c, size), per_channel=per_channel)
     comparison = compile_and_compare(model, tmp_path, trials=3, options=FIXED_KERNELS)
     plan = _middle(comparison)
-    assert (plan.kernel, plan.in_place) == (kernel, True)
+    assert (plan.kernel.name, plan.in_place) == (kernel, True)
     assert plan.aliases == ((plan.outputs[0], plan.inputs[0]),)
     compiled = comparison.project.compiled
     assert compiled.tensor_offsets[plan.outputs[0]] == compiled.tensor_offsets[plan.inputs[0]]
@@ -65,7 +65,7 @@ def test_in_place_pointwise_bit_exact(tmp_path, monkeypatch, name, per_channel):
 def test_in_place_deep_layer_at_the_peak_moves_to_the_lean_shallow_kernel(tmp_path):
     model = convert_int8(_chain(64, 40, (5, 7)))
     plan = _middle(compile_and_compare(model, tmp_path, trials=2))
-    assert (plan.kernel, plan.in_place, plan.scratch_bytes) == ("te_conv2d_1x1_shallow_s8", True, 4 * 64)
+    assert (plan.kernel.name, plan.in_place, plan.scratch_bytes) == ("te_conv2d_1x1_shallow_s8", True, 4 * 64)
 
 
 def test_in_place_needs_pointwise_stride_one_batch_one():
@@ -86,15 +86,15 @@ def test_in_place_needs_pointwise_stride_one_batch_one():
         shifts=None,
         act_min=-128,
         act_max=127,
-        kernel="te_conv2d_1x1_s8",
+        kernel=CONV2D_1X1_S8,
         depth=8,
     )
     assert plan.in_place_variant() is not None
     assert plan.in_place_variant().in_place_variant() is None  # already in place
     assert dataclasses.replace(plan, stride=(2, 2), output_shape=(1, 2, 2, 8)).in_place_variant() is None
     assert dataclasses.replace(plan, input_shape=(2, 4, 4, 8), output_shape=(2, 4, 4, 8)).in_place_variant() is None
-    assert dataclasses.replace(plan, kernel="te_conv2d_kxk_s8").in_place_variant() is None
-    assert dataclasses.replace(plan, kernel="te_conv2d_narrow_s8").in_place_variant() is None
+    assert dataclasses.replace(plan, kernel=CONV2D_KXK_S8).in_place_variant() is None
+    assert dataclasses.replace(plan, kernel=CONV2D_NARROW_S8).in_place_variant() is None
 
 
 def test_in_place_not_used_when_input_is_read_later(tmp_path):

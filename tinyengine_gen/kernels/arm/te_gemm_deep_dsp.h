@@ -69,7 +69,16 @@ TE_INLINE void te_gemm_out4_dsp(int32_t s0, int32_t s1, int32_t s2, int32_t s3, 
  * functions of their own, not inlined into the kernels: the register allocator then sees
  * one tile loop at a time, and their stack frames are not added together.
  * TE_GEMM_VARIANTS_DSP(NAME, (parameters), arguments) defines both; TE_GEMM_DISPATCH_DSP
- * calls the right one. */
+ * calls the right one. A project whose every GEMM layer is a fast one with the full clamp
+ * (te_gemm_config.h: TE_GEMM_FAST_ONLY, which the compiler sets only then) compiles only
+ * NAME##_fast: the _any copies would be dead code in its Flash. */
+#if TE_GEMM_FAST_ONLY /* te_gemm_config.h: every layer of the project is a fast one */
+#define TE_GEMM_VARIANTS_DSP(NAME, PARAMS, ...)                                           \
+  static inline TE_DSP_FN __attribute__((noinline, noclone)) void NAME##_fast PARAMS { \
+    NAME(__VA_ARGS__, 1, 1);                                                             \
+  } /* noclone: called directly now, GCC would otherwise copy it per constant argument */
+#define TE_GEMM_DISPATCH_DSP(p, NAME, ...) NAME##_fast(__VA_ARGS__)
+#else
 #define TE_GEMM_VARIANTS_DSP(NAME, PARAMS, ...)                                                          \
   static inline TE_DSP_FN __attribute__((noinline)) void NAME##_fast PARAMS { NAME(__VA_ARGS__, 1, 1); } \
   static inline TE_DSP_FN __attribute__((noinline)) void NAME##_any PARAMS {                             \
@@ -83,6 +92,7 @@ TE_INLINE void te_gemm_out4_dsp(int32_t s0, int32_t s1, int32_t s2, int32_t s3, 
       NAME##_any(__VA_ARGS__);                                           \
     }                                                                    \
   } while (0)
+#endif
 
 /* LDR / LDRD with post-increment, written out because GCC does not pair the loads of this
  * loop into LDRD. `p` must be word aligned for LDRD (the arena and the scratch are). */
@@ -305,7 +315,12 @@ TE_INLINE void te_gemm_tiles_dsp(const int16_t* tile, int pixels, int quads, con
  * depth a constant, in the fast layers with the full int8 clamp: short receptive fields
  * (1x1 layers on 8 to 48 channels, a 3x3x3 first layer) whose dot products are only a few
  * steps long, where the loop's own bookkeeping would otherwise cost as much as they do. */
+#ifndef TE_GEMM_CONSTANT_GROUPS /* te_gemm_config.h may list only a project's own depths */
 #define TE_GEMM_CONSTANT_GROUPS(CASE) CASE(2) CASE(4) CASE(6) CASE(7) CASE(8) CASE(10) CASE(12)
+#endif
+#ifndef TE_GEMM_TILES_CONSTANT_GROUPS /* those of te_gemm_tiles_any_dsp (the narrow kernel's) */
+#define TE_GEMM_TILES_CONSTANT_GROUPS(CASE) TE_GEMM_CONSTANT_GROUPS(CASE)
+#endif
 
 TE_INLINE void te_gemm_tiles_any_dsp(const int16_t* tile, int pixels, int quads, const int8_t* filter,
                                      const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
@@ -316,7 +331,7 @@ TE_INLINE void te_gemm_tiles_any_dsp(const int16_t* tile, int pixels, int quads,
     te_gemm_tiles_dsp(tile, pixels, quads, filter, bias, multiplier, shift, p, out, G, 0, 1, fast, full); \
     return;
   switch (fast && full && tail == 0 ? groups : 0) {
-    TE_GEMM_CONSTANT_GROUPS(TE_GEMM_TILES_CASE)
+    TE_GEMM_TILES_CONSTANT_GROUPS(TE_GEMM_TILES_CASE)
     default:
       te_gemm_tiles_dsp(tile, pixels, quads, filter, bias, multiplier, shift, p, out, groups, tail, 0, fast, full);
   }
