@@ -10,6 +10,11 @@ A kernel refactoring that must not change behaviour (merging near-copies, moving
 between headers) is checked by running this before and after: identical machine code
 gives identical outputs on every input, which no finite test can prove. Builds whose
 compiler is missing are skipped with a line that says so.
+
+With ``--models_dir=DIR`` it also digests ``model.c`` of the project generated from each
+``DIR/*.tflite``, as is and with its weights requantised to 4 bits (``--pack_int4``),
+compiled against the kernels of ``--kernels_dir``: the header-only kernels (the depthwise
+row kernels) are specialised there, not in any kernel ``.c``.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("kernels_dir", str(Path(__file__).resolve().parents[1] / "tinyengine_gen" / "kernels"), "Kernel folder.")
+flags.DEFINE_string("models_dir", "", "Also digest model.c of the projects of DIR/*.tflite (default: kernels only).")
 
 _ARM = ("-std=c99", "-O3", "-ffunction-sections", "-fdata-sections", "-mthumb")
 #: build name -> (compiler, objdump, flags)
@@ -53,16 +59,44 @@ def object_digest(source: Path, compiler: str, objdump: str, cflags: tuple[str, 
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def model_sources(models_dir: Path, kernels_dir: Path, work: Path) -> list[tuple[str, Path]]:
+    """model.c of each model's project (as is, and packed to 4 bits) in a folder of its own
+    whose kernels/ is kernels_dir: (name, path) pairs."""
+    from mcunet_tf.int4_weights import requantize_weights_int4
+    from tinyengine_gen.codegen.project import generate
+    from tinyengine_gen.compiler import CompileOptions
+    from tinyengine_gen.frontend.reader import read_model_bytes
+
+    sources = []
+    for model in sorted(models_dir.glob("*.tflite")):
+        data = model.read_bytes()
+        for variant, model_bytes, options in (
+            ("default", data, CompileOptions()),
+            ("int4", requantize_weights_int4(data), CompileOptions(pack_int4=True)),
+        ):
+            folder = work / "projects" / f"{model.stem}.{variant}"
+            folder.mkdir(parents=True)
+            (folder / "kernels").symlink_to(kernels_dir.resolve())
+            files = generate(read_model_bytes(model_bytes, source=model.name), options).files
+            for name in ("model.c", "model.h"):
+                (folder / name).write_text(files[name])
+            sources.append((f"{model.name}:{variant}:model.c", folder / "model.c"))
+    return sources
+
+
 def main(argv: list[str]) -> None:
     del argv
-    sources = sorted(Path(FLAGS.kernels_dir).glob("*.c"))
+    kernels_dir = Path(FLAGS.kernels_dir)
     with tempfile.TemporaryDirectory() as work:
+        sources = [(source.name, source) for source in sorted(kernels_dir.glob("*.c"))]
+        if FLAGS.models_dir:
+            sources += model_sources(Path(FLAGS.models_dir), kernels_dir, Path(work))
         for build, (compiler, objdump, cflags) in BUILDS.items():
             if shutil.which(compiler) is None:
                 print(f"{build} skipped: {compiler} not found")
                 continue
-            for source in sources:
-                print(f"{build} {source.name} {object_digest(source, compiler, objdump, cflags, Path(work))}", flush=True)
+            for name, source in sources:
+                print(f"{build} {name} {object_digest(source, compiler, objdump, cflags, Path(work))}", flush=True)
 
 
 if __name__ == "__main__":

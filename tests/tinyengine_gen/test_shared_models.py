@@ -6,6 +6,9 @@ the MLPerf VWW model on the real person / no-person photos.
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePosixPath
+
 import numpy as np
 import pytest
 
@@ -31,6 +34,36 @@ def test_shared_model_peak_sram_below_tflm_arena(tmp_path, name):
     tflm = TflmModel(path.read_bytes())
     inputs = [np.zeros(info["shape"], dtype=info["dtype"]) for info in tflm.input_details]
     assert project.report["peak_sram_bytes"] < tflm.arena_bytes(inputs)
+
+
+_QUOTED_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("variant", ["default", "speed", "int4"])
+def test_shared_model_project_holds_every_header_its_files_include(name, variant):
+    """A project copies only the kernels its layers use, and each family's Armv7E-M code
+    (kernels/arm/) only where that family is used: every quoted #include of every file, in
+    either build (the DSP one's arm/ headers too), must still find its file in the project."""
+    from mcunet_tf.int4_weights import requantize_weights_int4
+    from tinyengine_gen.codegen.project import generate
+    from tinyengine_gen.compiler import CompileOptions
+    from tinyengine_gen.frontend.reader import read_model_bytes
+
+    model = shared_model(name).read_bytes()
+    options = {"default": CompileOptions(), "speed": CompileOptions(prefer="speed"),
+               "int4": CompileOptions(pack_int4=True)}[variant]
+    if variant == "int4":
+        model = requantize_weights_int4(model)
+    files = generate(read_model_bytes(model, source=name), options).files
+    missing = [
+        (path, header)
+        for path, text in sorted(files.items())
+        for header in _QUOTED_INCLUDE.findall(text)
+        if str(PurePosixPath(path).parent / header).removeprefix("./") not in files
+    ]
+    assert not missing, missing
+    assert any(path.startswith("kernels/arm/") for path in files)
 
 
 def _vww_input(image: np.ndarray, details: dict) -> np.ndarray:

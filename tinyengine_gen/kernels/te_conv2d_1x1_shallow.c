@@ -1,16 +1,12 @@
 /* 1x1 convolution with few input channels: rows point straight at the input pixels (no
- * copy), four output pixels at a time through the shallow core of te_conv2d_gemm.h (in DSP
- * builds block by block, te_gemm_shallow_1x1_dsp). */
+ * copy), four output pixels at a time through the shallow core of te_conv2d_gemm.h, unless
+ * the build has a whole-layer kernel for the layer (DSP builds: te_gemm_shallow_1x1_layer,
+ * group by group). */
 #include "te_conv2d_1x1_shallow.h"
 
 TE_DSP_FN void te_conv2d_1x1_shallow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
                               const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output) {
-#ifdef TE_DSP
-  if (p->depth <= TE_GEMM_GROUP_MAX_DEPTH_DSP) {
-    TE_GEMM_DISPATCH_DSP(p, te_gemm_shallow_1x1_dsp, input, filter, bias, multiplier, shift, p, output);
-    return;
-  }
-#endif
+  if (te_gemm_shallow_1x1_layer(input, filter, bias, multiplier, shift, p, output)) return;
   const long pixels = (long)p->batches * p->out_h * p->out_w;
   te_gemm_pixel px = {0, 0, 0};
   for (long t = 0; t < pixels; t += TE_GEMM_PIXELS) {

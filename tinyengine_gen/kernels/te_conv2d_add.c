@@ -5,8 +5,17 @@
 
 #include "te_add_requant.h"
 
+/* te_conv_add_shallow_1x1_layer: a whole 1x1 shallow layer with its ADD, where the build
+ * has a kernel for one (returns 1), else 0. te_conv_add_epilogue_fast: the ADD of a tile of
+ * y by a faster formulation, where the build has one and its preconditions hold (returns
+ * 1), else 0 (te_conv_add_epilogue then does it). DSP builds take both from
+ * arm/te_conv2d_add_dsp.h (the same names); in portable builds both are the constant 0. */
 #ifdef TE_DSP
-#include "arm/te_conv2d_add_dsp.h" /* the epilogue and the 1x1 shallow layer on Armv7E-M */
+#include "arm/te_conv2d_add_dsp.h"
+#else
+/* Constants, not functions: see te_gemm_shallow_1x1_layer in te_conv2d_gemm.h. */
+#define te_conv_add_shallow_1x1_layer(p, a, input, filter, bias, multiplier, shift, residual, output, y) 0
+#define te_conv_add_epilogue_fast(a, y, residual, out, n) 0
 #endif
 
 /* The convolution's int8 output of the n pixels from px on, into y ([n][out_c]); advances px. */
@@ -50,21 +59,13 @@ TE_DSP_FN void te_conv2d_add_s8(const te_conv2d_gemm_params* p, const te_conv2d_
   const long pixels = (long)p->batches * p->out_h * p->out_w;
   int8_t* y = (int8_t*)scratch;
   void* rows_scratch = (int8_t*)scratch + TE_CONV_ADD_TILE_BYTES(p->out_c);
-#ifdef TE_DSP
-  if (a->core == TE_CONV_ADD_1X1_SHALLOW && p->depth <= TE_GEMM_GROUP_MAX_DEPTH_DSP) {
-    TE_GEMM_DISPATCH_DSP(p, te_conv_add_shallow_1x1_dsp, p, a, input, filter, bias, multiplier, shift, residual,
-                         output, y);
-    return;
-  }
-#endif
+  if (te_conv_add_shallow_1x1_layer(p, a, input, filter, bias, multiplier, shift, residual, output, y)) return;
   te_gemm_pixel px = {0, 0, 0};
   for (long t = 0; t < pixels; t += TE_GEMM_PIXELS) {
     const int n = pixels - t < TE_GEMM_PIXELS ? (int)(pixels - t) : TE_GEMM_PIXELS;
     const long first = t * p->out_c;
     te_conv_add_tile(p, a->core, input, filter, bias, multiplier, shift, n, &px, y, rows_scratch);
-#ifdef TE_DSP
-    if (te_conv_add_epilogue_dsp(a, y, residual + first, output + first, (long)n * p->out_c)) continue;
-#endif
+    if (te_conv_add_epilogue_fast(a, y, residual + first, output + first, (long)n * p->out_c)) continue;
     te_conv_add_epilogue(a, y, residual + first, output + first, (long)n * p->out_c);
   }
 }

@@ -24,8 +24,9 @@
  * channels, so that a compiler able to vectorise te_requantize does so.
  *
  * DSP builds (TE_DSP, te_fixedpoint.h: Armv7E-M with its DSP instructions) replace the
- * cores (their code is in arm/te_gemm_deep_dsp.h, arm/te_gemm_shallow_dsp.h and
- * arm/te_gemm_1x1_dsp.h, each included here at one point), with the same results, by code built around SMLAD (two int16 products summed into
+ * cores (arm/te_gemm_deep_dsp.h, arm/te_gemm_shallow_dsp.h and arm/te_gemm_1x1_dsp.h,
+ * included at the one point below where the builds part, and defining the same entries),
+ * with the same results, by code built around SMLAD (two int16 products summed into
  * int32 in one instruction) on int8 values widened in pairs by SXTB16:
  *  - deep, on rows from te_gemm_widen (1x1 layers, the narrow kernel): the tile is stored
  *    interleaved, [depth / 4][4 pixels][x0, x2, x1, x3] (the order in which SXTB16 and
@@ -71,6 +72,65 @@ typedef struct {
 /* Bytes of the deep core's int16 tile of four rows: the scratch of the deep kernels. */
 #define TE_GEMM_WIDE_BYTES(depth) ((long)TE_GEMM_PIXELS * (depth) * 2)
 
+/* ---- output pixels ------------------------------------------------------------- */
+
+/* Output pixel (b, oy, ox), walked in NHWC order one pixel at a time. */
+typedef struct {
+  int b, oy, ox;
+} te_gemm_pixel;
+
+TE_INLINE void te_gemm_next_pixel(const te_conv2d_gemm_params* p, te_gemm_pixel* px) {
+  if (++px->ox == p->out_w) {
+    px->ox = 0;
+    if (++px->oy == p->out_h) {
+      px->oy = 0;
+      ++px->b;
+    }
+  }
+}
+
+/* Output pixel t (counted in NHWC order) into px: where a walk resumes after pixels it
+ * did not step through one at a time. */
+TE_INLINE void te_gemm_pixel_seek(const te_conv2d_gemm_params* p, long t, te_gemm_pixel* px) {
+  px->b = (int)(t / ((long)p->out_h * p->out_w));
+  px->oy = (int)(t / p->out_w % p->out_h);
+  px->ox = (int)(t % p->out_w);
+}
+
+/* The input pixel (NHWC index) that output pixel px of a 1x1 layer without padding reads. */
+TE_INLINE long te_gemm_1x1_source(const te_conv2d_gemm_params* p, const te_gemm_pixel* px) {
+  return ((long)px->b * p->in_h + (long)px->oy * p->stride_h) * p->in_w + (long)px->ox * p->stride_w;
+}
+
+/* Row pointers of the next n output pixels of a 1x1 layer without padding, read in place
+ * from the NHWC input (rows past n point at the input's first pixel); advances px by n. */
+TE_INLINE void te_gemm_1x1_rows(const te_conv2d_gemm_params* p, const int8_t* input, int n, te_gemm_pixel* px,
+                                const int8_t* rows[TE_GEMM_PIXELS]) {
+  for (int i = 0; i < TE_GEMM_PIXELS; ++i) {
+    rows[i] = input;
+    if (i < n) {
+      rows[i] = input + te_gemm_1x1_source(p, px) * p->in_c;
+      te_gemm_next_pixel(p, px);
+    }
+  }
+}
+
+/* ---- the cores: where the builds part ---------------------------------------------- */
+
+/* The kernels reach the cores through these entries, the same names in both builds:
+ *   te_gemm_widen(p, rows, pixels, wide)         the deep core's tile of four rows
+ *   te_gemm_deep_tile_widened(wide, pixels, ...) the deep core's outputs from that tile
+ *   te_gemm_shallow_tile(rows, pixels, ...)      the shallow core's outputs
+ *   te_gemm_shallow_1x1_layer(input, ...)        a whole 1x1 shallow layer, where the build
+ *                                                has a kernel for one (returns 1), else 0
+ *   te_gemm_copy_run(dst, src, n)                a contiguous run of an im2col row
+ * DSP builds take them from arm/; every other build from the portable cores below. */
+#ifdef TE_DSP
+#include "arm/te_gemm_deep_dsp.h"    /* te_gemm_widen, te_gemm_deep_tile_widened, te_gemm_copy_run */
+#include "arm/te_gemm_shallow_dsp.h" /* te_gemm_shallow_tile */
+#include "arm/te_gemm_1x1_dsp.h"     /* te_gemm_shallow_1x1_layer */
+#else
+
 /* out[j] = clamp(requantize(acc[j] + bias[j]) + output_offset) for n contiguous channels.
  * The clamp is two independent selects rather than te_clamp's nested one, which GCC
  * compiles to a branch that a ReLU layer mispredicts on every other output. */
@@ -86,30 +146,14 @@ TE_INLINE void te_gemm_requant_row(const int32_t* acc, int n, const int32_t* bia
   }
 }
 
-/* ---- deep core ------------------------------------------------------------------ */
-
-#ifdef TE_DSP
-#include "arm/te_gemm_deep_dsp.h" /* the deep core on Armv7E-M */
-#endif
+/* ---- portable deep core ---- */
 
 /* Rows of the tile widened to int16 for te_gemm_deep_tile_widened: wide[i * depth + k] =
- * rows[i][k], rows past `pixels` zero; DSP builds write the interleaved tile instead (its
- * values doubled in fast_requant layers), rows past `pixels` from whatever rows[i] points
- * at (computed, never stored). */
+ * rows[i][k], rows past `pixels` zero. */
 TE_INLINE void te_gemm_widen(const te_conv2d_gemm_params* p, const int8_t* const rows[TE_GEMM_PIXELS], int pixels,
                              int16_t* wide) {
   const int depth = p->depth;
-#ifdef TE_DSP
-  if (pixels == TE_GEMM_PIXELS && (depth & 3) == 0 && rows[1] == rows[0] + depth && rows[2] == rows[1] + depth &&
-      rows[3] == rows[2] + depth) { /* consecutive pixels (stride 1): one pass over the four rows */
-    te_gemm_widen4_padded_dsp(rows[0], depth, wide, p->fast_requant);
-    return;
-  }
-#endif
   for (int i = 0; i < TE_GEMM_PIXELS; ++i) {
-#ifdef TE_DSP
-    te_gemm_widen_row_dsp(rows[i], depth, i, wide, p->fast_requant);
-#else
     int16_t* dst = wide + (long)i * depth;
     if (i < pixels) {
       const int8_t* src = rows[i];
@@ -117,7 +161,6 @@ TE_INLINE void te_gemm_widen(const te_conv2d_gemm_params* p, const int8_t* const
     } else {
       for (int k = 0; k < depth; ++k) dst[k] = 0;
     }
-#endif
   }
 }
 
@@ -178,18 +221,14 @@ TE_INLINE void te_gemm_deep_tile(const int16_t* wide, int pixels, const int8_t* 
   }
 }
 
-/* te_gemm_deep_tile on the tile te_gemm_widen wrote (interleaved where TE_DSP). */
+/* The outputs from the tile te_gemm_widen wrote. */
 TE_INLINE void te_gemm_deep_tile_widened(const int16_t* wide, int pixels, const int8_t* filter, const int32_t* bias,
                                          const int32_t* multiplier, const int32_t* shift,
                                          const te_conv2d_gemm_params* p, int8_t* out) {
-#ifdef TE_DSP
-  TE_GEMM_DISPATCH_DSP(p, te_gemm_tile_dsp, wide, pixels, filter, bias, multiplier, shift, p, out);
-#else
   te_gemm_deep_tile(wide, pixels, filter, bias, multiplier, shift, p, out);
-#endif
 }
 
-/* ---- shallow core --------------------------------------------------------------- */
+/* ---- portable shallow core ---- */
 
 /* One block of TE_GEMM_BLOCK channels, of which the first n are real (the planner pads the
  * last block with zero weights): block is [depth / 2][2][TE_GEMM_BLOCK]. Blocks narrower
@@ -215,14 +254,11 @@ TE_INLINE void te_gemm_shallow_block(const int8_t* const rows[TE_GEMM_PIXELS], i
   }
 }
 
-#ifdef TE_DSP
-#include "arm/te_gemm_shallow_dsp.h" /* the shallow core on Armv7E-M */
-#endif
-
-/* The portable shallow tile (see te_gemm_shallow_tile). */
-TE_INLINE void te_gemm_shallow_tile_portable(const int8_t* const rows[TE_GEMM_PIXELS], int pixels,
-                                             const int8_t* filter, const int32_t* bias, const int32_t* multiplier,
-                                             const int32_t* shift, const te_conv2d_gemm_params* p, int8_t* out) {
+/* Outputs of `pixels` (<= 4) pixels; rows[i] holds pixel i's depth values (rows past
+ * `pixels` must still point at readable rows). The filter is ceil(out_c / 32) blocks. */
+TE_INLINE void te_gemm_shallow_tile(const int8_t* const rows[TE_GEMM_PIXELS], int pixels, const int8_t* filter,
+                                    const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                    const te_conv2d_gemm_params* p, int8_t* out) {
   const int out_c = p->out_c;
   for (int c0 = 0; c0 < out_c; c0 += TE_GEMM_BLOCK) {
     const int n = out_c - c0 < TE_GEMM_BLOCK ? out_c - c0 : TE_GEMM_BLOCK;
@@ -231,99 +267,64 @@ TE_INLINE void te_gemm_shallow_tile_portable(const int8_t* const rows[TE_GEMM_PI
   }
 }
 
-/* Outputs of `pixels` (<= 4) pixels; rows[i] holds pixel i's depth values (rows past
- * `pixels` must still point at readable rows). The filter is ceil(out_c / 32) blocks. */
-TE_INLINE void te_gemm_shallow_tile(const int8_t* const rows[TE_GEMM_PIXELS], int pixels, const int8_t* filter,
-                                    const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
-                                    const te_conv2d_gemm_params* p, int8_t* out) {
-#if defined(TE_DSP) && defined(TE_GEMM_SHALLOW_TILE) && !TE_GEMM_SHALLOW_TILE /* no layer comes here */
-  (void)rows, (void)pixels, (void)filter, (void)bias, (void)multiplier, (void)shift, (void)p, (void)out;
-  __builtin_trap();
-#elif defined(TE_DSP)
-  if (p->depth <= TE_GEMM_SHALLOW_DSP_MAX_DEPTH) {
-    TE_GEMM_DISPATCH_DSP(p, te_gemm_shallow_tile_dsp, rows, pixels, filter, bias, multiplier, shift, p, out);
-  } else {
-    TE_GEMM_DISPATCH_DSP(p, te_gemm_shallow_tile_long_dsp, rows, pixels, filter, bias, multiplier, shift, p, out);
-  }
-#else
-  te_gemm_shallow_tile_portable(rows, pixels, filter, bias, multiplier, shift, p, out);
-#endif
+/* No whole-layer kernel in portable builds: the 1x1 shallow kernel runs its tiles. A
+ * constant rather than a function returning one: GCC then lays the kernel out exactly as
+ * it did before the builds were split (an inlined call that returns 0 moved its stack
+ * slots). */
+#define te_gemm_shallow_1x1_layer(input, filter, bias, multiplier, shift, p, output) 0
+
+/* dst[i] = src[i] for n values: one receptive field row inside the image. */
+TE_INLINE void te_gemm_copy_run(int8_t* restrict dst, const int8_t* restrict src, int n) {
+  for (int i = 0; i < n; ++i) dst[i] = src[i];
 }
+
+#endif /* TE_DSP */
 
 /* ---- im2col --------------------------------------------------------------------- */
 
-/* NAME(p, input, b, oy, ox, row) writes the receptive field of output pixel (b, oy, ox) as
- * one row of p->depth values of type T in (ky, kx, c) order, the filter's own order: taps
- * outside the image hold the pad value, and the row ends with a 0 when depth is the odd
- * tap count rounded up. Without horizontal dilation, a filter row that lies inside the
- * image is one contiguous run of k_w * in_c values (NHWC) or in_c runs of k_w (NCHW). */
-/* dst[i] = src[i] for n values: one receptive field row inside the image. DSP builds copy
- * the int8 rows a word at a time (unaligned loads and stores are allowed there); GCC would
- * otherwise call memmove for a run of a few bytes. */
-TE_INLINE void te_gemm_copy_int8_t(int8_t* restrict dst, const int8_t* restrict src, int n) {
-  int i = 0;
-#ifdef TE_DSP
-  for (; i + 4 <= n; i += 4) te_store_u32(dst + i, te_load_u32(src + i));
-#endif
-  for (; i < n; ++i) dst[i] = src[i];
-}
-
-#define TE_GEMM_IM2COL_ROW(NAME, T)                                                                                \
-  TE_INLINE void NAME(const te_conv2d_gemm_params* p, const int8_t* restrict input, int b, int oy, int ox,         \
-                      T* restrict row) {                                                                           \
-    const int in_c = p->in_c, in_h = p->in_h, in_w = p->in_w, span = p->k_w * in_c;                               \
-    const T pad = (T)p->pad_value;                                                                                 \
-    const int y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;                             \
-    const int row_inside = p->dil_w == 1 && x0 >= 0 && x0 + p->k_w <= in_w;                                        \
-    const long plane = (long)in_h * in_w;                                                                          \
-    const int8_t* batch = input + (long)b * plane * in_c;                                                          \
-    T* dst = row;                                                                                                  \
-    for (int ky = 0; ky < p->k_h; ++ky, dst += span) {                                                             \
-      const int iy = y0 + ky * p->dil_h;                                                                           \
-      if (iy < 0 || iy >= in_h) {                                                                                  \
-        for (int i = 0; i < span; ++i) dst[i] = pad;                                                               \
-      } else if (row_inside && !p->nchw) {                                                                         \
-        te_gemm_copy_##T(dst, batch + ((long)iy * in_w + x0) * in_c, span);                                        \
-      } else if (row_inside) { /* NCHW: k_w contiguous values per channel */                                       \
-        const int8_t* src = batch + (long)iy * in_w + x0;                                                          \
-        for (int c = 0; c < in_c; ++c, src += plane) {                                                             \
-          for (int kx = 0; kx < p->k_w; ++kx) dst[kx * in_c + c] = src[kx];                                        \
-        }                                                                                                          \
-      } else {                                                                                                     \
-        for (int kx = 0; kx < p->k_w; ++kx) {                                                                      \
-          const int ix = x0 + kx * p->dil_w;                                                                       \
-          T* tap = dst + kx * in_c;                                                                                \
-          if (ix < 0 || ix >= in_w) {                                                                              \
-            for (int c = 0; c < in_c; ++c) tap[c] = pad;                                                           \
-          } else if (p->nchw) {                                                                                    \
-            const int8_t* src = batch + (long)iy * in_w + ix;                                                      \
-            for (int c = 0; c < in_c; ++c) tap[c] = src[c * plane];                                                \
-          } else {                                                                                                 \
-            const int8_t* src = batch + ((long)iy * in_w + ix) * in_c;                                             \
-            for (int c = 0; c < in_c; ++c) tap[c] = src[c];                                                        \
-          }                                                                                                        \
-        }                                                                                                          \
-      }                                                                                                            \
-    }                                                                                                              \
-    for (long k = dst - row; k < p->depth; ++k) row[k] = 0;                                                        \
-  }
-
-/* int8 rows, for the shallow core and (widened by te_gemm_widen) for the deep KxK one. */
-TE_GEMM_IM2COL_ROW(te_gemm_im2col_row, int8_t)
-
-/* Output pixel (b, oy, ox), walked in NHWC order one pixel at a time. */
-typedef struct {
-  int b, oy, ox;
-} te_gemm_pixel;
-
-TE_INLINE void te_gemm_next_pixel(const te_conv2d_gemm_params* p, te_gemm_pixel* px) {
-  if (++px->ox == p->out_w) {
-    px->ox = 0;
-    if (++px->oy == p->out_h) {
-      px->oy = 0;
-      ++px->b;
+/* The receptive field of output pixel (b, oy, ox) as one row of p->depth int8 values in
+ * (ky, kx, c) order, the filter's own order, for the shallow core and (widened by
+ * te_gemm_widen) the deep KxK one: taps outside the image hold the pad value, and the row
+ * ends with a 0 when depth is the odd tap count rounded up. Without horizontal dilation, a
+ * filter row that lies inside the image is one contiguous run of k_w * in_c values (NHWC,
+ * copied by te_gemm_copy_run) or in_c runs of k_w (NCHW). */
+TE_INLINE void te_gemm_im2col_row(const te_conv2d_gemm_params* p, const int8_t* restrict input, int b, int oy, int ox,
+                                  int8_t* restrict row) {
+  const int in_c = p->in_c, in_h = p->in_h, in_w = p->in_w, span = p->k_w * in_c;
+  const int8_t pad = (int8_t)p->pad_value;
+  const int y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
+  const int row_inside = p->dil_w == 1 && x0 >= 0 && x0 + p->k_w <= in_w;
+  const long plane = (long)in_h * in_w;
+  const int8_t* batch = input + (long)b * plane * in_c;
+  int8_t* dst = row;
+  for (int ky = 0; ky < p->k_h; ++ky, dst += span) {
+    const int iy = y0 + ky * p->dil_h;
+    if (iy < 0 || iy >= in_h) {
+      for (int i = 0; i < span; ++i) dst[i] = pad;
+    } else if (row_inside && !p->nchw) {
+      te_gemm_copy_run(dst, batch + ((long)iy * in_w + x0) * in_c, span);
+    } else if (row_inside) { /* NCHW: k_w contiguous values per channel */
+      const int8_t* src = batch + (long)iy * in_w + x0;
+      for (int c = 0; c < in_c; ++c, src += plane) {
+        for (int kx = 0; kx < p->k_w; ++kx) dst[kx * in_c + c] = src[kx];
+      }
+    } else {
+      for (int kx = 0; kx < p->k_w; ++kx) {
+        const int ix = x0 + kx * p->dil_w;
+        int8_t* tap = dst + kx * in_c;
+        if (ix < 0 || ix >= in_w) {
+          for (int c = 0; c < in_c; ++c) tap[c] = pad;
+        } else if (p->nchw) {
+          const int8_t* src = batch + (long)iy * in_w + ix;
+          for (int c = 0; c < in_c; ++c) tap[c] = src[c * plane];
+        } else {
+          const int8_t* src = batch + ((long)iy * in_w + ix) * in_c;
+          for (int c = 0; c < in_c; ++c) tap[c] = src[c];
+        }
+      }
     }
   }
+  for (long k = dst - row; k < p->depth; ++k) row[k] = 0;
 }
 
 /* The int8 receptive fields of the n (<= TE_GEMM_PIXELS) pixels from px on, one after the
@@ -342,23 +343,5 @@ TE_INLINE void te_gemm_im2col_rows(const te_conv2d_gemm_params* p, const int8_t*
     }
   }
 }
-
-/* Row pointers of the next n output pixels of a 1x1 layer without padding, read in place
- * from the NHWC input (rows past n point at the input's first pixel); advances px by n. */
-TE_INLINE void te_gemm_1x1_rows(const te_conv2d_gemm_params* p, const int8_t* input, int n, te_gemm_pixel* px,
-                                const int8_t* rows[TE_GEMM_PIXELS]) {
-  for (int i = 0; i < TE_GEMM_PIXELS; ++i) {
-    rows[i] = input;
-    if (i < n) {
-      const long pixel = ((long)px->b * p->in_h + (long)px->oy * p->stride_h) * p->in_w + (long)px->ox * p->stride_w;
-      rows[i] = input + pixel * p->in_c;
-      te_gemm_next_pixel(p, px);
-    }
-  }
-}
-
-#ifdef TE_DSP
-#include "arm/te_gemm_1x1_dsp.h" /* a whole 1x1 layer on the shallow weights with the deep 4x1 kernel */
-#endif
 
 #endif /* TE_CONV2D_GEMM_H */

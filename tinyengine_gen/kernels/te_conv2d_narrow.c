@@ -4,17 +4,14 @@
  * added to int32 accumulators. */
 #include "te_conv2d_narrow.h"
 
+/* DSP builds take te_conv2d_narrow_s8 from arm/te_conv2d_narrow_dsp.h (16 pixels a tile
+ * through the deep core's interleaved tiles); every other build the portable one here. */
 #ifdef TE_DSP
-#include "arm/te_conv2d_narrow_dsp.h" /* te_conv2d_narrow_dsp: the layer on Armv7E-M */
-#endif
-
+#include "arm/te_conv2d_narrow_dsp.h"
+#else
 void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
                          const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output,
                          void* scratch) {
-#ifdef TE_DSP
-  te_conv2d_narrow_dsp(p, input, filter, bias, multiplier, shift, output, scratch);
-  return;
-#endif
   const long pixels = (long)p->batches * p->out_h * p->out_w;
   const int depth = p->depth, out_c = p->out_c;
   const int32_t offset = p->output_offset, lo = p->act_min, hi = p->act_max;
@@ -53,3 +50,4 @@ void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, co
     }
   }
 }
+#endif /* TE_DSP */

@@ -16,27 +16,12 @@
  * portable C kernels; the host and every other target keep the portable C. */
 #if defined(__ARM_FEATURE_DSP) && !defined(TE_NO_DSP)
 #define TE_DSP 1
-#include <arm_acle.h>
 #endif
 
 #if defined(__GNUC__)
 #define TE_INLINE static inline __attribute__((always_inline))
 #else
 #define TE_INLINE static inline
-#endif
-
-/* On the entry points of the DSP kernels: GCC's pre-allocation scheduling hoists their
- * loads ahead of the multiply-accumulates that consume them and runs out of the core's 14
- * registers (spilling sums to the stack inside the loops); without it the loops keep
- * every sum in a register. */
-#if defined(TE_DSP) && defined(__GNUC__) && !defined(__clang__)
-#define TE_DSP_FN __attribute__((optimize("no-schedule-insns")))
-/* The same, for kernels that copy runs of a few bytes (im2col): GCC would turn those loops
- * into calls of memmove, which cost more than the copy. */
-#define TE_DSP_FN_COPIES __attribute__((optimize("no-schedule-insns", "no-tree-loop-distribute-patterns")))
-#else
-#define TE_DSP_FN
-#define TE_DSP_FN_COPIES
 #endif
 
 TE_INLINE int32_t te_sat_rounding_doubling_high_mul(int32_t a, int32_t b) {
@@ -93,12 +78,16 @@ TE_INLINE int32_t te_clamp(int32_t x, int32_t lo, int32_t hi) {
  * te_smmlar: SMMLAR, a + ((x * y + 2^31) >> 32), the high word of a rounded 64-bit product
  * plus a (modulo 2^32).
  * te_sat8: v saturated to int8.
- * Each has an Armv7E-M version (te_requantize_fast; SMMLAR; SSAT) in
- * arm/te_fixedpoint_dsp.h, with the DSP kernels' load/store/widening helpers; the portable
- * versions here are what the host tests run. Equal results. */
+ * TE_DSP_FN, TE_DSP_FN_COPIES: attributes of the DSP kernels' entry points (empty here).
+ * Each has an Armv7E-M version (te_requantize_fast; SMMLAR; SSAT; GCC's optimisation
+ * attributes) in arm/te_fixedpoint_dsp.h, with the DSP kernels' load/store/widening
+ * helpers; the portable versions here are what the host tests run. Equal results. */
 #ifdef TE_DSP
 #include "arm/te_fixedpoint_dsp.h"
 #else
+#define TE_DSP_FN
+#define TE_DSP_FN_COPIES
+
 TE_INLINE int32_t te_requantize_kernel(int32_t x, int32_t multiplier, int32_t shift) {
   return te_requantize(x, multiplier, shift);
 }

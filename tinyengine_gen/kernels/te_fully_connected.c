@@ -24,24 +24,30 @@
 
 enum { TE_FC_CHUNK = 1 << 16 }; /* a multiple of 4: the DSP steps never straddle a chunk */
 
+/* te_fc_dot2_by4(x, w0, w1, d, end, &a0, &a1) and te_fc_dot1_by4(x, w, d, end, &a): the
+ * products from d on, four a step, as many steps as fit before end, added to the sums;
+ * they return where they stopped, and the loops below take the rest one at a time. DSP
+ * builds step with SMLAD (arm/te_fully_connected_dsp.h); portable builds take no step. */
+#ifdef TE_DSP
+#include "arm/te_fully_connected_dsp.h"
+#else
+TE_INLINE int te_fc_dot2_by4(const int8_t* x, const int8_t* w0, const int8_t* w1, int d, int end, int32_t* a0,
+                             int32_t* a1) {
+  (void)x, (void)w0, (void)w1, (void)end, (void)a0, (void)a1;
+  return d;
+}
+TE_INLINE int te_fc_dot1_by4(const int8_t* x, const int8_t* w, int d, int end, int32_t* a) {
+  (void)x, (void)w, (void)end, (void)a;
+  return d;
+}
+#endif
+
 /* dot(x, w0) and dot(x, w1) modulo 2^32, added to sums[0] and sums[1]. */
 static void te_fc_dot2(const int8_t* x, const int8_t* w0, const int8_t* w1, int depth, uint32_t* sums) {
   for (int start = 0; start < depth; start += TE_FC_CHUNK) {
     const int end = depth - start > TE_FC_CHUNK ? start + TE_FC_CHUNK : depth;
     int32_t a0 = 0, a1 = 0;
-    int d = start;
-#ifdef TE_DSP
-    for (; d + 4 <= end; d += 4) {
-      const uint32_t v = te_load_u32(x + d);
-      const uint32_t xe = te_sxtb16_even(v), xo = te_sxtb16_odd(v);
-      const uint32_t u0 = te_load_u32(w0 + d);
-      a0 = te_smlad(xe, te_sxtb16_even(u0), a0);
-      a0 = te_smlad(xo, te_sxtb16_odd(u0), a0);
-      const uint32_t u1 = te_load_u32(w1 + d);
-      a1 = te_smlad(xe, te_sxtb16_even(u1), a1);
-      a1 = te_smlad(xo, te_sxtb16_odd(u1), a1);
-    }
-#endif
+    int d = te_fc_dot2_by4(x, w0, w1, start, end, &a0, &a1);
     for (; d < end; ++d) {
       a0 += (int32_t)x[d] * w0[d];
       a1 += (int32_t)x[d] * w1[d];
@@ -57,14 +63,7 @@ static uint32_t te_fc_dot1(const int8_t* x, const int8_t* w, int depth) {
   for (int start = 0; start < depth; start += TE_FC_CHUNK) {
     const int end = depth - start > TE_FC_CHUNK ? start + TE_FC_CHUNK : depth;
     int32_t a = 0;
-    int d = start;
-#ifdef TE_DSP
-    for (; d + 4 <= end; d += 4) {
-      const uint32_t v = te_load_u32(x + d), u = te_load_u32(w + d);
-      a = te_smlad(te_sxtb16_even(v), te_sxtb16_even(u), a);
-      a = te_smlad(te_sxtb16_odd(v), te_sxtb16_odd(u), a);
-    }
-#endif
+    int d = te_fc_dot1_by4(x, w, start, end, &a);
     for (; d < end; ++d) a += (int32_t)x[d] * w[d];
     acc += (uint32_t)a;
   }

@@ -25,32 +25,33 @@ static inline int32_t te_int4_at(const uint8_t* packed, long i) {
   return (i & 1) ? te_int4_high(b) : te_int4_low(b);
 }
 
+/* The dot products below take their weights four at a time from j on where the build can
+ * (DSP builds: arm/te_int4_dsp.h, SXTAB16 adding the input offset to two inputs at once and
+ * SMLAD two products, |x + offset| <= 255 fitting the int16 halves), as many steps as fit
+ * before n, through steps of the same names in both builds:
+ *   te_int4_dot_s8_by4(x, x_offset, &p, &j, n, &sum), te_int4_dot2_s8_by4(xa, xb,
+ *   x_offset, &p, &j, n, &a, &b), te_int4_dot_s16_by4(x, &p, &j, n, &sum)
+ * add their products to the sums and advance j and p past what they read; the portable
+ * ones take no step, and the loops after them do the rest. (The loop state goes by
+ * pointer, not by return value, so that each build compiles to the instructions it did
+ * when the steps were written inline.) */
 #ifdef TE_DSP
-/* DSP: the four weights of two packed bytes as sign-extended int16 pairs, (w0, w2) in `even`
- * and (w1, w3) in `odd` (the pairing SXTAB16 gives the inputs), or (w0, w1) and (w2, w3) in
- * `even` and `odd` where `adjacent` (int16 inputs read as pairs). Each nibble v becomes
- * (v ^ 8) - 8 in its halfword (SSUB16): exact, as the portable te_int4_low/high. */
-/* (a + b1, a + b3) per halfword: SXTAB16 with its ROR #8 operand (GCC does not fold it from C). */
-TE_INLINE int32_t te_int4_sxtab16_odd(int32_t a, uint32_t v) {
-  int32_t r;
-  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
-  return r;
+#include "arm/te_int4_dsp.h"
+#else
+TE_INLINE void te_int4_dot_s8_by4(const int8_t* x, int32_t x_offset, const uint8_t** p, int* j, int n, int32_t* sum) {
+  (void)x, (void)x_offset, (void)p, (void)j, (void)n, (void)sum;
 }
-
-TE_INLINE void te_int4_pairs_dsp(const uint8_t* p, uint32_t* even, uint32_t* odd, const int adjacent) {
-  uint16_t h;
-  memcpy(&h, p, 2);
-  const uint32_t w = h; /* nibbles w0 | w1 << 4 | w2 << 8 | w3 << 12 */
-  const uint32_t e = adjacent ? (w & 0x000Fu) | ((w & 0x00F0u) << 12) : (w & 0x000Fu) | ((w & 0x0F00u) << 8);
-  const uint32_t o = adjacent ? ((w >> 8) & 0x000Fu) | ((w & 0xF000u) << 4) : ((w >> 4) & 0x000Fu) | ((w & 0xF000u) << 4);
-  *even = (uint32_t)__ssub16((int32_t)(e ^ 0x00080008u), 0x00080008);
-  *odd = (uint32_t)__ssub16((int32_t)(o ^ 0x00080008u), 0x00080008);
+TE_INLINE void te_int4_dot2_s8_by4(const int8_t* xa, const int8_t* xb, int32_t x_offset, const uint8_t** p, int* j,
+                                    int n, int32_t* a, int32_t* b) {
+  (void)xa, (void)xb, (void)x_offset, (void)p, (void)j, (void)n, (void)a, (void)b;
+}
+TE_INLINE void te_int4_dot_s16_by4(const int16_t* x, const uint8_t** p, int* j, int n, int32_t* sum) {
+  (void)x, (void)p, (void)j, (void)n, (void)sum;
 }
 #endif
 
 /* sum_j (x[j] + x_offset) * w[start + j] for j < n, w packed: two weights per byte read
- * (DSP: four a step, SXTAB16 adding the offset to two inputs at once and SMLAD two products;
- * |x + offset| <= 255 fits the int16 halves). */
+ * (DSP: four a step, te_int4_dot_s8_by4). */
 static inline int32_t te_int4_dot_s8(const int8_t* x, int32_t x_offset, const uint8_t* packed, long start, int n) {
   const uint8_t* p = packed + (start >> 1);
   int32_t sum = 0;
@@ -59,16 +60,7 @@ static inline int32_t te_int4_dot_s8(const int8_t* x, int32_t x_offset, const ui
     sum += ((int32_t)x[0] + x_offset) * te_int4_high(*p++);
     j = 1;
   }
-#ifdef TE_DSP
-  const int32_t offsets = (int32_t)(((uint32_t)x_offset & 0xFFFFu) | ((uint32_t)x_offset << 16));
-  for (; j + 4 <= n; j += 4, p += 2) {
-    uint32_t u, even, odd;
-    memcpy(&u, x + j, 4);
-    te_int4_pairs_dsp(p, &even, &odd, 0);
-    sum = __smlad(__sxtab16(offsets, (int32_t)u), (int32_t)even, sum);
-    sum = __smlad(te_int4_sxtab16_odd(offsets, u), (int32_t)odd, sum);
-  }
-#endif
+  te_int4_dot_s8_by4(x, x_offset, &p, &j, n, &sum);
   for (; j + 2 <= n; j += 2, ++p) {
     const uint8_t b = *p;
     sum += ((int32_t)x[j] + x_offset) * te_int4_low(b) + ((int32_t)x[j + 1] + x_offset) * te_int4_high(b);
@@ -90,19 +82,7 @@ static inline void te_int4_dot2_s8(const int8_t* xa, const int8_t* xb, int32_t x
     b += ((int32_t)xb[0] + x_offset) * w;
     j = 1;
   }
-#ifdef TE_DSP
-  const int32_t offsets = (int32_t)(((uint32_t)x_offset & 0xFFFFu) | ((uint32_t)x_offset << 16));
-  for (; j + 4 <= n; j += 4, p += 2) {
-    uint32_t u, v, even, odd;
-    memcpy(&u, xa + j, 4);
-    memcpy(&v, xb + j, 4);
-    te_int4_pairs_dsp(p, &even, &odd, 0);
-    a = __smlad(__sxtab16(offsets, (int32_t)u), (int32_t)even, a);
-    a = __smlad(te_int4_sxtab16_odd(offsets, u), (int32_t)odd, a);
-    b = __smlad(__sxtab16(offsets, (int32_t)v), (int32_t)even, b);
-    b = __smlad(te_int4_sxtab16_odd(offsets, v), (int32_t)odd, b);
-  }
-#endif
+  te_int4_dot2_s8_by4(xa, xb, x_offset, &p, &j, n, &a, &b);
   for (; j + 2 <= n; j += 2, ++p) {
     const int32_t lo = te_int4_low(*p), hi = te_int4_high(*p);
     a += ((int32_t)xa[j] + x_offset) * lo + ((int32_t)xa[j + 1] + x_offset) * hi;
@@ -126,16 +106,7 @@ static inline int32_t te_int4_dot_s16(const int16_t* x, const uint8_t* packed, l
     sum += (int32_t)x[0] * te_int4_high(*p++);
     j = 1;
   }
-#ifdef TE_DSP
-  for (; j + 4 <= n; j += 4, p += 2) { /* DSP: SMLAD on (x0, x1) and (x2, x3) */
-    uint32_t x01, x23, w01, w23;
-    memcpy(&x01, x + j, 4);
-    memcpy(&x23, x + j + 2, 4);
-    te_int4_pairs_dsp(p, &w01, &w23, 1);
-    sum = __smlad((int32_t)x01, (int32_t)w01, sum);
-    sum = __smlad((int32_t)x23, (int32_t)w23, sum);
-  }
-#endif
+  te_int4_dot_s16_by4(x, &p, &j, n, &sum);
   for (; j + 2 <= n; j += 2, ++p) {
     const uint8_t b = *p;
     sum += (int32_t)x[j] * te_int4_low(b) + (int32_t)x[j + 1] * te_int4_high(b);

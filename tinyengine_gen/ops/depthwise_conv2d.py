@@ -119,8 +119,10 @@ class DepthwiseConv2DPlan:
             return ("te_depthwise_pairs.h", "arm/te_depthwise_pairs_dsp.h", "te_depthwise_rows.h",
                     "arm/te_depthwise_rows_dsp.h", "te_int4.h", "te_fixedpoint.h")
         if self.uses_row_ring:
-            return ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "te_fixedpoint.h")
-        return ("te_depthwise_conv2d.c", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h", "te_fixedpoint.h")
+            return ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "arm/te_int4_dsp.h",
+                    "te_fixedpoint.h")
+        return ("te_depthwise_conv2d.c", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h", "arm/te_int4_dsp.h",
+                "te_fixedpoint.h")
 
     @plan_property  # (read for every layout the memory passes try)
     def aliases(self) -> tuple[tuple[int, int], ...]:

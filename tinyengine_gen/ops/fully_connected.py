@@ -49,7 +49,10 @@ BIAS_SCALE_TOLERANCE = 0.02
 
 
 #: the kernel the emitted call runs
-FULLY_CONNECTED_KERNEL = Kernel("te_fully_connected_s8", ("te_fully_connected.c", "te_fully_connected.h", "te_fixedpoint.h"))
+FULLY_CONNECTED_KERNEL = Kernel(
+    "te_fully_connected_s8",
+    ("te_fully_connected.c", "te_fully_connected.h", "arm/te_fully_connected_dsp.h", "te_fixedpoint.h"),
+)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -47,12 +47,13 @@ __all__ = [
     "FULLY_CONNECTED_INT4_S8",
 ]
 
-_CONV2D_INT4_SOURCES = ("te_conv2d_int4.c", "te_conv2d_int4.h", "te_int4.h", "te_fixedpoint.h")
+_CONV2D_INT4_SOURCES = ("te_conv2d_int4.c", "te_conv2d_int4.h", "te_int4.h", "arm/te_int4_dsp.h", "te_fixedpoint.h")
 #: te_conv2d_int4.c's kernels: any CONV_2D, and a pointwise one writing over its input
 CONV2D_INT4_S8 = Kernel("te_conv2d_int4_s8", _CONV2D_INT4_SOURCES)
 CONV2D_INT4_1X1_INPLACE_S8 = Kernel("te_conv2d_int4_1x1_inplace_s8", _CONV2D_INT4_SOURCES)
 FULLY_CONNECTED_INT4_S8 = Kernel(
-    "te_fully_connected_int4_s8", ("te_fully_connected_int4.c", "te_fully_connected_int4.h", "te_int4.h", "te_fixedpoint.h")
+    "te_fully_connected_int4_s8",
+    ("te_fully_connected_int4.c", "te_fully_connected_int4.h", "te_int4.h", "arm/te_int4_dsp.h", "te_fixedpoint.h"),
 )
 
 def _int8_shifts(shifts: np.ndarray) -> np.ndarray:
@@ -184,9 +185,10 @@ class PackedDepthwiseConv2DPlan(_PackedPlan):
     @property
     def kernel_sources(self) -> tuple[str, ...]:
         if self.base.uses_row_ring:  # type: ignore[attr-defined]
-            return ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "te_fixedpoint.h")
+            return ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "arm/te_int4_dsp.h",
+                    "te_fixedpoint.h")
         return ("te_depthwise_int4.c", "te_depthwise_int4.h", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h",
-                "te_fixedpoint.h")
+                "arm/te_int4_dsp.h", "te_fixedpoint.h")
 
     @property
     def scratch_bytes(self) -> int:

@@ -1,9 +1,9 @@
 /* te_conv2d_add_dsp.h: the Armv7E-M code of te_conv2d_add.c.
  *
- * te_conv2d_add.c includes this file at one point of its own text and only where TE_DSP is
- * set (te_fixedpoint.h); its entry point calls te_conv_add_epilogue_dsp and
- * te_conv_add_shallow_1x1_dsp there, so the portable file reads without them. Not a header
- * to include on its own. */
+ * te_conv2d_add.c includes this file at the one point where the builds part, only where
+ * TE_DSP is set (te_fixedpoint.h), and takes te_conv_add_finish and
+ * te_conv_add_shallow_1x1_layer from it in place of its portable ones (same names). Not a
+ * header to include on its own. */
 #ifndef TE_ARM_TE_CONV2D_ADD_DSP_H
 #define TE_ARM_TE_CONV2D_ADD_DSP_H
 
@@ -116,5 +116,26 @@ TE_GEMM_VARIANTS_DSP(te_conv_add_shallow_1x1_dsp,
                       const int8_t* filter, const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
                       const int8_t* residual, int8_t* output, int8_t* y),
                      p, a, input, filter, bias, multiplier, shift, residual, output, y)
+
+/* ---- the entries of te_conv2d_add.c (the portable ones' names) ---------------------- */
+
+/* The ADD of a tile of y in the rq form where its preconditions hold (returns 1), else 0.
+ * A macro naming te_conv_add_epilogue_dsp, as the portable one is a macro for 0: through an
+ * inline function GCC emits the kernel's functions in another order. */
+#define te_conv_add_epilogue_fast(a, y, residual, out, n) te_conv_add_epilogue_dsp(a, y, residual, out, n)
+
+/* The whole layer where its core is the 1x1 shallow one and its depth allows the gathered
+ * weights (returns 1), else 0. */
+TE_INLINE int te_conv_add_shallow_1x1_layer(const te_conv2d_gemm_params* p, const te_conv2d_add_params* a,
+                                            const int8_t* input, const int8_t* filter, const int32_t* bias,
+                                            const int32_t* multiplier, const int32_t* shift, const int8_t* residual,
+                                            int8_t* output, int8_t* y) {
+  if (a->core == TE_CONV_ADD_1X1_SHALLOW && p->depth <= TE_GEMM_GROUP_MAX_DEPTH_DSP) {
+    TE_GEMM_DISPATCH_DSP(p, te_conv_add_shallow_1x1_dsp, p, a, input, filter, bias, multiplier, shift, residual,
+                         output, y);
+    return 1;
+  }
+  return 0;
+}
 
 #endif /* TE_ARM_TE_CONV2D_ADD_DSP_H */

@@ -1,9 +1,8 @@
 /* te_conv2d_narrow_dsp.h: the Armv7E-M code of te_conv2d_narrow.c.
  *
- * te_conv2d_narrow.c includes this file at one point of its own text and only where TE_DSP
- * is set (te_fixedpoint.h), and its entry point hands the whole layer to
- * te_conv2d_narrow_dsp there, so the portable file reads without it. Not a header to
- * include on its own. */
+ * te_conv2d_narrow.c includes this file at the one point where the builds part, only where
+ * TE_DSP is set (te_fixedpoint.h), and takes te_conv2d_narrow_s8 from it in place of its
+ * portable one (the same entry). Not a header to include on its own. */
 #ifndef TE_ARM_TE_CONV2D_NARROW_DSP_H
 #define TE_ARM_TE_CONV2D_NARROW_DSP_H
 
@@ -43,16 +42,11 @@ static TE_DSP_FN_COPIES void te_conv2d_narrow_dsp(const te_conv2d_gemm_params* p
       te_gemm_tiles_any_dsp_fast_or_any(p, tiles, n, filter, bias, multiplier, shift, output + t * p->out_c);
       continue;
     }
-    if (dense) { /* the pixel walk resumes where the dense tiles stopped */
-      px.b = (int)(t / ((long)p->out_h * p->out_w));
-      px.oy = (int)(t / p->out_w % p->out_h);
-      px.ox = (int)(t % p->out_w);
-    }
+    if (dense) te_gemm_pixel_seek(p, t, &px); /* the pixel walk resumes where the dense tiles stopped */
     for (int i = 0; i < n; ++i) { /* tile rows past n keep older values: computed, never stored */
       const int8_t* src = row;
       if (pointwise) {
-        const long pixel = ((long)px.b * p->in_h + (long)px.oy * p->stride_h) * p->in_w + (long)px.ox * p->stride_w;
-        src = input + pixel * depth;
+        src = input + te_gemm_1x1_source(p, &px) * depth;
       } else {
         te_gemm_im2col_row(p, input, px.b, px.oy, px.ox, row);
       }
@@ -61,6 +55,14 @@ static TE_DSP_FN_COPIES void te_conv2d_narrow_dsp(const te_conv2d_gemm_params* p
     }
     te_gemm_tiles_any_dsp_fast_or_any(p, tiles, n, filter, bias, multiplier, shift, output + t * p->out_c);
   }
+}
+
+/* The entry (te_conv2d_narrow.h). The layer is a function of its own, compiled with
+ * TE_DSP_FN_COPIES. */
+void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
+                         const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output,
+                         void* scratch) {
+  te_conv2d_narrow_dsp(p, input, filter, bias, multiplier, shift, output, scratch);
 }
 
 #endif /* TE_ARM_TE_CONV2D_NARROW_DSP_H */

@@ -2,10 +2,27 @@
  * helpers of the DSP kernels.
  *
  * te_fixedpoint.h includes this file at one point of its own text and only where TE_DSP is
- * set, in place of its portable te_requantize_kernel and te_smmlar (same names, equal
- * results), so the portable file reads without it. Not a header to include on its own. */
+ * set, in place of its portable te_requantize_kernel, te_sat8, te_smmlar, TE_DSP_FN and
+ * TE_DSP_FN_COPIES (same names, equal results), so the portable file reads without it. Not
+ * a header to include on its own. */
 #ifndef TE_ARM_TE_FIXEDPOINT_DSP_H
 #define TE_ARM_TE_FIXEDPOINT_DSP_H
+
+#include <arm_acle.h>
+
+/* On the entry points of the DSP kernels: GCC's pre-allocation scheduling hoists their
+ * loads ahead of the multiply-accumulates that consume them and runs out of the core's 14
+ * registers (spilling sums to the stack inside the loops); without it the loops keep
+ * every sum in a register. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TE_DSP_FN __attribute__((optimize("no-schedule-insns")))
+/* The same, for kernels that copy runs of a few bytes (im2col): GCC would turn those loops
+ * into calls of memmove, which cost more than the copy. */
+#define TE_DSP_FN_COPIES __attribute__((optimize("no-schedule-insns", "no-tree-loop-distribute-patterns")))
+#else
+#define TE_DSP_FN
+#define TE_DSP_FN_COPIES
+#endif
 
 /* te_requantize_fast: equal to te_requantize in fewer instructions on a 32-bit core. */
 TE_INLINE int32_t te_requantize_kernel(int32_t x, int32_t multiplier, int32_t shift) {

@@ -1,9 +1,11 @@
-/* te_gemm_1x1_dsp.h: a whole 1x1 layer on the shallow weights with the deep 4x1 kernel: weights gathered per group of channels, every tile widened once per group.
+/* te_gemm_1x1_dsp.h: a whole 1x1 layer on the shallow weights with the deep 4x1 kernel:
+ * weights gathered per group of channels, every tile widened once per group.
  *
  * Armv7E-M DSP code of te_conv2d_gemm.h (see the DSP notes at its top), kept apart from
- * the portable core: te_conv2d_gemm.h includes this file, at this point of its own
- * text and only where TE_DSP is set (te_fixedpoint.h), so the portable file reads
- * without it. Not a header to include on its own. */
+ * the portable core: te_conv2d_gemm.h includes this file at the one point where the
+ * builds part, only where TE_DSP is set (te_fixedpoint.h), and takes
+ * te_gemm_shallow_1x1_layer from it in place of its portable one (same name). Not a header
+ * to include on its own. */
 #ifndef TE_ARM_TE_GEMM_1X1_DSP_H
 #define TE_ARM_TE_GEMM_1X1_DSP_H
 
@@ -93,11 +95,7 @@ TE_INLINE void te_gemm_shallow_groups_dsp(const int8_t* input, const int8_t* fil
         te_gemm_widen4_padded_dsp(input + t * depth, depth, tile, fast);
       } else {
         const int8_t* rows[TE_GEMM_PIXELS];
-        if (dense) {
-          px.b = (int)(t / ((long)p->out_h * p->out_w)); /* where te_gemm_1x1_rows resumes */
-          px.oy = (int)(t / p->out_w % p->out_h);
-          px.ox = (int)(t % p->out_w);
-        }
+        if (dense) te_gemm_pixel_seek(p, t, &px); /* where te_gemm_1x1_rows resumes */
         te_gemm_1x1_rows(p, input, count, &px, rows);
         for (int i = 0; i < TE_GEMM_PIXELS; ++i) te_gemm_widen_row_padded_dsp(rows[i], depth, i, tile, fast);
       }
@@ -122,5 +120,18 @@ TE_GEMM_VARIANTS_DSP(te_gemm_shallow_1x1_dsp,
                      (const int8_t* input, const int8_t* filter, const int32_t* bias, const int32_t* multiplier,
                       const int32_t* shift, const te_conv2d_gemm_params* p, int8_t* output),
                      input, filter, bias, multiplier, shift, p, output)
+
+/* ---- the entry of te_conv2d_gemm.h (the portable one's name) ------------------------ */
+
+/* The whole layer where its depth allows the gathered weights (returns 1), else 0. */
+TE_INLINE int te_gemm_shallow_1x1_layer(const int8_t* input, const int8_t* filter, const int32_t* bias,
+                                        const int32_t* multiplier, const int32_t* shift,
+                                        const te_conv2d_gemm_params* p, int8_t* output) {
+  if (p->depth <= TE_GEMM_GROUP_MAX_DEPTH_DSP) {
+    TE_GEMM_DISPATCH_DSP(p, te_gemm_shallow_1x1_dsp, input, filter, bias, multiplier, shift, p, output);
+    return 1;
+  }
+  return 0;
+}
 
 #endif /* TE_ARM_TE_GEMM_1X1_DSP_H */

@@ -1,9 +1,12 @@
-/* te_gemm_deep_dsp.h: the deep core on Armv7E-M: requantisation straight from the sums, the interleaved widening, the 4x1/3x1/partial dot products (SMLAD on SXTB16-widened weights), the deep tiles and the dispatch on fast_requant and the clamp.
+/* te_gemm_deep_dsp.h: the deep core on Armv7E-M: requantisation straight from the sums,
+ * the interleaved widening, the 4x1/3x1/partial dot products (SMLAD on SXTB16-widened
+ * weights), the deep tiles and the dispatch on fast_requant and the clamp.
  *
  * Armv7E-M DSP code of te_conv2d_gemm.h (see the DSP notes at its top), kept apart from
- * the portable core: te_conv2d_gemm.h includes this file, at this point of its own
- * text and only where TE_DSP is set (te_fixedpoint.h), so the portable file reads
- * without it. Not a header to include on its own. */
+ * the portable core: te_conv2d_gemm.h includes this file at the one point where the
+ * builds part, only where TE_DSP is set (te_fixedpoint.h), and takes te_gemm_widen,
+ * te_gemm_deep_tile_widened and te_gemm_copy_run from it in place of its portable ones
+ * (same names). Not a header to include on its own. */
 #ifndef TE_ARM_TE_GEMM_DEEP_DSP_H
 #define TE_ARM_TE_GEMM_DEEP_DSP_H
 
@@ -353,5 +356,37 @@ TE_GEMM_VARIANTS_DSP(te_gemm_tile_dsp,
                      (const int16_t* tile, int pixels, const int8_t* filter, const int32_t* bias,
                       const int32_t* multiplier, const int32_t* shift, const te_conv2d_gemm_params* p, int8_t* out),
                      tile, pixels, filter, bias, multiplier, shift, p, out)
+
+/* ---- the entries of te_conv2d_gemm.h (the portable ones' names) --------------------- */
+
+/* The interleaved tile of the rows (its values doubled in fast_requant layers), rows past
+ * `pixels` from whatever rows[i] points at (computed, never stored). */
+TE_INLINE void te_gemm_widen(const te_conv2d_gemm_params* p, const int8_t* const rows[TE_GEMM_PIXELS], int pixels,
+                             int16_t* wide) {
+  const int depth = p->depth;
+  if (pixels == TE_GEMM_PIXELS && (depth & 3) == 0 && rows[1] == rows[0] + depth && rows[2] == rows[1] + depth &&
+      rows[3] == rows[2] + depth) { /* consecutive pixels (stride 1): one pass over the four rows */
+    te_gemm_widen4_padded_dsp(rows[0], depth, wide, p->fast_requant);
+    return;
+  }
+  for (int i = 0; i < TE_GEMM_PIXELS; ++i) {
+    te_gemm_widen_row_dsp(rows[i], depth, i, wide, p->fast_requant);
+  }
+}
+
+/* The outputs from the interleaved tile te_gemm_widen wrote. */
+TE_INLINE void te_gemm_deep_tile_widened(const int16_t* wide, int pixels, const int8_t* filter, const int32_t* bias,
+                                         const int32_t* multiplier, const int32_t* shift,
+                                         const te_conv2d_gemm_params* p, int8_t* out) {
+  TE_GEMM_DISPATCH_DSP(p, te_gemm_tile_dsp, wide, pixels, filter, bias, multiplier, shift, p, out);
+}
+
+/* An im2col run a word at a time (unaligned loads and stores are allowed here); GCC would
+ * otherwise call memmove for a run of a few bytes. */
+TE_INLINE void te_gemm_copy_run(int8_t* restrict dst, const int8_t* restrict src, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) te_store_u32(dst + i, te_load_u32(src + i));
+  for (; i < n; ++i) dst[i] = src[i];
+}
 
 #endif /* TE_ARM_TE_GEMM_DEEP_DSP_H */

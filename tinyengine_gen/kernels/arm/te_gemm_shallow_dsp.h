@@ -1,9 +1,10 @@
-/* te_gemm_shallow_dsp.h: the shallow core on Armv7E-M: packed pixel pairs times channel pairs of a blocked weight layout (SMLAD), the short and the long (in parts) tiles.
+/* te_gemm_shallow_dsp.h: the shallow core on Armv7E-M: packed pixel pairs times channel
+ * pairs of a blocked weight layout (SMLAD), the short and the long (in parts) tiles.
  *
  * Armv7E-M DSP code of te_conv2d_gemm.h (see the DSP notes at its top), kept apart from
- * the portable core: te_conv2d_gemm.h includes this file, at this point of its own
- * text and only where TE_DSP is set (te_fixedpoint.h), so the portable file reads
- * without it. Not a header to include on its own. */
+ * the portable core: te_conv2d_gemm.h includes this file at the one point where the
+ * builds part, only where TE_DSP is set (te_fixedpoint.h), and takes te_gemm_shallow_tile
+ * from it in place of its portable one (same name). Not a header to include on its own. */
 #ifndef TE_ARM_TE_GEMM_SHALLOW_DSP_H
 #define TE_ARM_TE_GEMM_SHALLOW_DSP_H
 
@@ -210,5 +211,22 @@ TE_GEMM_VARIANTS_DSP(te_gemm_shallow_tile_long_dsp,
                       const te_conv2d_gemm_params* p, int8_t* out),
                      rows, pixels, filter, bias, multiplier, shift, p, out)
 
+/* ---- the entry of te_conv2d_gemm.h (the portable one's name) ------------------------ */
+
+/* te_gemm_config.h: TE_GEMM_SHALLOW_TILE 0 where no layer of the project comes here. */
+TE_INLINE void te_gemm_shallow_tile(const int8_t* const rows[TE_GEMM_PIXELS], int pixels, const int8_t* filter,
+                                    const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                    const te_conv2d_gemm_params* p, int8_t* out) {
+#if defined(TE_GEMM_SHALLOW_TILE) && !TE_GEMM_SHALLOW_TILE /* no layer comes here */
+  (void)rows, (void)pixels, (void)filter, (void)bias, (void)multiplier, (void)shift, (void)p, (void)out;
+  __builtin_trap();
+#else
+  if (p->depth <= TE_GEMM_SHALLOW_DSP_MAX_DEPTH) {
+    TE_GEMM_DISPATCH_DSP(p, te_gemm_shallow_tile_dsp, rows, pixels, filter, bias, multiplier, shift, p, out);
+  } else {
+    TE_GEMM_DISPATCH_DSP(p, te_gemm_shallow_tile_long_dsp, rows, pixels, filter, bias, multiplier, shift, p, out);
+  }
+#endif
+}
 
 #endif /* TE_ARM_TE_GEMM_SHALLOW_DSP_H */
