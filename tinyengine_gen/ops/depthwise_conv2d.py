@@ -86,6 +86,9 @@ class DepthwiseConv2DPlan:
     in_place: bool = False
     #: False: the generic kernel even where the row ring applies (only set by :meth:`lean_variant`)
     row_ring: bool = True
+    #: the row ring as te_depthwise_pairs.h, with its tap table in Flash (only set by
+    #: :meth:`channel_pairs_variant`, which the channel_pairs pass takes under --prefer=speed)
+    channel_pairs: bool = False
 
     @property
     def uses_row_ring(self) -> bool:
@@ -101,9 +104,22 @@ class DepthwiseConv2DPlan:
 
     @property
     def uses_channel_pairs(self) -> bool:
-        """Whether the row ring runs as te_depthwise_pairs.h (two taps per multiply-accumulate):
-        an even channel count, an odd filter width and no column dilation (int8 weights only:
-        the packed twin keeps te_depthwise_rows.h, see _emit_row_ring)."""
+        """Whether the row ring runs as te_depthwise_pairs.h (int8 weights only: the packed
+        twin keeps te_depthwise_rows.h, see _emit_row_ring)."""
+        return self.channel_pairs and self.channel_pairs_pay
+
+    def channel_pairs_variant(self) -> "DepthwiseConv2DPlan | None":
+        """The same layer on te_depthwise_pairs.h (faster, more Flash), or None where that
+        kernel does not apply or does not pay for its table."""
+        if self.channel_pairs or not self.channel_pairs_pay:
+            return None
+        return replace_plan(self, channel_pairs=True)
+
+    @property
+    def channel_pairs_pay(self) -> bool:
+        """Whether te_depthwise_pairs.h (two taps per multiply-accumulate) can run the layer
+        (an even channel count, an odd filter width, no column dilation, the row ring) and
+        saves enough instructions per extra byte of Flash its tap table takes."""
         kh, kw, c = self.filter.shape
         if not (self.uses_row_ring and c % 2 == 0 and kw % 2 == 1 and self.dilation[1] == 1):
             return False
@@ -117,7 +133,7 @@ class DepthwiseConv2DPlan:
     def kernel_sources(self) -> tuple[str, ...]:
         if self.uses_channel_pairs:
             return ("te_depthwise_pairs.h", "arm/te_depthwise_pairs_dsp.h", "te_depthwise_rows.h",
-                    "arm/te_depthwise_rows_dsp.h", "te_int4.h", "te_fixedpoint.h")
+                    "arm/te_depthwise_rows_dsp.h", "te_int4.h", "arm/te_int4_dsp.h", "te_fixedpoint.h")
         if self.uses_row_ring:
             return ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "arm/te_int4_dsp.h",
                     "te_fixedpoint.h")

@@ -22,6 +22,7 @@ from tests.shared_assets import shared_model
 from tests.tinyengine_gen.firmware._firmware_models import require_qemu
 from tflm_backend.tflm_runner import TflmModel
 from tinyengine_gen.codegen.kernel_config import CONFIG_HEADER
+from tinyengine_gen.compiler import CompileOptions
 from tinyengine_gen.firmware.build import FirmwareOptions, write_firmware_project
 from tinyengine_gen.firmware.qemu import check_firmware
 from tinyengine_gen.codegen.project import generate, generate_from_file
@@ -278,7 +279,8 @@ def _channel_pairs_model() -> bytes:
 def test_channel_pair_depthwise_identical_to_tflm_simd_and_portable(tmp_path):
     require_qemu()
     model = _channel_pairs_model()
-    project = generate(read_model_bytes(model, source="channel_pairs.tflite"))
+    assert "TE_DW_PAIRS_DEFINE(" not in generate(read_model_bytes(model, source="channel_pairs.tflite")).files["model.c"]
+    project = generate(read_model_bytes(model, source="channel_pairs.tflite"), CompileOptions(prefer="speed"))
     model_c = project.files["model.c"]
     for name in ("te_depthwise_pairs_3x3_s1", "te_depthwise_pairs_7x7_s2", "te_depthwise_pairs_5x5_s1"):
         assert f"TE_DW_PAIRS_DEFINE({name}," in model_c, name
