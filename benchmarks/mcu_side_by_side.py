@@ -1,6 +1,6 @@
 """Benchmark: stock TFLM (reference kernels, CMSIS-NN) and ours as firmware, side by side.
 
-    python benchmarks/mcu_side_by_side.py [--board=B] [--models=GLOB] [--ops=MODEL] [--tflm_tree=DIR] [--json=OUT]
+    python benchmarks/mcu_side_by_side.py [--board=B] [--models=GLOB] [--ops=MODEL] [--tflm_tree=DIR] [--json=OUT] [--prefer=speed]
 
 For every model in ../shared/models (or the glob), builds three firmwares for the board
 (TFLM with its reference kernels, TFLM with Arm's CMSIS-NN kernels, our generated C: same
@@ -37,6 +37,7 @@ from tinyengine_gen.atomic_io import write_json_atomically  # noqa: E402
 from tinyengine_gen.cli import report_user_errors  # noqa: E402
 from tinyengine_gen.errors import TinyEngineError  # noqa: E402
 from tinyengine_gen.firmware.boards import BOARDS  # noqa: E402
+from tinyengine_gen.options import CompileOptions  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FLAGS = flags.FLAGS
@@ -49,6 +50,9 @@ flags.DEFINE_string(
 )
 flags.DEFINE_string("work_dir", "/tmp/mcunet_tf_mcu_side_by_side", "Where the firmwares are built (per model).")
 flags.DEFINE_string("json", None, "Also write all figures to this JSON file.")
+flags.DEFINE_enum(
+    "prefer", "memory", ["memory", "speed"], "Our kernel choice (the engine's --prefer): speed adds depthwise channel pairs."
+)
 flags.DEFINE_bool(
     "model_kernels_only",
     False,
@@ -139,7 +143,8 @@ def _main() -> int:
     if FLAGS.ops:
         path = Path(FLAGS.ops) if Path(FLAGS.ops).is_file() else SHARED / "models" / FLAGS.ops
         result = compare_on_mcu(
-            path, FLAGS.board, tree, work_dir=Path(FLAGS.work_dir) / path.stem, model_kernels_only=FLAGS.model_kernels_only
+            path, FLAGS.board, tree, work_dir=Path(FLAGS.work_dir) / path.stem, model_kernels_only=FLAGS.model_kernels_only,
+            options=CompileOptions(prefer=FLAGS.prefer),
         )
         print(format_mcu_table(result))
         print()
@@ -160,7 +165,7 @@ def _main() -> int:
             results.append(
                 compare_on_mcu(
                     model, FLAGS.board, tree, work_dir=Path(FLAGS.work_dir) / Path(model).stem,
-                    model_kernels_only=FLAGS.model_kernels_only,
+                    model_kernels_only=FLAGS.model_kernels_only, options=CompileOptions(prefer=FLAGS.prefer),
                 )
             )
         except TinyEngineError as exc:

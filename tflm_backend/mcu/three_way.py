@@ -22,6 +22,7 @@ from tinyengine_gen.firmware.build import FirmwareOptions, default_cases, encode
 from tinyengine_gen.firmware.linker import layout_for
 from tinyengine_gen.firmware.qemu import run_firmware
 from tinyengine_gen.codegen.project import generate_from_file
+from tinyengine_gen.options import CompileOptions
 
 __all__ = ["BUILD_NAMES", "McuComparison", "compare_on_mcu", "format_mcu_table", "format_ops_table"]
 
@@ -67,10 +68,12 @@ def _board_layout(board: BoardProfile):
     return layout_for(board, "qemu_full") if board.name == board.qemu_machine else layout_for(board, "board")
 
 
-def _ours(tflite: Path, board: BoardProfile, cases: list, work_dir: Path, jobs: int) -> McuBuild:
-    project = generate_from_file(tflite)
-    options = FirmwareOptions(board=board.name, layout="qemu_full", profile_ops=True, jobs=jobs)
-    build = write_firmware_project(project, work_dir, options, cases)
+def _ours(
+    tflite: Path, board: BoardProfile, cases: list, work_dir: Path, jobs: int, options: CompileOptions | None = None
+) -> McuBuild:
+    project = generate_from_file(tflite, options)
+    firmware = FirmwareOptions(board=board.name, layout="qemu_full", profile_ops=True, jobs=jobs)
+    build = write_firmware_project(project, work_dir, firmware, cases)
     run = run_firmware(build, timeout_s=1800)
     report = project.report
     names = {op["index"]: op["name"] for op in report["ops"]}
@@ -105,8 +108,10 @@ def compare_on_mcu(
     seed: int = 0,
     jobs: int = 2,
     model_kernels_only: bool = False,
+    options: CompileOptions | None = None,
 ) -> McuComparison:
-    """Build and run the three firmwares of ``tflite`` for ``board`` on one random input.
+    """Build and run the three firmwares of ``tflite`` for ``board`` on one random input
+    (ours compiled with ``options``, e.g. ``--prefer=speed``).
 
     ``model_kernels_only``: link TFLM from a library of its framework and only this model's
     kernels (the firmware links the same objects; a cold cache compiles far fewer files)."""
@@ -116,7 +121,7 @@ def compare_on_mcu(
     project = generate_from_file(tflite)
     cases = default_cases(project.report, 1, seed)
     raw = encoded_cases(project.report, cases)
-    ours = _ours(tflite, profile, cases, root / "tinyengine", jobs)
+    ours = _ours(tflite, profile, cases, root / "tinyengine", jobs, options)
     builds = {}
     for flavour in ("reference", "cmsis_nn"):
         builds[f"tflm_{flavour}"] = build_and_run_tflm(

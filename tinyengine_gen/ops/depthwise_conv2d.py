@@ -50,6 +50,15 @@ class PackedWeights:
     filter: np.ndarray  # uint8, TFLite INT4 nibble order
     shifts: np.ndarray  # int8
 
+#: The tap table of te_depthwise_pairs.h (int16 pairs) takes 2.7-4.6x the Flash of the int8
+#: filter; a layer gets it where it has at least this many MACs per extra byte. On
+#: mcunet_vww (mps2-an500, QEMU) the layers above it save 20-175 instructions per extra byte
+#: and hold 1.08 M of the 1.55 M instructions the table saves everywhere, for 34 KB of the
+#: 183 KB it would add; the rest keep te_depthwise_rows.h. (Widening the table from the int8
+#: filter once per output row instead, with no extra Flash, was measured slower than
+#: te_depthwise_rows.h on most of those layers.)
+PAIR_TAPS_MACS_PER_FLASH_BYTE = 16
+
 #: TFLite stores per-channel depthwise scales on the last filter axis.
 DEPTHWISE_QUANTIZED_DIMENSION = 3
 
@@ -77,6 +86,9 @@ class DepthwiseConv2DPlan:
     in_place: bool = False
     #: False: the generic kernel even where the row ring applies (only set by :meth:`lean_variant`)
     row_ring: bool = True
+    #: the row ring as te_depthwise_pairs.h, with its tap table in Flash (only set by
+    #: :meth:`channel_pairs_variant`, which the channel_pairs pass takes under --prefer=speed)
+    channel_pairs: bool = False
 
     @property
     def uses_row_ring(self) -> bool:
@@ -91,7 +103,37 @@ class DepthwiseConv2DPlan:
         return replace_plan(self, row_ring=False)
 
     @property
+    def uses_channel_pairs(self) -> bool:
+        """Whether the row ring runs as te_depthwise_pairs.h (int8 weights only: the packed
+        twin keeps te_depthwise_rows.h, see _emit_row_ring)."""
+        return self.channel_pairs and self.channel_pairs_pay
+
+    def channel_pairs_variant(self) -> "DepthwiseConv2DPlan | None":
+        """The same layer on te_depthwise_pairs.h (faster, more Flash), or None where that
+        kernel does not apply or does not pay for its table."""
+        if self.channel_pairs or not self.channel_pairs_pay:
+            return None
+        return replace_plan(self, channel_pairs=True)
+
+    @property
+    def channel_pairs_pay(self) -> bool:
+        """Whether te_depthwise_pairs.h (two taps per multiply-accumulate) can run the layer
+        (an even channel count, an odd filter width, no column dilation, the row ring) and
+        saves enough instructions per extra byte of Flash its tap table takes."""
+        kh, kw, c = self.filter.shape
+        if not (self.uses_row_ring and c % 2 == 0 and kw % 2 == 1 and self.dilation[1] == 1):
+            return False
+        if kw == 3 and self.stride[1] > 1:  # measured: no faster than te_depthwise_rows.h's single pixels
+            return False
+        extra_flash = c * kh * ((kw + 1) // 2) * (8 if self.stride[1] == 1 else 4) - self.filter.size
+        return self.macs >= PAIR_TAPS_MACS_PER_FLASH_BYTE * extra_flash
+
+
+    @property
     def kernel_sources(self) -> tuple[str, ...]:
+        if self.uses_channel_pairs:
+            return ("te_depthwise_pairs.h", "arm/te_depthwise_pairs_dsp.h", "te_depthwise_rows.h",
+                    "arm/te_depthwise_rows_dsp.h", "te_int4.h", "arm/te_int4_dsp.h", "te_fixedpoint.h")
         if self.uses_row_ring:
             return ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "arm/te_int4_dsp.h",
                     "te_fixedpoint.h")
@@ -180,17 +222,29 @@ class DepthwiseConv2DPlan:
         n, ih, iw, c = self.input_shape
         _, oh, ow, _ = self.output_shape
         kh, kw, _ = self.filter.shape
+        folded = self.bias.astype(np.int64) + self.input_offset * self.filter.astype(np.int64).sum(axis=(0, 1))
+        folded = folded.astype(np.int32)  # as the C sums wrap
+        fast = _fast_requant(self.filter, folded, self)
+        pairs = packed is None and self.uses_channel_pairs
         square = kh == kw and kh in (3, 5, 7) and self.stride[0] == self.stride[1] and self.stride[0] in (1, 2)
         prefix, define = ("te_depthwise_rows", "TE_DW_ROWS_DEFINE") if packed is None else (
             "te_depthwise_rows_int4", "TE_DW_ROWS_INT4_DEFINE")
-        if square:
+        if pairs:  # constants only: one specialisation per filter size and strides
+            prefix, define = "te_depthwise_pairs", "TE_DW_PAIRS_DEFINE"
+            name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}" + ("" if self.stride[0] == self.stride[1] else f"x{self.stride[1]}")
+            constants = f"{kh}, {kw}, {self.stride[0]}, {self.stride[1]}"
+        elif square:
             name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}"
             constants = f"{kh}, {kw}, {self.stride[0]}, {self.stride[1]}"
         else:
             name, constants = f"{prefix}_any", "0, 0, 0, 0"
         ctx.definition(name, f"{define}({name}, {constants})")
-        folded = self.bias.astype(np.int64) + self.input_offset * self.filter.astype(np.int64).sum(axis=(0, 1))
-        folded = folded.astype(np.int32)  # as the C sums wrap
+        if pairs:
+            weights = ctx.const(f"op{self.op_index}_pair_taps", _pair_taps(self.filter, self.stride[1], fast))
+        elif packed is None:
+            weights = ctx.const(f"op{self.op_index}_filter", self.filter)
+        else:
+            weights = ctx.const(f"op{self.op_index}_filter_int4", packed.filter)
         params = (
             f".batches = {n}, .in_h = {ih}, .in_w = {iw}, .channels = {c}, .out_h = {oh}, .out_w = {ow}, "
             f".k_h = {kh}, .k_w = {kw}, .stride_h = {self.stride[0]}, .stride_w = {self.stride[1]}, "
@@ -198,14 +252,13 @@ class DepthwiseConv2DPlan:
             f".pad_left = {self.padding[1]}, .ring_rows = {self.ring_rows}, .ring_width = {self.ring_width}, "
             f".pad_value = {-self.input_offset}, .output_offset = {self.output_offset}, "
             f".act_min = {self.act_min}, .act_max = {self.act_max}, "
-            f".fast_requant = {int(_fast_requant(self.filter, folded, self))}"
+            f".fast_requant = {int(fast)}"
         )
         arguments = ", ".join(
             [
                 "&params",
                 ctx.tensor(self.inputs[0]),
-                (ctx.const(f"op{self.op_index}_filter", self.filter) if packed is None
-                 else ctx.const(f"op{self.op_index}_filter_int4", packed.filter)),
+                weights,
                 ctx.const(f"op{self.op_index}_folded_bias", folded),
                 ctx.const(f"op{self.op_index}_multiplier", self.multipliers),
                 (ctx.const(f"op{self.op_index}_shift", self.shifts) if packed is None
@@ -299,6 +352,24 @@ def _fast_requant(filter_: np.ndarray, folded_bias: np.ndarray, plan: DepthwiseC
     preconditions hold for every channel's sum, |folded bias| + 128 * sum |w| (raw int8 inputs)."""
     bounds = np.abs(folded_bias.astype(np.int64)) + 128 * np.abs(filter_.astype(np.int64)).sum(axis=(0, 1))
     return fast_requant_applies(plan.multipliers, plan.shifts, plan.output_offset, bounds)
+
+
+def _pair_taps(filter_: np.ndarray, stride_w: int, doubled: bool) -> np.ndarray:
+    """The tap table te_depthwise_pairs.h reads, int16 pairs in its loop order.
+
+    Per channel pair (c, c + 1), per filter row, per j < J = (k_w + 1) / 2: with stride 1
+    [P_c, Q_c, P_c+1, Q_c+1], else [P_c, P_c+1], where P_j = (w[2j], w[2j+1]) and
+    Q_j = (w[2j-1], w[2j]) (w outside the filter: 0), each pair low half first. Doubled
+    where the kernel requantises with te_requantize_rq (its sums are then 2 * acc)."""
+    kh, kw, c = filter_.shape
+    nj = (kw + 1) // 2
+    w = np.zeros((kh, 2 * nj + 1, c), dtype=np.int16)  # w[:, k + 1] = filter[:, k]
+    w[:, 1 : kw + 1] = filter_.astype(np.int16) * (2 if doubled else 1)
+    p = np.stack([w[:, 1::2][:, :nj], w[:, 2::2][:, :nj]], axis=-1)  # [kh, j, c, half]
+    q = np.stack([w[:, 0::2][:, :nj], w[:, 1::2][:, :nj]], axis=-1)
+    words = np.stack([p, q], axis=-2) if stride_w == 1 else p[:, :, :, None, :]  # [kh, j, c, word, half]
+    per_pair = words.reshape(kh, nj, c // 2, 2, words.shape[3], 2).transpose(2, 0, 1, 3, 4, 5)
+    return np.ascontiguousarray(per_pair).reshape(-1)
 
 
 def depthwise_conv2d_reference(x: np.ndarray, plan: DepthwiseConv2DPlan) -> np.ndarray:

@@ -13,12 +13,14 @@ Plan passes: packed 4-bit convolution / fully-connected weights first (when aske
 passes then leave those layers alone; depthwise layers are packed after the in-place pass,
 where they did not go in place), residual fusion (it removes tensors and decides which buffers an ADD
 may write over), then in-place kernels, then lean scratch at the peak (which needs the
-final lifetimes).
+final lifetimes), then, under ``--prefer=speed``, depthwise channel pairs (Flash for speed;
+no lifetime changes).
 """
 
 from __future__ import annotations
 
 from tinyengine_gen.passes.base import Pass
+from tinyengine_gen.passes.channel_pairs import CHANNEL_PAIRS
 from tinyengine_gen.passes.fold_constants import FOLD_CONSTANTS
 from tinyengine_gen.passes.fold_dilated import FOLD_DILATED
 from tinyengine_gen.passes.fold_float_unary import FOLD_FLOAT_UNARY
@@ -43,4 +45,4 @@ GRAPH_PASSES: tuple[Pass, ...] = (
     FOLD_PAD,
     FOLD_INPUT_TRANSPOSE,
 )
-PLAN_PASSES: tuple[Pass, ...] = (PACK_INT4, FUSE_RESIDUAL_ADD, IN_PLACE, PACK_INT4_DEPTHWISE, LEAN_SCRATCH)
+PLAN_PASSES: tuple[Pass, ...] = (PACK_INT4, FUSE_RESIDUAL_ADD, IN_PLACE, PACK_INT4_DEPTHWISE, LEAN_SCRATCH, CHANNEL_PAIRS)

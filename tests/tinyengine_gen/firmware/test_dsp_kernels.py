@@ -22,6 +22,7 @@ from tests.shared_assets import shared_model
 from tests.tinyengine_gen.firmware._firmware_models import require_qemu
 from tflm_backend.tflm_runner import TflmModel
 from tinyengine_gen.codegen.kernel_config import CONFIG_HEADER
+from tinyengine_gen.compiler import CompileOptions
 from tinyengine_gen.firmware.build import FirmwareOptions, write_firmware_project
 from tinyengine_gen.firmware.qemu import check_firmware
 from tinyengine_gen.codegen.project import generate, generate_from_file
@@ -253,6 +254,37 @@ def test_simd_and_portable_identical_to_tflm_on_every_dsp_path(tmp_path):
     assert any(k in kernels for k in ("kernels/te_conv2d_kxk.c", "kernels/te_conv2d_kxk_shallow.c"))
     assert any(k in kernels for k in ("kernels/te_conv2d_1x1.c", "kernels/te_conv2d_1x1_inplace.c"))
     assert any(k in kernels for k in ("kernels/te_conv2d_1x1_shallow.c", "kernels/te_conv2d_1x1_shallow_inplace.c"))
+    for check in results.values():
+        assert check.compared_with == ("TFLM", "host build")
+    assert results["simd"].run.outputs == results["portable"].run.outputs
+
+
+def _channel_pairs_model() -> bytes:
+    """Depthwise layers large enough for te_depthwise_pairs.h: 6 channels (a last pair past
+    the last four), odd widths (a lone last pixel), 3x3 and 5x5 stride 1, 7x7 stride 2, a
+    ReLU6 clamp narrower than int8."""
+
+    def build():
+        inputs = keras.Input((15, 17, 3), batch_size=1)
+        x = keras.layers.Conv2D(6, 1)(inputs)  # (a depthwise layer on the model input would run without its ring)
+        x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6")(x)
+        x = keras.layers.DepthwiseConv2D(7, strides=2, padding="same")(x)  # 8x9
+        x = keras.layers.DepthwiseConv2D(5, padding="same", activation="relu")(x)
+        x = keras.layers.Flatten()(x)
+        return keras.Model(inputs, keras.layers.Dense(3)(x))
+
+    return convert_int8(build)
+
+
+def test_channel_pair_depthwise_identical_to_tflm_simd_and_portable(tmp_path):
+    require_qemu()
+    model = _channel_pairs_model()
+    assert "TE_DW_PAIRS_DEFINE(" not in generate(read_model_bytes(model, source="channel_pairs.tflite")).files["model.c"]
+    project = generate(read_model_bytes(model, source="channel_pairs.tflite"), CompileOptions(prefer="speed"))
+    model_c = project.files["model.c"]
+    for name in ("te_depthwise_pairs_3x3_s1", "te_depthwise_pairs_7x7_s2", "te_depthwise_pairs_5x5_s1"):
+        assert f"TE_DW_PAIRS_DEFINE({name}," in model_c, name
+    results = _run_both(project, TflmModel(model).run, tmp_path, cases=2)
     for check in results.values():
         assert check.compared_with == ("TFLM", "host build")
     assert results["simd"].run.outputs == results["portable"].run.outputs

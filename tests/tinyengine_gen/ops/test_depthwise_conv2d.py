@@ -139,3 +139,14 @@ def test_depthwise_rejects_float_model():
         UnsupportedOperatorError, match=r"float.tflite: operator \d+ \(DEPTHWISE_CONV_2D\).*float32.*int8"
     ):
         plan_depthwise_conv2d(graph, op)
+
+
+@pytest.mark.parametrize("kernel,stride,activation", [(3, 1, "relu6"), (5, 1, None), (7, 2, "relu")])
+def test_depthwise_channel_pairs_bit_exact(tmp_path, kernel, stride, activation):
+    """te_depthwise_pairs.h (its portable build here): 6 channels (a last pair after the
+    last four), odd output widths (a lone last pixel), layers big enough to store the table."""
+    model = convert_int8(_dw_model(kernel, stride, "same", activation, 1, 1, True, channels=6, size=(17, 15)))
+    comparison = compile_and_compare(model, tmp_path, trials=2, options=CompileOptions(prefer="speed"))
+    (compiled,) = comparison.project.compiled.plans  # type: ignore[attr-defined]
+    assert compiled.uses_channel_pairs
+    assert "TE_DW_PAIRS_DEFINE(" in comparison.project.files["model.c"]

@@ -32,7 +32,7 @@ def test_the_order_is_written_once():
         "fold_constants", "fold_dilated", "fold_float_unary", "split_grouped_conv", "strip_input_quantize", "strip_output_dequantize", "fold_pad", "fold_input_transpose"
     ]
     assert [p.name for p in PLAN_PASSES] == [
-        "pack_int4", "fuse_residual_add", "in_place", "pack_int4_depthwise", "lean_scratch"
+        "pack_int4", "fuse_residual_add", "in_place", "pack_int4_depthwise", "lean_scratch", "channel_pairs"
     ]
     assert {p.stage for p in GRAPH_PASSES} == {"graph"} and {p.stage for p in PLAN_PASSES} == {"plan"}
 
