@@ -7,9 +7,15 @@ residuals are ADD, global pooling is MEAN over axes [1, 2] without kept dims, an
 classifier is a per-channel FULLY_CONNECTED on the pooled ``[1, C]`` vector. Every conv
 has SAME padding, as the extracted model's layers do.
 
-Weights are zeros and every scale is 1.0: memory planning and Flash depend only on shapes
+Weights are zeros and the scales are fixed: memory planning and Flash depend only on shapes
 and on which constant arrays each operator emits, so no conversion (seconds) is needed
-to price an architecture (microseconds). Tests check this against real conversions.
+to price an architecture (microseconds). Tests check this against real conversions. The
+scales are the converter's kind, not 1.0, because the kernel variants depend on them: a
+ReLU6 output is [0, 6] in 255 steps (zero point -128, so its clamp is the whole int8
+range), a weight scale well below the activation scale (a requantisation multiplier below
+one, right shift: the DSP kernels' fast requantisation). A project whose GEMM layers all
+requantise that way compiles no general-requantisation copies (te_gemm_config.h), as the
+exported sub-networks do, so the firmware cost model prices the same kernel objects.
 
 Tensors and operators are immutable, and a block's are fixed by its spec, its input's
 shape and where its tensors and operators start (likewise the stem's and the tail's): the
@@ -44,7 +50,13 @@ _RELU6 = int(schema.ActivationFunctionType.RELU6)
 _NONE = int(schema.ActivationFunctionType.NONE)
 #: TFLite stores per-channel depthwise scales on the last filter axis, conv/FC scales on axis 0.
 _DEPTHWISE_AXIS = 3
-_ACTIVATION_QUANT = Quantization(scales=(1.0,), zero_points=(0,))
+#: activation scale: ReLU6's [0, 6] in 255 steps (the converter's, for every ReLU6 output)
+_ACTIVATION_SCALE = 6.0 / 255.0
+_ACTIVATION_QUANT = Quantization(scales=(_ACTIVATION_SCALE,), zero_points=(0,))
+_RELU6_QUANT = Quantization(scales=(_ACTIVATION_SCALE,), zero_points=(-128,))
+#: per-channel weight scale: requantisation multipliers of 2^-7 (a right shift, as trained
+#: weights give; a scale of 1.0 would be a left shift, which no real layer has)
+_WEIGHT_SCALE = 1.0 / 128.0
 _INT8, _INT32 = DType.INT8, DType.INT32
 _MEAN_AXES = np.array([1, 2], dtype=np.int32)
 _MEAN_AXES.setflags(write=False)
@@ -83,7 +95,7 @@ def _zeros(shape: tuple[int, ...], dtype: str) -> np.ndarray:
 
 @functools.lru_cache(maxsize=1024)
 def _per_channel(channels: int, axis: int) -> Quantization:
-    return Quantization(scales=(1.0,) * channels, zero_points=(0,) * channels, axis=axis)
+    return Quantization(scales=(_WEIGHT_SCALE,) * channels, zero_points=(0,) * channels, axis=axis)
 
 
 class SubnetGraph:
@@ -116,8 +128,8 @@ class SubnetGraph:
             self.tensors.append(tensor)
         return index
 
-    def activation(self, name: str, shape: tuple[int, ...]) -> int:
-        return self._tensor(name, shape, _INT8, _ACTIVATION_QUANT)
+    def activation(self, name: str, shape: tuple[int, ...], relu6: bool = False) -> int:
+        return self._tensor(name, shape, _INT8, _RELU6_QUANT if relu6 else _ACTIVATION_QUANT)
 
     def _parameter(self, name: str, shape: tuple[int, ...], dtype: DType, quant: Quantization) -> int:
         self.parameters += math.prod(shape)
@@ -143,7 +155,7 @@ class SubnetGraph:
         quant = _per_channel(filters, 0)
         weights = self._parameter(f"{name}/filter", (filters, kernel, kernel, c), _INT8, quant)
         bias = self._parameter(f"{name}/bias", (filters,), _INT32, quant)
-        y = self.activation(name, (1, out_h, out_w, filters))
+        y = self.activation(name, (1, out_h, out_w, filters), relu6)
         options = _conv_options(_SAME, stride, relu6, False)
         return self._operator(("CONV_2D", (h, w, c), filters, kernel, stride, relu6), (x, weights, bias), y, options)
 
@@ -153,7 +165,7 @@ class SubnetGraph:
         out_w = out_h if w == h else same_or_valid_padding("SAME", w, kernel, stride, 1)[0]
         weights = self._parameter(f"{name}/filter", (1, kernel, kernel, c), _INT8, _per_channel(c, _DEPTHWISE_AXIS))
         bias = self._parameter(f"{name}/bias", (c,), _INT32, _per_channel(c, 0))
-        y = self.activation(name, (1, out_h, out_w, c))
+        y = self.activation(name, (1, out_h, out_w, c), relu6=True)
         options = _conv_options(_SAME, stride, True, True)
         return self._operator(("DEPTHWISE_CONV_2D", (h, w, c), kernel, stride), (x, weights, bias), y, options)
 
