@@ -20,6 +20,7 @@ from tinyengine_gen.errors import QuantizationError, UnsupportedModelError, Unsu
 from tinyengine_gen.fixedpoint import ScaleRangeError, activation_range, requant_multipliers
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.frontend.schema import schema
+from tinyengine_gen.ops.kernel import Kernel
 
 __all__ = [
     "DataMovementPlan",
@@ -88,8 +89,12 @@ class OpPlan(Protocol):
         """Temporary bytes the kernel needs while it runs (placed in the arena)."""
 
     @property
+    def kernels(self) -> tuple[Kernel, ...]:
+        """The kernels the emitted call runs (see :class:`tinyengine_gen.ops.kernel.DeclaredKernels`)."""
+
+    @property
     def kernel_sources(self) -> tuple[str, ...]:
-        """Files in tinyengine_gen/kernels that the emitted call needs (.c and .h)."""
+        """Files in tinyengine_gen/kernels that the emitted call needs (.c and .h), derived from ``kernels``."""
 
     @property
     def aliases(self) -> tuple[tuple[int, int], ...]:

@@ -28,6 +28,7 @@ import numpy as np
 
 from tinyengine_gen.fixedpoint import fast_requant_applies, multiply_by_quantized_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 from tinyengine_gen.ops.base import (
     EmitContext,
     OpChecker,
@@ -63,8 +64,19 @@ PAIR_TAPS_MACS_PER_FLASH_BYTE = 16
 DEPTHWISE_QUANTIZED_DIMENSION = 3
 
 
+_ROWS_SOURCES = ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "arm/te_int4_dsp.h", "te_fixedpoint.h")
+#: The kernels (the row-ring ones are header-only: model.c defines one specialisation per
+#: filter size and strides with their DEFINE macros, named after the kernel).
+DEPTHWISE_ROWS = Kernel("te_depthwise_rows", _ROWS_SOURCES)
+DEPTHWISE_PAIRS = Kernel("te_depthwise_pairs", ("te_depthwise_pairs.h", "arm/te_depthwise_pairs_dsp.h") + _ROWS_SOURCES)
+DEPTHWISE_CONV2D_S8 = Kernel(
+    "te_depthwise_conv2d_s8",
+    ("te_depthwise_conv2d.c", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h", "arm/te_int4_dsp.h", "te_fixedpoint.h"),
+)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class DepthwiseConv2DPlan:
+class DepthwiseConv2DPlan(DeclaredKernels):
     op_index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -130,13 +142,10 @@ class DepthwiseConv2DPlan:
 
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
+    def kernels(self) -> tuple[Kernel, ...]:
         if self.uses_channel_pairs:
-            return ("te_depthwise_pairs.h", "arm/te_depthwise_pairs_dsp.h", "te_depthwise_rows.h",
-                    "arm/te_depthwise_rows_dsp.h", "te_int4.h", "arm/te_int4_dsp.h", "te_fixedpoint.h")
-        if self.uses_row_ring:
-            return ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "arm/te_int4_dsp.h",
-                    "te_fixedpoint.h")
+            return (DEPTHWISE_PAIRS,)
+        return (DEPTHWISE_ROWS,) if self.uses_row_ring else (DEPTHWISE_CONV2D_S8,)
         return ("te_depthwise_conv2d.c", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h", "arm/te_int4_dsp.h",
                 "te_fixedpoint.h")
 

@@ -27,7 +27,7 @@ import numpy as np
 from tinyengine_gen.int4_packing import INT4_MAX, INT4_MIN, fits_int4, pack_int4, unpack_int4
 from tinyengine_gen.ops.base import EmitContext, OpPlan, replace_plan
 from tinyengine_gen.ops.conv2d import Conv2DPlan
-from tinyengine_gen.ops.depthwise_conv2d import DepthwiseConv2DPlan, PackedWeights
+from tinyengine_gen.ops.depthwise_conv2d import DEPTHWISE_ROWS, DepthwiseConv2DPlan, PackedWeights
 from tinyengine_gen.ops.features import PackedWeightPlan
 from tinyengine_gen.ops.fully_connected import FullyConnectedPlan
 from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
@@ -54,6 +54,12 @@ CONV2D_INT4_1X1_INPLACE_S8 = Kernel("te_conv2d_int4_1x1_inplace_s8", _CONV2D_INT
 FULLY_CONNECTED_INT4_S8 = Kernel(
     "te_fully_connected_int4_s8",
     ("te_fully_connected_int4.c", "te_fully_connected_int4.h", "te_int4.h", "arm/te_int4_dsp.h", "te_fixedpoint.h"),
+)
+#: a packed depthwise layer off the row ring (the generic loop nest); on it, the int8 twin's DEPTHWISE_ROWS
+DEPTHWISE_INT4_S8 = Kernel(
+    "te_depthwise_int4_s8",
+    ("te_depthwise_int4.c", "te_depthwise_int4.h", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h",
+     "arm/te_int4_dsp.h", "te_fixedpoint.h"),
 )
 
 def _int8_shifts(shifts: np.ndarray) -> np.ndarray:
@@ -176,19 +182,15 @@ class PackedConv2DPlan(_PackedPlan, DeclaredKernels):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class PackedDepthwiseConv2DPlan(_PackedPlan):
+class PackedDepthwiseConv2DPlan(_PackedPlan, DeclaredKernels):
     """DEPTHWISE_CONV_2D. With depth multiplier 1 the row-ring kernel of its int8 twin
     (te_depthwise_rows.h, TE_DW_ROWS_INT4_DEFINE): the same ring scratch, and in place
     wherever the twin is (the aliases are the base plan's), so packing costs no SRAM.
     Otherwise te_depthwise_int4_s8 (the generic loop nest), no scratch."""
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        if self.base.uses_row_ring:  # type: ignore[attr-defined]
-            return ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.h", "arm/te_int4_dsp.h",
-                    "te_fixedpoint.h")
-        return ("te_depthwise_int4.c", "te_depthwise_int4.h", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h",
-                "arm/te_int4_dsp.h", "te_fixedpoint.h")
+    def kernels(self) -> tuple[Kernel, ...]:
+        return (DEPTHWISE_ROWS,) if self.base.uses_row_ring else (DEPTHWISE_INT4_S8,)  # type: ignore[attr-defined]
 
     @property
     def scratch_bytes(self) -> int:

@@ -22,6 +22,7 @@ import numpy as np
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import EmitContext, OpPlan
 from tinyengine_gen.ops.features import LayerGroup
+from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 from tinyengine_gen.ops.transpose import TransposePlan
 from tinyengine_gen.patching.adapters import adapter_for, required_adapter
 from tinyengine_gen.memory.planner import BufferRequest, MemoryPlan, plan_memory
@@ -68,8 +69,12 @@ class _Patch:
     steps: tuple[_PatchStep, ...]
 
 
+#: te_patch.h: a patch's crops and inserts (header-only, called from model.c)
+PATCH_COPY = Kernel("te_patch", ("te_patch.h",))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class PatchStagePlan(LayerGroup):
+class PatchStagePlan(LayerGroup, DeclaredKernels):
     """One step of the network that runs ``stage_plans`` patch by patch (an OpPlan)."""
 
     op_index: int
@@ -112,12 +117,13 @@ class PatchStagePlan(LayerGroup):
         return dataclasses.replace(self, patches=patches, stage_plans=tuple(change(plan) for plan in self.stage_plans))
 
     @property
-    def kernel_sources(self) -> tuple[str, ...]:
-        sources = {"te_patch.h"}
+    def kernels(self) -> tuple[Kernel, ...]:
+        """The patch copies' and every per-patch call's kernels, each once."""
+        kernels: dict[Kernel, None] = {PATCH_COPY: None}
         for patch in self.patches:
             for step in patch.steps:
-                sources.update(step.plan.kernel_sources)
-        return tuple(sorted(sources))
+                kernels.update(dict.fromkeys(step.plan.kernels))
+        return tuple(kernels)
 
     def reference(self, values: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         local = dict(values)

@@ -91,9 +91,8 @@ def test_kernels_are_compared_and_hashed_by_value():
     assert conv2d.CONV2D_1X1_S8 != conv2d.CONV2D_1X1_SHALLOW_S8
 
 
-#: plan classes that still list their files as strings: the depthwise ones (being rewritten),
-#: the packed plans' shared base, and the patch stage (the files of the layers it runs)
-STRING_SOURCES = {"DepthwiseConv2DPlan", "PackedDepthwiseConv2DPlan", "_PackedPlan", "PatchStagePlan"}
+#: the packed plans' shared base (each packed plan declares its own kernels)
+STRING_SOURCES = {"_PackedPlan"}
 
 
 def test_every_other_plan_class_derives_its_files_from_its_kernel_objects():
