@@ -26,19 +26,14 @@ TE_INLINE uint32_t te_dw_pairs_high_halves(uint32_t a, uint32_t b) {
   __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
   return r;
 }
-/* SMLAD: acc + lo(x) lo(w) + hi(x) hi(w). */
-TE_INLINE int32_t te_dw_pairs_mac(uint32_t x, uint32_t w, int32_t acc) { return __smlad((int32_t)x, (int32_t)w, acc); }
+/* SMLAD: acc + lo(x) lo(w) + hi(x) hi(w) (te_fixedpoint_dsp.h's). */
+#define te_dw_pairs_mac te_smlad
 /* The next two words of the tap table, w advanced past them, with one LDRD the compiler may
  * not move: hoisted out of the
  * pixel loop, the taps' weights would push the sums out of the registers. */
 #define TE_DW_PAIRS_NEXT(w, lo, hi) \
   __asm__ volatile("ldrd %0, %1, [%2], #8" : "=r"(lo), "=r"(hi), "+r"(w))
-/* An int8 output: SSAT where the clamp is the whole int8 range, else the clamp. */
-TE_INLINE int8_t te_dw_pairs_out8(int32_t v, int full, int32_t lo, int32_t hi) {
-  if (full) return (int8_t)__ssat(v, 8);
-  v = v > lo ? v : lo;
-  v = v < hi ? v : hi;
-  return (int8_t)v;
-}
+/* An int8 output: SSAT where the clamp is the whole int8 range, else the clamp (te_fixedpoint_dsp.h's). */
+#define te_dw_pairs_out8 te_out8
 
 #endif /* TE_ARM_TE_DEPTHWISE_PAIRS_DSP_H */
