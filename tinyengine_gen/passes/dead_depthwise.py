@@ -29,6 +29,7 @@ from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
 from tinyengine_gen.ops.base import plan_operator
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import Pass, Plans
+from tinyengine_gen.passes.graph_edit import AppendedTensors
 
 __all__ = ["DROP_DEAD_DEPTHWISE_CHANNELS", "drop_dead_depthwise_channels", "dead_depthwise_channels"]
 
@@ -118,16 +119,9 @@ def _without(quant: Quantization | None, keep: np.ndarray) -> Quantization | Non
     return Quantization(tuple(quant.scales[i] for i in keep), tuple(quant.zero_points[i] for i in keep), quant.axis)
 
 
-class _Tensors:
-    def __init__(self, graph: Graph) -> None:
-        self.tensors = list(graph.tensors)
-
+class _Tensors(AppendedTensors):
     def constant(self, like: Tensor, data: np.ndarray, quant: Quantization | None) -> int:
-        data = np.ascontiguousarray(data)
-        data.setflags(write=False)
-        index = len(self.tensors)
-        self.tensors.append(Tensor(index, f"{like.name}/live", tuple(data.shape), like.dtype, quant, data))
-        return index
+        return self.add(f"{like.name}/live", data.shape, like.dtype, quant, data)
 
     def narrow(self, index: int, channels: int) -> None:
         """The activation ``index`` with ``channels`` on its last axis (same index, same quant)."""
@@ -137,7 +131,7 @@ class _Tensors:
 
 def _rewrite(graph: Graph, block: _Block, tensors: _Tensors) -> list[Operator] | None:
     dw = block.depthwise
-    dead = dead_depthwise_channels(graph.tensor(dw.inputs[1]).data)
+    dead = dead_depthwise_channels(np.asarray(graph.tensor(dw.inputs[1]).data))
     channels = graph.tensor(dw.inputs[1]).shape[3]
     if not dead.size or dead.size == channels:
         return None
