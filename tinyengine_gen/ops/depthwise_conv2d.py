@@ -68,6 +68,10 @@ _ROWS_SOURCES = ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.
 #: The kernels (the row-ring ones are header-only: model.c defines one specialisation per
 #: filter size and strides with their DEFINE macros, named after the kernel).
 DEPTHWISE_ROWS = Kernel("te_depthwise_rows", _ROWS_SOURCES)
+DEPTHWISE_CM = Kernel("te_depthwise_cm", ("te_depthwise_cm.h",) + _ROWS_SOURCES)
+#: te_depthwise_cm.h's slack: its ring and filter take this many bytes more than te_depthwise_rows.h's
+#: (word loads past the last needed byte stay inside them).
+CHANNEL_MAJOR_SLACK = 4
 DEPTHWISE_PAIRS = Kernel("te_depthwise_pairs", ("te_depthwise_pairs.h", "arm/te_depthwise_pairs_dsp.h") + _ROWS_SOURCES)
 DEPTHWISE_CONV2D_S8 = Kernel(
     "te_depthwise_conv2d_s8",
@@ -142,12 +146,22 @@ class DepthwiseConv2DPlan(DeclaredKernels):
 
 
     @property
+    def uses_channel_major(self) -> bool:
+        """Whether the row ring runs as te_depthwise_cm.h (channel-major ring and filter, two
+        taps per SMLAD): int8 weights, square 3x3/5x5/7x7 filters, equal strides 1 or 2, no
+        dilation. The packed (int4) twin keeps te_depthwise_rows.h, whose ring this one's
+        equals but for CHANNEL_MAJOR_SLACK bytes."""
+        kh, kw, _ = self.filter.shape
+        return (self.uses_row_ring and not self.uses_channel_pairs and kh == kw and kh in (3, 5, 7)
+                and self.stride[0] == self.stride[1] and self.stride[0] in (1, 2) and self.dilation == (1, 1))
+
+    @property
     def kernels(self) -> tuple[Kernel, ...]:
         if self.uses_channel_pairs:
             return (DEPTHWISE_PAIRS,)
+        if self.uses_channel_major:
+            return (DEPTHWISE_CM,)
         return (DEPTHWISE_ROWS,) if self.uses_row_ring else (DEPTHWISE_CONV2D_S8,)
-        return ("te_depthwise_conv2d.c", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h", "arm/te_int4_dsp.h",
-                "te_fixedpoint.h")
 
     @plan_property  # (read for every layout the memory passes try)
     def aliases(self) -> tuple[tuple[int, int], ...]:
@@ -170,9 +184,14 @@ class DepthwiseConv2DPlan(DeclaredKernels):
         kh, kw, _ = self.filter.shape
         return n * oh * ow * oc * kh * kw
 
+    @property
+    def ring_bytes(self) -> int:
+        """te_depthwise_rows.h's ring (0 off the row ring)."""
+        return self.ring_rows * self.ring_width * self.input_shape[3] if self.uses_row_ring else 0
+
     @plan_property  # (read for every layout the memory passes try)
     def scratch_bytes(self) -> int:
-        return self.ring_rows * self.ring_width * self.input_shape[3] if self.uses_row_ring else 0
+        return self.ring_bytes + (CHANNEL_MAJOR_SLACK if self.uses_channel_major else 0)
 
     def in_place_variant(self) -> "DepthwiseConv2DPlan | None":
         """This plan writing over its input, if the row-ring order makes that safe; else None.
@@ -235,6 +254,7 @@ class DepthwiseConv2DPlan(DeclaredKernels):
         folded = folded.astype(np.int32)  # as the C sums wrap
         fast = _fast_requant(self.filter, folded, self)
         pairs = packed is None and self.uses_channel_pairs
+        channel_major = packed is None and self.uses_channel_major
         square = kh == kw and kh in (3, 5, 7) and self.stride[0] == self.stride[1] and self.stride[0] in (1, 2)
         prefix, define = ("te_depthwise_rows", "TE_DW_ROWS_DEFINE") if packed is None else (
             "te_depthwise_rows_int4", "TE_DW_ROWS_INT4_DEFINE")
@@ -242,6 +262,10 @@ class DepthwiseConv2DPlan(DeclaredKernels):
             prefix, define = "te_depthwise_pairs", "TE_DW_PAIRS_DEFINE"
             name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}" + ("" if self.stride[0] == self.stride[1] else f"x{self.stride[1]}")
             constants = f"{kh}, {kw}, {self.stride[0]}, {self.stride[1]}"
+        elif channel_major:
+            prefix, define = "te_depthwise_cm", "TE_DW_CM_DEFINE"
+            name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}"
+            constants = f"{kh}, {self.stride[0]}"
         elif square:
             name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}"
             constants = f"{kh}, {kw}, {self.stride[0]}, {self.stride[1]}"
@@ -250,6 +274,10 @@ class DepthwiseConv2DPlan(DeclaredKernels):
         ctx.definition(name, f"{define}({name}, {constants})")
         if pairs:
             weights = ctx.const(f"op{self.op_index}_pair_taps", _pair_taps(self.filter, self.stride[1], fast))
+        elif channel_major:  # [channels][k_h][k_w] and the slack
+            transposed = np.ascontiguousarray(self.filter.transpose(2, 0, 1)).reshape(-1)
+            weights = ctx.const(f"op{self.op_index}_filter_cm",
+                                np.concatenate([transposed, np.zeros(CHANNEL_MAJOR_SLACK, np.int8)]))
         elif packed is None:
             weights = ctx.const(f"op{self.op_index}_filter", self.filter)
         else:
