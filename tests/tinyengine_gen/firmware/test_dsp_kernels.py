@@ -290,6 +290,40 @@ def test_channel_pair_depthwise_identical_to_tflm_simd_and_portable(tmp_path):
     assert results["simd"].run.outputs == results["portable"].run.outputs
 
 
+def _plane_model() -> bytes:
+    """Depthwise layers on te_depthwise_plane.h: 3x3 stride 1 17 outputs wide (four-pixel
+    steps, then a lone pixel), 5x5 stride 2 (pixel pairs, odd width), 7x7 stride 1 9 wide
+    (two steps of four, a lone pixel) with a ReLU6 clamp (the portable channel code
+    in the DSP build), 5x5 valid; 8 channels, each plane no larger than the row ring."""
+
+    def build():
+        inputs = keras.Input((18, 17, 3), batch_size=1)
+        x = keras.layers.Conv2D(8, 1)(inputs)  # (a depthwise layer on the model input would run without its ring)
+        x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+        x = keras.layers.DepthwiseConv2D(5, strides=2, padding="same")(x)  # 9x9
+        x = keras.layers.DepthwiseConv2D(7, padding="same", activation="relu6")(x)
+        x = keras.layers.DepthwiseConv2D(5, padding="valid")(x)  # 5x5
+        x = keras.layers.Flatten()(x)
+        return keras.Model(inputs, keras.layers.Dense(3)(x))
+
+    return convert_int8(build)
+
+
+def test_plane_depthwise_identical_to_tflm_simd_and_portable(tmp_path):
+    require_qemu()
+    model = _plane_model()
+    project = generate(read_model_bytes(model, source="plane.tflite"))
+    model_c = project.files["model.c"]
+    for name in ("te_depthwise_plane_3x3_s1", "te_depthwise_plane_5x5_s2", "te_depthwise_plane_7x7_s1",
+                 "te_depthwise_plane_5x5_s1"):
+        assert f"TE_DW_PLANE_DEFINE({name}," in model_c, name
+    results = _run_both(project, TflmModel(model).run, tmp_path, cases=2)
+    for check in results.values():
+        assert check.compared_with == ("TFLM", "host build")
+    assert results["simd"].run.outputs == results["portable"].run.outputs
+    assert results["simd"].run.instructions[0] < results["portable"].run.instructions[0]
+
+
 def test_mcunet_vww_simd_identical_and_fewer_instructions(tmp_path):
     require_qemu()
     path = shared_model("mcunet_vww.tflite")
