@@ -11,6 +11,10 @@ ring buffer (the op's scratch), the input offset folded into the bias, loops spe
 for 3x3/5x5/7x7 and stride 1/2. The same kernel can write its output over its own input
 (MCUNet's in-place depthwise); :meth:`DepthwiseConv2DPlan.in_place_variant` checks, row by
 row, that this never overwrites an input row before it has been copied into the ring.
+Square 5x5/7x7 and wide 3x3 stride-1 int8 layers run on ``te_depthwise_plane.h`` instead
+(:attr:`DepthwiseConv2DPlan.uses_plane`): one channel's padded plane at a time, a
+channel-major filter, two taps per SMLAD; its scratch (the plane) is never above the ring's,
+and it runs in place wherever the ring kernel would.
 
 The depth multiplier is taken from the shapes (out_c / in_c), not from the option: TFLite
 Micro uses the option verbatim, so a file whose option disagrees with its shapes makes it
