@@ -228,14 +228,14 @@ TE_INLINE void te_dw_plane_channel_dsp(const te_dw_rows_params* p, const int8_t*
   te_dw_plane_channel_c(p, plane, f, bias, multiplier, shift, out, k, s)
 #endif
 
-/* filter: [channels][k][k] int8 + TE_DW_PLANE_SLACK zeros; folded_bias = bias + input_offset * sum
- * of the channel's taps; plane: ring_rows * ring_width + TE_DW_PLANE_SLACK bytes. One
+/* filter: [channels][k][k] int8 + TE_DW_PLANE_SLACK zeros; shift: int8; folded_bias = bias +
+ * input_offset * sum of the channel's taps; plane: ring_rows * ring_width + TE_DW_PLANE_SLACK bytes. One
  * function per size and stride (noclone: GCC would clone it per layer for its constant params). */
 #define TE_DW_PLANE_DEFINE(name, k, s)                                                                        \
   TE_DW_PLANE_CHANNEL_DEFINE(name, k, s)                                                                      \
   static TE_DSP_FN __attribute__((noinline, noclone)) void name(                                              \
       const te_dw_rows_params* p, const int8_t* input, const int8_t* filter, const int32_t* folded_bias,       \
-      const int32_t* multiplier, const int32_t* shift, int8_t* output, int8_t* plane) {                       \
+      const int32_t* multiplier, const int8_t* shift, int8_t* output, int8_t* plane) {                        \
     const int c = p->channels;                                                                                \
     for (int b = 0; b < p->batches; ++b) {                                                                    \
       const int8_t* image = input + (long)b * p->in_h * p->in_w * c;                                          \
@@ -244,7 +244,7 @@ TE_INLINE void te_dw_plane_channel_dsp(const te_dw_rows_params* p, const int8_t*
       for (int ch = 0; ch < c; ++ch) {                                                                        \
         te_dw_plane_load(p, image, ch, plane);                                                                \
         TE_DW_PLANE_CHANNEL_CALL(name, p, plane, filter + (long)ch * (k) * (k), folded_bias[ch],              \
-                                 multiplier[ch], shift[ch], out + ch, k, s);                                  \
+                                 multiplier[ch], (int32_t)shift[ch], out + ch, k, s);                         \
       }                                                                                                       \
     }                                                                                                         \
   }
