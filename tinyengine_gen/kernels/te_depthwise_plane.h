@@ -18,8 +18,8 @@
  * where that is no more than te_depthwise_rows.h's ring.
  *
  * Only int8 weights, square 3x3/5x5/7x7 filters, no dilation, equal strides 1 or 2 (the plan
- * checks): model.c instantiates TE_DW_PLANE_DEFINE(name, k, stride) once per size and
- * stride. te_dw_rows_params' ring_rows and ring_width are the plane's rows and width.
+ * checks): model.c instantiates TE_DW_PLANE_DEFINE(name, k, stride, full) once per size,
+ * stride and clamp (full: the int8 range, SSAT; else the layer's act_min/act_max). te_dw_rows_params' ring_rows and ring_width are the plane's rows and width.
  */
 #ifndef TE_DEPTHWISE_PLANE_H
 #define TE_DEPTHWISE_PLANE_H
@@ -50,8 +50,8 @@ static inline void te_dw_plane_load(const te_dw_rows_params* p, const int8_t* im
   }
 }
 
-/* The portable channel: plain loops (also the DSP build's path for layers without the
- * fast requantisation or with a clamp inside the int8 range: rare, kept small). */
+/* The portable channel: plain loops (also the DSP build's path for parameters the
+ * instantiation was not made for, see TE_DW_PLANE_CHANNEL_CALL). */
 TE_INLINE void te_dw_plane_channel_c(const te_dw_rows_params* p, const int8_t* plane, const int8_t* f, int32_t bias,
                                      int32_t multiplier, int32_t shift, int8_t* out, const int k, const int s) {
   const int c = p->channels, pw = p->ring_width;
@@ -143,13 +143,13 @@ TE_INLINE int32_t te_dw_plane_taps1(const int8_t* x, const uint32_t* we, const u
 
 #define TE_DW_PLANE_GROUPS(kw) (((kw) + 3) / 4)
 
-/* All outputs of one channel (fast requantisation, full int8 range): its weight pairs and
- * constants once, then row by row four pixels a step (stride 1) or two (stride 2). */
+/* All outputs of one channel (fast requantisation; the full int8 range where `full`, else
+ * the layer's clamp): its weight pairs and constants once, then row by row four pixels a step (stride 1) or two (stride 2). */
 TE_INLINE void te_dw_plane_channel_dsp(const te_dw_rows_params* p, const int8_t* plane, const int8_t* f,
                                        const te_dw_plane_channel* kc, int8_t* out, const int kh, const int kw,
-                                       const int sw) {
+                                       const int sw, const int full) {
   const int c = p->channels, pw = p->ring_width, out_w = p->out_w, out_h = p->out_h;
-  const int fast = 1, full = 1;
+  const int fast = 1;
   uint32_t we[7][TE_DW_PLANE_GROUPS(7)], wo[7][TE_DW_PLANE_GROUPS(7)];
   for (int ky = 0; ky < kh; ++ky) {
     for (int g = 0; g < TE_DW_PLANE_GROUPS(kw); ++g) {
@@ -202,16 +202,19 @@ TE_INLINE void te_dw_plane_channel_dsp(const te_dw_rows_params* p, const int8_t*
 }
 
 /* The DSP channel code of one instantiation: a function of its own, called once per
- * channel, so that its loops see the filter size and stride as constants. */
-#define TE_DW_PLANE_CHANNEL_DEFINE(name, k, s)                                                                \
+ * channel, so that its loops see the filter size, stride and clamp as constants. */
+#define TE_DW_PLANE_CHANNEL_DEFINE(name, k, s, full)                                                          \
   static TE_DSP_FN __attribute__((noinline)) void name##_channel(const te_dw_rows_params* p,                  \
                                                                  const int8_t* plane, const int8_t* f,        \
                                                                  const te_dw_plane_channel* kc, int8_t* out) { \
-    te_dw_plane_channel_dsp(p, plane, f, kc, out, k, k, s);                                                   \
+    te_dw_plane_channel_dsp(p, plane, f, kc, out, k, k, s, full);                                             \
   }
-#define TE_DW_PLANE_CHANNEL_CALL(name, p, plane, f, bias_, mult_, shift_, out, k, s)                          \
+/* The DSP code where the layer's parameters are those the instantiation was made for (the
+ * plan chooses it for fast-requantised layers, `full` where the clamp is the int8 range);
+ * the portable loops otherwise. */
+#define TE_DW_PLANE_CHANNEL_CALL(name, p, plane, f, bias_, mult_, shift_, out, k, s, full)                    \
   do {                                                                                                        \
-    if ((p)->fast_requant && (p)->act_min == -128 && (p)->act_max == 127) {                                   \
+    if ((p)->fast_requant && (!(full) || ((p)->act_min == -128 && (p)->act_max == 127))) {                    \
       te_dw_plane_channel kc_;                                                                                \
       kc_.bias = (bias_);                                                                                     \
       kc_.multiplier = (mult_);                                                                               \
@@ -223,16 +226,16 @@ TE_INLINE void te_dw_plane_channel_dsp(const te_dw_rows_params* p, const int8_t*
     }                                                                                                         \
   } while (0)
 #else
-#define TE_DW_PLANE_CHANNEL_DEFINE(name, k, s)
-#define TE_DW_PLANE_CHANNEL_CALL(name, p, plane, f, bias, multiplier, shift, out, k, s) \
+#define TE_DW_PLANE_CHANNEL_DEFINE(name, k, s, full)
+#define TE_DW_PLANE_CHANNEL_CALL(name, p, plane, f, bias, multiplier, shift, out, k, s, full) \
   te_dw_plane_channel_c(p, plane, f, bias, multiplier, shift, out, k, s)
 #endif
 
 /* filter: [channels][k][k] int8 + TE_DW_PLANE_SLACK zeros; shift: int8; folded_bias = bias +
  * input_offset * sum of the channel's taps; plane: ring_rows * ring_width + TE_DW_PLANE_SLACK bytes. One
  * function per size and stride (noclone: GCC would clone it per layer for its constant params). */
-#define TE_DW_PLANE_DEFINE(name, k, s)                                                                        \
-  TE_DW_PLANE_CHANNEL_DEFINE(name, k, s)                                                                      \
+#define TE_DW_PLANE_DEFINE(name, k, s, full)                                                                  \
+  TE_DW_PLANE_CHANNEL_DEFINE(name, k, s, full)                                                                \
   static TE_DSP_FN __attribute__((noinline, noclone)) void name(                                              \
       const te_dw_rows_params* p, const int8_t* input, const int8_t* filter, const int32_t* folded_bias,       \
       const int32_t* multiplier, const int8_t* shift, int8_t* output, int8_t* plane) {                        \
@@ -244,7 +247,7 @@ TE_INLINE void te_dw_plane_channel_dsp(const te_dw_rows_params* p, const int8_t*
       for (int ch = 0; ch < c; ++ch) {                                                                        \
         te_dw_plane_load(p, image, ch, plane);                                                                \
         TE_DW_PLANE_CHANNEL_CALL(name, p, plane, filter + (long)ch * (k) * (k), folded_bias[ch],              \
-                                 multiplier[ch], (int32_t)shift[ch], out + ch, k, s);                         \
+                                 multiplier[ch], (int32_t)shift[ch], out + ch, k, s, full);                   \
       }                                                                                                       \
     }                                                                                                         \
   }

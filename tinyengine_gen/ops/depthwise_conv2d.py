@@ -164,6 +164,17 @@ class DepthwiseConv2DPlan(DeclaredKernels):
         return (self.uses_row_ring and not self.uses_channel_pairs and kh == kw and kh in (3, 5, 7)
                 and self.stride[0] == self.stride[1] and self.stride[0] in (1, 2) and self.dilation == (1, 1))
 
+    @plan_property
+    def fast_requant_exact(self) -> bool:
+        """Whether te_requantize_rq is exact for every channel (the params' fast_requant)."""
+        return _fast_requant(self.filter, self.folded_bias, self)
+
+    @property
+    def folded_bias(self) -> np.ndarray:
+        """bias + input_offset * the sum of each channel's taps, wrapped to int32 as the C sums wrap."""
+        folded = self.bias.astype(np.int64) + self.input_offset * self.filter.astype(np.int64).sum(axis=(0, 1))
+        return folded.astype(np.int32)
+
     @property
     def plane_rows(self) -> int:
         """The input rows the outputs read, padding included: the plane's height."""
@@ -176,6 +187,8 @@ class DepthwiseConv2DPlan(DeclaredKernels):
         te_depthwise_rows.h's ring (so no peak grows), and where it was measured faster
         (PLANE_MIN_OUT_WIDTH)."""
         if not self.plane_shape or self.plane_rows * self.ring_width + PLANE_SLACK > self.ring_bytes:
+            return False
+        if not self.fast_requant_exact:  # its DSP code requantises with te_requantize_rq only
             return False
         k, stride, out_w = self.filter.shape[0], self.stride[0], self.output_shape[2]
         return k >= 5 or (stride == 1 and out_w >= PLANE_MIN_OUT_WIDTH)
@@ -275,9 +288,8 @@ class DepthwiseConv2DPlan(DeclaredKernels):
         n, ih, iw, c = self.input_shape
         _, oh, ow, _ = self.output_shape
         kh, kw, _ = self.filter.shape
-        folded = self.bias.astype(np.int64) + self.input_offset * self.filter.astype(np.int64).sum(axis=(0, 1))
-        folded = folded.astype(np.int32)  # as the C sums wrap
-        fast = _fast_requant(self.filter, folded, self)
+        folded = self.folded_bias
+        fast = self.fast_requant_exact
         pairs = packed is None and self.uses_channel_pairs
         plane = packed is None and self.uses_plane
         square = kh == kw and kh in (3, 5, 7) and self.stride[0] == self.stride[1] and self.stride[0] in (1, 2)
@@ -287,10 +299,11 @@ class DepthwiseConv2DPlan(DeclaredKernels):
             prefix, define = "te_depthwise_pairs", "TE_DW_PAIRS_DEFINE"
             name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}" + ("" if self.stride[0] == self.stride[1] else f"x{self.stride[1]}")
             constants = f"{kh}, {kw}, {self.stride[0]}, {self.stride[1]}"
-        elif plane:
+        elif plane:  # one specialisation per size, stride and clamp
             prefix, define = "te_depthwise_plane", "TE_DW_PLANE_DEFINE"
-            name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}"
-            constants = f"{kh}, {self.stride[0]}"
+            full = self.act_min == -128 and self.act_max == 127
+            name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}" + ("" if full else "_clamp")
+            constants = f"{kh}, {self.stride[0]}, {int(full)}"
         elif square:
             name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}"
             constants = f"{kh}, {kw}, {self.stride[0]}, {self.stride[1]}"

@@ -163,4 +163,4 @@ def test_depthwise_plane_bit_exact(tmp_path, kernel, stride, padding, activation
     comparison = compile_and_compare(model, tmp_path, trials=2, options=CompileOptions(prefer="speed"))
     (compiled,) = comparison.project.compiled.plans  # type: ignore[attr-defined]
     assert compiled.uses_plane and compiled.scratch_bytes <= compiled.ring_bytes
-    assert f"TE_DW_PLANE_DEFINE(te_depthwise_plane_{kernel}x{kernel}_s{stride}," in comparison.project.files["model.c"]
+    assert f"TE_DW_PLANE_DEFINE(te_depthwise_plane_{kernel}x{kernel}_s{stride}" in comparison.project.files["model.c"]
