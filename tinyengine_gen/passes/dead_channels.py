@@ -37,7 +37,8 @@ from tinyengine_gen.errors import TinyEngineError
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier
 from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
 from tinyengine_gen.ops.base import per_channel_requant, plan_operator
-from tinyengine_gen.passes.base import graph_pass
+from tinyengine_gen.options import CompileOptions
+from tinyengine_gen.passes.base import Pass, Plans
 
 __all__ = ["DROP_DEAD_CHANNELS", "MIN_MACS_SAVED_PER_CHANNEL", "drop_dead_channels", "dead_output_channels"]
 
@@ -174,10 +175,14 @@ def _same_outputs(graph: Graph, op: Operator, tensors: _Tensors, conv: Operator,
     return bool(np.array_equal(np.asarray(expected), np.asarray(got)))
 
 
-def drop_dead_channels(graph: Graph) -> Graph:
+def drop_dead_channels(graph: Graph, options: CompileOptions | None = None) -> Graph:
+    """``graph`` with every CONV_2D the options allow rewritten where it has dead channels."""
+    options = options or CompileOptions()
     consumers = graph.consumers()
     opcode_of = {op.index: op.opcode for op in graph.operators}
-    candidates = [op for op in graph.operators if _candidate(graph, op, consumers, opcode_of)]
+    candidates = [
+        op for op in graph.operators if options.allows_dead_channels(op.index) and _candidate(graph, op, consumers, opcode_of)
+    ]
     if not candidates:
         return graph
     tensors = _Tensors(graph)
@@ -194,5 +199,10 @@ def drop_dead_channels(graph: Graph) -> Graph:
     return dataclasses.replace(graph, tensors=tuple(tensors.tensors), operators=tuple(operators))
 
 
-#: Runs unless the options turn it off (the compiler compares peaks with and without it).
-DROP_DEAD_CHANNELS = graph_pass("drop_dead_channels", lambda options: options.drop_dead_channels, drop_dead_channels)
+def _transform(graph: Graph, plans: Plans, options: CompileOptions) -> tuple[Graph, Plans]:
+    return drop_dead_channels(graph, options), plans
+
+
+#: Runs unless the options turn it off (the compiler keeps a layer's rewrite only where the
+#: arena holds).
+DROP_DEAD_CHANNELS = Pass("drop_dead_channels", lambda options: options.drop_dead_channels, _transform, "graph")
