@@ -80,11 +80,12 @@ TE_INLINE void te_gemm_shallow_groups_dsp(const int8_t* input, const int8_t* fil
     const int n = out_c - g0 < TE_GEMM_GROUP_DSP ? out_c - g0 : TE_GEMM_GROUP_DSP;
     for (int j = 0; j < n; ++j) {
       const int c = g0 + j;
-      const int8_t* src = filter + (long)(c / TE_GEMM_BLOCK) * TE_GEMM_BLOCK * depth + c % TE_GEMM_BLOCK;
+      const int c0 = c - c % TE_GEMM_BLOCK, width = te_gemm_block_width(p, c0); /* the last block may be narrower */
+      const int8_t* src = filter + (long)c0 * depth + (c - c0);
       int8_t* dst = weights + j * depth4;
-      for (int k = 0; k < depth; k += 2, src += 2 * TE_GEMM_BLOCK) {
+      for (int k = 0; k < depth; k += 2, src += 2 * width) {
         dst[k] = src[0];
-        dst[k + 1] = src[TE_GEMM_BLOCK];
+        dst[k + 1] = src[width];
       }
       for (int k = depth; k < depth4; ++k) dst[k] = 0;
       group_bias[j] = te_gemm_bias_dsp(bias[c], fast);
