@@ -63,6 +63,7 @@ __all__ = [
     "shallow_filter_layout",
     "fold_input_offset",
     "SHALLOW_MAX_DEPTH",
+    "DEEP_TILE_SOURCES",
     "NARROW_MAX_CHANNELS",
     "MAX_GEMM_DEPTH",
     "GEMM_SOURCES",
@@ -102,14 +103,16 @@ GEMM_SOURCES = (
 CONV2D_S8 = Kernel("te_conv2d_s8", ("te_conv2d.c", "te_conv2d.h", "te_fixedpoint.h"))
 CONV2D_1X1_S8 = Kernel("te_conv2d_1x1_s8", ("te_conv2d_1x1.c", "te_conv2d_1x1.h") + GEMM_SOURCES)
 CONV2D_1X1_SHALLOW_S8 = Kernel("te_conv2d_1x1_shallow_s8", ("te_conv2d_1x1_shallow.c", "te_conv2d_1x1_shallow.h") + GEMM_SOURCES)
-CONV2D_KXK_S8 = Kernel("te_conv2d_kxk_s8", ("te_conv2d_kxk.c", "te_conv2d_kxk.h") + GEMM_SOURCES)
+#: the deep tile's DSP code: one copy, in te_conv2d_1x1.c, for every deep kernel
+DEEP_TILE_SOURCES = ("te_conv2d_1x1.c", "te_conv2d_1x1.h")
+CONV2D_KXK_S8 = Kernel("te_conv2d_kxk_s8", ("te_conv2d_kxk.c", "te_conv2d_kxk.h") + DEEP_TILE_SOURCES + GEMM_SOURCES)
 CONV2D_KXK_SHALLOW_S8 = Kernel("te_conv2d_kxk_shallow_s8", ("te_conv2d_kxk_shallow.c", "te_conv2d_kxk_shallow.h") + GEMM_SOURCES)
 CONV2D_NARROW_S8 = Kernel(
     "te_conv2d_narrow_s8", ("te_conv2d_narrow.c", "te_conv2d_narrow.h", "arm/te_conv2d_narrow_dsp.h") + GEMM_SOURCES
 )
 #: every variant the planner picks from
 KERNELS = (CONV2D_S8, CONV2D_1X1_S8, CONV2D_1X1_SHALLOW_S8, CONV2D_KXK_S8, CONV2D_KXK_SHALLOW_S8, CONV2D_NARROW_S8)
-_IN_PLACE_SOURCES = ("te_conv2d_1x1_inplace.c", "te_conv2d_1x1_inplace.h") + GEMM_SOURCES
+_IN_PLACE_SOURCES = ("te_conv2d_1x1_inplace.c", "te_conv2d_1x1_inplace.h") + DEEP_TILE_SOURCES + GEMM_SOURCES
 #: The in-place twin of each pointwise kernel that has one (see :meth:`Conv2DPlan.in_place_variant`).
 IN_PLACE_KERNELS: dict[Kernel, Kernel] = {
     CONV2D_1X1_S8: Kernel("te_conv2d_1x1_inplace_s8", _IN_PLACE_SOURCES),

@@ -35,6 +35,7 @@ from tinyengine_gen.ops.conv2d import (
     CONV2D_KXK_S8,
     CONV2D_KXK_SHALLOW_S8,
     CONV2D_S8,
+    DEEP_TILE_SOURCES,
     GEMM_PIXELS,
     GEMM_SOURCES,
     Conv2DPlan,
@@ -60,6 +61,7 @@ CONV2D_ADD_S8 = Kernel(
     "te_conv2d_add_s8",
     ("te_conv2d_add.c", "te_conv2d_add.h", "arm/te_conv2d_add_dsp.h", "te_conv_add_epilogue.h", "te_add_requant.h",
      "te_conv2d_1x1_shallow.c", "te_conv2d_1x1_shallow.h")
+    + DEEP_TILE_SOURCES
     + GEMM_SOURCES,
 )
 #: the fused kernel of a convolution with packed 4-bit weights (with the packed convolution's files)
