@@ -18,6 +18,16 @@
  * per group, a few instructions per value against 16 multiply-accumulates. */
 #define TE_GEMM_GROUP_DSP 12 /* channels gathered at a time: 48, 120, 144, 192, 240 are multiples */
 #define TE_GEMM_GROUP_MAX_DEPTH_DSP 48 /* the planner's SHALLOW_MAX_DEPTH; deeper takes the tiles */
+/* Bytes of a group's weights and constants: TE_GEMM_GROUP_DSP channels at the largest depth. */
+#define TE_GEMM_GROUP_BYTES_DSP \
+  (TE_GEMM_GROUP_DSP * (TE_GEMM_GROUP_MAX_DEPTH_DSP + (int)sizeof(int32_t) + (int)sizeof(te_gemm_rq_dsp)))
+
+/* Channels of a group at depth4 (a multiple of 4, at most TE_GEMM_GROUP_MAX_DEPTH_DSP): as
+ * many as TE_GEMM_GROUP_BYTES_DSP hold, a multiple of 4 (at least TE_GEMM_GROUP_DSP). */
+TE_INLINE int te_gemm_group_size_dsp(int depth4) {
+  const int per_channel = depth4 + (int)sizeof(int32_t) + (int)sizeof(te_gemm_rq_dsp);
+  return TE_GEMM_GROUP_BYTES_DSP / per_channel & ~3;
+}
 
 
 /* One tile of 4 pixels against the group's n channels (weights [channel][4 * groups]). */
@@ -65,15 +75,20 @@ TE_INLINE void te_gemm_shallow_groups_dsp(const int8_t* input, const int8_t* fil
                                           te_gemm_after_dsp after, const void* context, const int fast,
                                           const int full) {
   uint32_t tile_words[TE_GEMM_PIXELS * TE_GEMM_GROUP_MAX_DEPTH_DSP / 2]; /* int16, word aligned */
-  uint32_t weight_words[TE_GEMM_GROUP_DSP * TE_GEMM_GROUP_MAX_DEPTH_DSP / 4];
-  int32_t group_bias[TE_GEMM_GROUP_DSP];
-  te_gemm_rq_dsp rq[TE_GEMM_GROUP_DSP];
+  /* One buffer for a group's weights [channel][depth4], then its doubled biases, then its
+   * requantisation constants: TE_GEMM_GROUP_BYTES_DSP hold 12 channels of the deepest
+   * layers, and more of shallower ones (te_gemm_group_size_dsp), each tile then widened
+   * fewer times. */
+  uint32_t group_words[TE_GEMM_GROUP_BYTES_DSP / 4];
   int16_t* tile = (int16_t*)(void*)tile_words;
-  int8_t* weights = (int8_t*)(void*)weight_words; /* [channel][depth4] */
+  int8_t* weights = (int8_t*)(void*)group_words; /* [channel][depth4] */
   const int depth = p->depth, out_c = p->out_c, depth4 = (depth + 3) & ~3, groups = depth4 >> 2;
+  const int size = te_gemm_group_size_dsp(depth4);
+  int32_t* group_bias = (int32_t*)(void*)(weights + size * depth4);
+  te_gemm_rq_dsp* rq = (te_gemm_rq_dsp*)(void*)(group_bias + size);
   const long pixels = (long)p->batches * p->out_h * p->out_w;
-  for (int g0 = 0; g0 < out_c; g0 += TE_GEMM_GROUP_DSP) {
-    const int n = out_c - g0 < TE_GEMM_GROUP_DSP ? out_c - g0 : TE_GEMM_GROUP_DSP;
+  for (int g0 = 0; g0 < out_c; g0 += size) {
+    const int n = out_c - g0 < size ? out_c - g0 : size;
     for (int j = 0; j < n; ++j) {
       const int c = g0 + j;
       const int8_t* src = filter + (long)(c / TE_GEMM_BLOCK) * TE_GEMM_BLOCK * depth + c % TE_GEMM_BLOCK;
