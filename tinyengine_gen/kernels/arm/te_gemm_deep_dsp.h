@@ -319,7 +319,9 @@ TE_INLINE void te_gemm_tiles_dsp(const int16_t* tile, int pixels, int quads, con
         s[2] += x_tail[2 * tail + r] * v;
         s[3] += x_tail[3 * tail + r] * v;
       }
-      te_gemm_out4_at_dsp(s[0], s[1], s[2], s[3], left < 4 ? left : 4, rq, p, o, out_c, fast, full);
+      int stride = out_c;
+      __asm__("" : "+r"(stride)); /* opaque: GCC would otherwise walk four output pointers, spilled */
+      te_gemm_out4_at_dsp(s[0], s[1], s[2], s[3], left < 4 ? left : 4, rq, p, o, stride, fast, full);
     }
   }
 }
