@@ -95,6 +95,13 @@ typedef struct {
 
 static void te_conv_add_after_dsp(const void* context, const int8_t* y, long first, int count, int g0, int n) {
   const te_conv_add_sink_dsp* k = (const te_conv_add_sink_dsp*)context;
+  if (n == k->out_c) { /* the group is every channel: the tile's y is one run */
+    const long at = first * k->out_c;
+    if (!te_conv_add_epilogue_dsp(k->a, y, k->residual + at, k->output + at, (long)count * n)) {
+      te_conv_add_epilogue(k->a, y, k->residual + at, k->output + at, (long)count * n);
+    }
+    return;
+  }
   for (int i = 0; i < count; ++i) {
     const long at = (first + i) * k->out_c + g0;
     const int8_t* yi = y + (long)i * k->out_c + g0;

@@ -19,7 +19,7 @@
  * and the tiles' widening is repeated once per group, a few instructions per value against
  * the group's multiply-accumulates: groups are as large as TE_GEMM_GROUP_BYTES_DSP holds at
  * the layer's depth (te_gemm_group_size_dsp), TE_GEMM_GROUP_DSP channels at the deepest. */
-#define TE_GEMM_GROUP_DSP 12 /* channels of a group at the deepest: 48, 120, 144, 192, 240 are multiples */
+#define TE_GEMM_GROUP_DSP 16 /* channels of a group at the deepest (a 16-channel residual layer in one) */
 #define TE_GEMM_GROUP_MAX_DEPTH_DSP 48 /* the planner's SHALLOW_MAX_DEPTH; deeper takes the tiles */
 /* Bytes of a channel's widened weights, doubled bias and requantisation constants. */
 #define TE_GEMM_GROUP_CHANNEL_BYTES_DSP(depth4) (2 * (depth4) + (int)sizeof(int32_t) + (int)sizeof(te_gemm_rq_dsp))
