@@ -52,6 +52,10 @@ flags.DEFINE_enum(
     "speed: the fastest kernel for every op, whatever scratch it needs.",
 )
 flags.DEFINE_bool("in_place", True, "Let depthwise convolutions overwrite their input when nothing reads it later.")
+flags.DEFINE_bool(
+    "drop_dead_channels", True,
+    "Compute only a convolution's output channels whose weights are not all zero (the rest are constants).",
+)
 flags.DEFINE_enum("target", "host", ["host", "cortex-m"], "host: the C project only; cortex-m: also build firmware.")
 flags.DEFINE_enum("board", "stm32f746", sorted(BOARDS), "Board profile for --target=cortex-m.")
 flags.DEFINE_enum("layout", "board", ["board", "qemu"], "board: the board's addresses; qemu: its sizes at QEMU's addresses.")
@@ -73,6 +77,7 @@ def options_from_flags() -> CompileOptions:
         int8_input=FLAGS.int8_input,
         int8_output=FLAGS.int8_output,
         in_place=FLAGS.in_place,
+        drop_dead_channels=FLAGS.drop_dead_channels,
         prefer=FLAGS.prefer,
         pack_int4=FLAGS.pack_int4,
         patch=FLAGS.patch,

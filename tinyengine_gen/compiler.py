@@ -8,6 +8,7 @@ its result into files.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 from tinyengine_gen import ops  # noqa: F401  (registers every operator)
@@ -20,6 +21,7 @@ from tinyengine_gen.ops.base import OpPlan, check_structure, check_supported, pl
 from tinyengine_gen.ops.features import LayerGroup
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import PassStep, run_passes
+from tinyengine_gen.passes.dead_channels import DROP_DEAD_CHANNELS
 from tinyengine_gen.passes.pipeline import GRAPH_PASSES, PLAN_PASSES
 from tinyengine_gen.patching.schedule import (
     PatchDecision,
@@ -67,8 +69,11 @@ class CompiledModel:
 
     @property
     def network_macs(self) -> int:
-        """MACs of the network itself, as layer-wise execution computes them."""
-        return sum(plan.layer_wise_macs if isinstance(plan, LayerGroup) else plan.macs for plan in self.plans)
+        """MACs of the network itself, as layer-wise execution computes them: a patch stage's
+        recomputed halos left out, the all-zero channels the generated code skips counted
+        (passes/dead_channels.py), so that MACs per instruction compare with other engines."""
+        executed = sum(plan.layer_wise_macs if isinstance(plan, LayerGroup) else plan.macs for plan in self.plans)
+        return executed + _skipped_macs(self.passes)
 
 
 def compile_graph(
@@ -96,7 +101,39 @@ def compile_graph(
     if not options.pack_int4 and any(t.stored_bits == 4 for t in graph.tensors):
         options = dataclasses.replace(options, pack_int4=True)  # INT4 weights stay packed, as stored
     with (layout_cache if layout_cache is not None else LayoutCache()).active():
-        return _compile(graph, options, plan_op, build_stage, patch_peak_limit)
+        compiled = _compile(graph, options, plan_op, build_stage, patch_peak_limit)
+        if options.drop_dead_channels and _rewrote(compiled, DROP_DEAD_CHANNELS.name):
+            # the GATHER keeps the narrow and the full output live at once: keep the rewrite
+            # only where the arena does not grow
+            dense = _compile(
+                graph, dataclasses.replace(options, drop_dead_channels=False), plan_op, build_stage, patch_peak_limit
+            )
+            if dense.arena_bytes < compiled.arena_bytes:
+                return dense
+        return compiled
+
+
+def _skipped_macs(steps: tuple[PassStep, ...]) -> int:
+    """MACs of the output channels the dead-channel pass took out of convolutions: each
+    narrowed CONV_2D keeps its operator index, so its filter before and after gives them."""
+    skipped = 0
+    for step in steps:
+        if step.name != DROP_DEAD_CHANNELS.name or step.graph_after is step.graph_before:
+            continue
+        before = {op.index: op for op in step.graph_before.operators if op.opcode == "CONV_2D"}
+        for op in step.graph_after.operators:
+            if op.opcode != "CONV_2D" or op.index not in before:
+                continue
+            dense = step.graph_before.tensor(before[op.index].inputs[1]).shape
+            narrow = step.graph_after.tensor(op.inputs[1]).shape
+            pixels = math.prod(step.graph_before.tensor(before[op.index].outputs[0]).shape[:3])
+            skipped += pixels * math.prod(dense[1:]) * max(dense[0] - narrow[0], 0)
+    return skipped
+
+
+def _rewrote(compiled: CompiledModel, name: str) -> bool:
+    """Whether the pass ``name`` ran and changed the graph."""
+    return any(step.name == name and step.graph_after is not step.graph_before for step in compiled.passes)
 
 
 def _compile(

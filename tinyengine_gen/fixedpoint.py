@@ -24,6 +24,7 @@ __all__ = [
     "ScaleRangeError",
     "requant_multiplier",
     "requant_multipliers",
+    "shift_table",
     "round_half_away",
     "saturating_rounding_doubling_high_mul",
     "rounding_divide_by_pot",
@@ -134,6 +135,15 @@ def requant_multipliers(real_multipliers: np.ndarray) -> tuple[np.ndarray, np.nd
         worst = int(np.argmax(shifts))
         raise ScaleRangeError(f"channel {worst}: {_range_problem(float(values[worst]), int(shifts[worst]))}")
     return multipliers, shifts
+
+
+def shift_table(shifts: np.ndarray) -> np.ndarray:
+    """A per-channel shift table as the kernels read it: int8 (one Flash byte a channel, not
+    four). :func:`requant_multipliers` proves every shift in [-31, MAX_LEFT_SHIFT]."""
+    values = np.asarray(shifts)
+    if values.size and (int(values.min()) < -128 or int(values.max()) > 127):
+        raise ValueError("a requantisation shift outside int8")
+    return values.astype(np.int8)
 
 
 def saturating_rounding_doubling_high_mul(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:

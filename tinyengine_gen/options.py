@@ -34,6 +34,9 @@ class CompileOptions:
     in_place: bool = True
     #: run a CONV_2D whose output only a same-shape ADD reads as one fused op (no map for it)
     fuse_residual_add: bool = True
+    #: compute only the output channels of a CONV_2D whose weights are not all zero, the others
+    #: being constants a GATHER places (passes/dead_channels.py; kept only where the peak holds)
+    drop_dead_channels: bool = True
     #: "memory": the fastest kernels that keep the lowest peak (ops at the peak of live bytes take
     #: their lower-scratch variant, slower, wherever that shrinks the arena; the lean_scratch pass);
     #: "speed": every op keeps its fastest kernel, whatever scratch it needs

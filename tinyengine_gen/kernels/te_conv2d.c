@@ -5,7 +5,7 @@
 #include "te_fixedpoint.h"
 
 void te_conv2d_s8(const te_conv2d_params* p, const int8_t* input, const int8_t* filter, const int32_t* bias,
-                  const int32_t* multiplier, const int32_t* shift, int8_t* output) {
+                  const int32_t* multiplier, const int8_t* shift, int8_t* output) {
   const int in_c = p->in_c;
   for (int b = 0; b < p->batches; ++b) {
     const int8_t* in_batch = input + (long)b * p->in_h * p->in_w * in_c;

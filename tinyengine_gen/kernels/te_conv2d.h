@@ -14,6 +14,6 @@ typedef struct {
 
 /* filter: [out_c][k_h][k_w][in_c]; bias, multiplier, shift: [out_c]. */
 void te_conv2d_s8(const te_conv2d_params* p, const int8_t* input, const int8_t* filter, const int32_t* bias,
-                  const int32_t* multiplier, const int32_t* shift, int8_t* output);
+                  const int32_t* multiplier, const int8_t* shift, int8_t* output);
 
 #endif

@@ -4,7 +4,7 @@
 #include "te_conv2d_1x1.h"
 
 TE_DSP_FN void te_conv2d_1x1_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter, const int32_t* bias,
-                      const int32_t* multiplier, const int32_t* shift, int8_t* output, void* scratch) {
+                      const int32_t* multiplier, const int8_t* shift, int8_t* output, void* scratch) {
   const long pixels = (long)p->batches * p->out_h * p->out_w;
   int16_t* wide = (int16_t*)scratch;
   te_gemm_pixel px = {0, 0, 0};

@@ -5,7 +5,7 @@
 TE_INLINE long te_inplace_tile(long k, long tiles, int backward) { return (backward ? tiles - 1 - k : k) * TE_GEMM_PIXELS; }
 
 TE_DSP_FN void te_conv2d_1x1_inplace_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
-                              const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output,
+                              const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output,
                               void* scratch) {
   const long pixels = (long)p->in_h * p->in_w;
   const long tiles = (pixels + TE_GEMM_PIXELS - 1) / TE_GEMM_PIXELS;
@@ -22,7 +22,7 @@ TE_DSP_FN void te_conv2d_1x1_inplace_s8(const te_conv2d_gemm_params* p, const in
 }
 
 TE_DSP_FN void te_conv2d_1x1_shallow_inplace_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
-                                      const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                      const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                                       int8_t* output, void* scratch) {
   const long pixels = (long)p->in_h * p->in_w;
   const long tiles = (pixels + TE_GEMM_PIXELS - 1) / TE_GEMM_PIXELS;

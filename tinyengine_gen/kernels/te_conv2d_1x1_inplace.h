@@ -16,13 +16,13 @@
 
 /* Deep core. filter: [out_c][in_c]; bias: folded; scratch: TE_GEMM_WIDE_BYTES(in_c) bytes, 2-byte aligned. */
 void te_conv2d_1x1_inplace_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
-                              const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output,
+                              const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output,
                               void* scratch);
 
 /* Shallow core (even in_c, weights in [-127, 127]). filter: blocked as te_gemm_shallow_tile
  * describes; scratch: TE_GEMM_PIXELS * in_c bytes. */
 void te_conv2d_1x1_shallow_inplace_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
-                                      const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                      const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                                       int8_t* output, void* scratch);
 
 #endif

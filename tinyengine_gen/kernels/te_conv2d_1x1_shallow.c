@@ -5,7 +5,7 @@
 #include "te_conv2d_1x1_shallow.h"
 
 TE_DSP_FN void te_conv2d_1x1_shallow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
-                              const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output) {
+                              const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output) {
   if (te_gemm_shallow_1x1_layer(input, filter, bias, multiplier, shift, p, output)) return;
   const long pixels = (long)p->batches * p->out_h * p->out_w;
   te_gemm_pixel px = {0, 0, 0};

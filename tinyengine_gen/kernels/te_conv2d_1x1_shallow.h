@@ -9,6 +9,6 @@
 
 /* filter: blocked as te_gemm_shallow_tile describes; bias: folded. No scratch. */
 void te_conv2d_1x1_shallow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
-                              const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output);
+                              const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output);
 
 #endif

@@ -20,7 +20,7 @@
 
 /* The convolution's int8 output of the n pixels from px on, into y ([n][out_c]); advances px. */
 static TE_DSP_FN_COPIES void te_conv_add_tile(const te_conv2d_gemm_params* p, int core, const int8_t* input, const int8_t* filter,
-                             const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int n,
+                             const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int n,
                              te_gemm_pixel* px, int8_t* y, void* rows_scratch) {
   const int depth = p->depth;
   const int8_t* rows[TE_GEMM_PIXELS];
@@ -54,7 +54,7 @@ static TE_DSP_FN_COPIES void te_conv_add_tile(const te_conv2d_gemm_params* p, in
 }
 
 TE_DSP_FN void te_conv2d_add_s8(const te_conv2d_gemm_params* p, const te_conv2d_add_params* a, const int8_t* input,
-                      const int8_t* filter, const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                      const int8_t* filter, const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                       const int8_t* residual, int8_t* output, void* scratch) {
   const long pixels = (long)p->batches * p->out_h * p->out_w;
   int8_t* y = (int8_t*)scratch;

@@ -22,7 +22,7 @@ enum { TE_CONV_ADD_1X1_DEEP = 0, TE_CONV_ADD_1X1_SHALLOW = 1, TE_CONV_ADD_KXK_DE
 #define TE_CONV_ADD_TILE_BYTES(out_c) ((((long)TE_GEMM_PIXELS * (out_c)) + 15) / 16 * 16)
 
 void te_conv2d_add_s8(const te_conv2d_gemm_params* p, const te_conv2d_add_params* a, const int8_t* input,
-                      const int8_t* filter, const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                      const int8_t* filter, const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                       const int8_t* residual, int8_t* output, void* scratch);
 
 #endif

@@ -135,7 +135,7 @@ TE_INLINE void te_gemm_1x1_rows(const te_conv2d_gemm_params* p, const int8_t* in
  * The clamp is two independent selects rather than te_clamp's nested one, which GCC
  * compiles to a branch that a ReLU layer mispredicts on every other output. */
 TE_INLINE void te_gemm_requant_row(const int32_t* acc, int n, const int32_t* bias, const int32_t* multiplier,
-                                   const int32_t* shift, const te_conv2d_gemm_params* p, int8_t* out) {
+                                   const int8_t* shift, const te_conv2d_gemm_params* p, int8_t* out) {
   const int32_t offset = p->output_offset, lo = p->act_min, hi = p->act_max;
   for (int j = 0; j < n; ++j) {
     const int32_t x = (int32_t)((uint32_t)acc[j] + (uint32_t)bias[j]);
@@ -167,7 +167,7 @@ TE_INLINE void te_gemm_widen(const te_conv2d_gemm_params* p, const int8_t* const
 /* Outputs of `pixels` (<= 4) pixels from their widened rows; filter is [out_c][depth].
  * Pixel i's out_c outputs go to out + i * out_c. */
 TE_INLINE void te_gemm_deep_tile(const int16_t* wide, int pixels, const int8_t* filter, const int32_t* bias,
-                                 const int32_t* multiplier, const int32_t* shift, const te_conv2d_gemm_params* p,
+                                 const int32_t* multiplier, const int8_t* shift, const te_conv2d_gemm_params* p,
                                  int8_t* out) {
   const int depth = p->depth, out_c = p->out_c;
   const int16_t *a0 = wide, *a1 = wide + depth, *a2 = wide + 2 * depth, *a3 = wide + 3 * depth;
@@ -223,7 +223,7 @@ TE_INLINE void te_gemm_deep_tile(const int16_t* wide, int pixels, const int8_t* 
 
 /* The outputs from the tile te_gemm_widen wrote. */
 TE_INLINE void te_gemm_deep_tile_widened(const int16_t* wide, int pixels, const int8_t* filter, const int32_t* bias,
-                                         const int32_t* multiplier, const int32_t* shift,
+                                         const int32_t* multiplier, const int8_t* shift,
                                          const te_conv2d_gemm_params* p, int8_t* out) {
   te_gemm_deep_tile(wide, pixels, filter, bias, multiplier, shift, p, out);
 }
@@ -235,7 +235,7 @@ TE_INLINE void te_gemm_deep_tile_widened(const int16_t* wide, int pixels, const 
  * than 32 compile to slower code with GCC (it unrolls the short channel loop completely
  * and then vectorises it worse), so a 16-channel layer pays for 32 instead. */
 TE_INLINE void te_gemm_shallow_block(const int8_t* const rows[TE_GEMM_PIXELS], int pixels, const int8_t* block, int n,
-                                     const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                     const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                                      const te_conv2d_gemm_params* p, int8_t* out) {
   int32_t acc[TE_GEMM_PIXELS][TE_GEMM_BLOCK];
   const int depth = p->depth;
@@ -257,7 +257,7 @@ TE_INLINE void te_gemm_shallow_block(const int8_t* const rows[TE_GEMM_PIXELS], i
 /* Outputs of `pixels` (<= 4) pixels; rows[i] holds pixel i's depth values (rows past
  * `pixels` must still point at readable rows). The filter is ceil(out_c / 32) blocks. */
 TE_INLINE void te_gemm_shallow_tile(const int8_t* const rows[TE_GEMM_PIXELS], int pixels, const int8_t* filter,
-                                    const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                    const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                                     const te_conv2d_gemm_params* p, int8_t* out) {
   const int out_c = p->out_c;
   for (int c0 = 0; c0 < out_c; c0 += TE_GEMM_BLOCK) {

@@ -6,7 +6,7 @@
 #include "te_conv2d_kxk.h"
 
 TE_DSP_FN_COPIES void te_conv2d_kxk_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter, const int32_t* bias,
-                      const int32_t* multiplier, const int32_t* shift, int8_t* output, void* scratch) {
+                      const int32_t* multiplier, const int8_t* shift, int8_t* output, void* scratch) {
   const long pixels = (long)p->batches * p->out_h * p->out_w;
   int16_t* wide = (int16_t*)scratch;
   int8_t* cols = (int8_t*)scratch + 2L * TE_GEMM_PIXELS * p->depth;

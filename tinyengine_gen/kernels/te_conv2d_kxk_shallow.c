@@ -4,7 +4,7 @@
 #include "te_conv2d_kxk_shallow.h"
 
 TE_DSP_FN_COPIES void te_conv2d_kxk_shallow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
-                              const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output,
+                              const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output,
                               void* scratch) {
   const long pixels = (long)p->batches * p->out_h * p->out_w;
   const int depth = p->depth;

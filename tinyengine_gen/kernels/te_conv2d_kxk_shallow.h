@@ -11,7 +11,7 @@
 
 /* filter: blocked as te_gemm_shallow_tile describes; bias: folded; scratch: 4 * depth bytes. */
 void te_conv2d_kxk_shallow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
-                              const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output,
+                              const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output,
                               void* scratch);
 
 #endif

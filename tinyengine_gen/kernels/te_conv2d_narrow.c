@@ -10,7 +10,7 @@
 #include "arm/te_conv2d_narrow_dsp.h"
 #else
 void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
-                         const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output,
+                         const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output,
                          void* scratch) {
   const long pixels = (long)p->batches * p->out_h * p->out_w;
   const int depth = p->depth, out_c = p->out_c;

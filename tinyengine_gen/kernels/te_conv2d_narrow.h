@@ -17,7 +17,7 @@
  * bias: folded; scratch: (TE_NARROW_PIXELS + 1) * depth bytes. Needs weights in
  * [-127, 127], like the shallow core. */
 void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
-                         const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output,
+                         const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output,
                          void* scratch);
 
 #endif

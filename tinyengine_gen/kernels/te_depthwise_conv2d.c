@@ -4,6 +4,6 @@
 #include "te_depthwise_loop.h"
 
 void te_depthwise_conv2d_s8(const te_depthwise_conv2d_params* p, const int8_t* input, const int8_t* filter,
-                            const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output) {
+                            const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output) {
   te_depthwise_loop(p, input, filter, bias, multiplier, shift, output, 8);
 }

@@ -13,6 +13,6 @@ typedef struct {
 /* filter: [k_h][k_w][out_c] with out_c = in_c * depth_multiplier (output channel o reads input
  * channel o / depth_multiplier); bias, multiplier, shift: [out_c]. */
 void te_depthwise_conv2d_s8(const te_depthwise_conv2d_params* p, const int8_t* input, const int8_t* filter,
-                            const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output);
+                            const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output);
 
 #endif

@@ -147,7 +147,7 @@ TE_INLINE int8_t te_dw_pairs_out(int32_t acc, const te_dw_pairs_channel* ch, con
 
 /* Channels c0, c0 + 1 of output row `out_row`; taps: this pair's part of the tap table. */
 TE_INLINE void te_dw_pairs_row(const te_dw_rows_params* p, const int8_t* const* rows, const te_dw_pairs_dword* taps,
-                               const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,
+                               const int32_t* folded_bias, const int32_t* multiplier, const int8_t* shift,
                                int8_t* out_row, const int c0, const int kh, const int kw, const int sw, const int fast,
                                const int full) {
   const int c = p->channels, out_w = p->out_w, nj = (kw + 1) / 2;
@@ -225,7 +225,7 @@ TE_INLINE void te_dw_pairs_row(const te_dw_rows_params* p, const int8_t* const* 
 /* Every channel pair of output row `out_row` (called, not inlined, once per output row: with
  * the loops around it out of sight the allocator keeps the four sums in registers). */
 TE_INLINE void te_dw_pairs_rows(const te_dw_rows_params* p, const int8_t* const* rows, const te_dw_pairs_dword* taps,
-                                const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,
+                                const int32_t* folded_bias, const int32_t* multiplier, const int8_t* shift,
                                 int8_t* out_row, const int kh, const int kw, const int sw) {
   const int full = p->act_min == -128 && p->act_max == 127;
   const long pair_dwords = (long)kh * ((kw + 1) / 2) * (sw == 1 ? 2 : 1);
@@ -240,11 +240,11 @@ TE_INLINE void te_dw_pairs_rows(const te_dw_rows_params* p, const int8_t* const*
 
 /* The ring's walk over the image, as te_dw_rows_core, with `row_fn` for each output row. */
 typedef void (*te_dw_pairs_row_fn)(const te_dw_rows_params* p, const int8_t* const* rows, const te_dw_pairs_dword* taps,
-                                   const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,
+                                   const int32_t* folded_bias, const int32_t* multiplier, const int8_t* shift,
                                    int8_t* out_row);
 
 TE_INLINE void te_dw_pairs_core(const te_dw_rows_params* p, const int8_t* input, const te_dw_pairs_dword* taps,
-                                const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,
+                                const int32_t* folded_bias, const int32_t* multiplier, const int8_t* shift,
                                 int8_t* output, int8_t* ring, const int kh, const int sh, te_dw_pairs_row_fn row_fn) {
   const int c = p->channels;
   const long ring_row = (long)p->ring_width * c;
@@ -274,11 +274,11 @@ TE_INLINE void te_dw_pairs_core(const te_dw_rows_params* p, const int8_t* input,
 #define TE_DW_PAIRS_DEFINE(name, kh, kw, sh, sw)                                                                 \
   static TE_DSP_FN __attribute__((noinline)) void name##_row(                                                    \
       const te_dw_rows_params* p, const int8_t* const* rows, const te_dw_pairs_dword* taps,                      \
-      const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift, int8_t* out_row) {            \
+      const int32_t* folded_bias, const int32_t* multiplier, const int8_t* shift, int8_t* out_row) {            \
     te_dw_pairs_rows(p, rows, taps, folded_bias, multiplier, shift, out_row, kh, kw, sw);                        \
   }                                                                                                              \
   static void name(const te_dw_rows_params* p, const int8_t* input, const int16_t* taps,                         \
-                   const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift, int8_t* output,   \
+                   const int32_t* folded_bias, const int32_t* multiplier, const int8_t* shift, int8_t* output,   \
                    int8_t* ring) {                                                                               \
     te_dw_pairs_core(p, input, (const te_dw_pairs_dword*)(const void*)taps, folded_bias, multiplier, shift, output, \
                      ring, kh, sh, name##_row);                                                                  \

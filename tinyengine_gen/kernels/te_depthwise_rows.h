@@ -44,7 +44,7 @@ typedef struct {
 #define TE_DW_ROWS_MAX_K 16
 
 /* The DSP code for every channel quad of one output row (see te_dw_quads_dsp). filter and
- * shift: int8 filter and int32 shifts (bits 8), or packed int4 filter and int8 shifts (bits 4). */
+ * shift: int8 filter (bits 8) or packed int4 filter (bits 4), int8 shifts either way. */
 typedef void (*te_dw_quads_fn)(const te_dw_rows_params* p, const int8_t* const* rows, const void* filter,
                                const int32_t* folded_bias, const int32_t* multiplier, const void* shift,
                                int8_t* out_row);
@@ -138,7 +138,7 @@ TE_INLINE void te_dw_rows_core(const te_dw_rows_params* p, const int8_t* input, 
 #define TE_DW_ROWS_DEFINE(name, kh, kw, sh, sw)                                                              \
   TE_DW_QUADS_DEFINE(name##_quads, kh, kw, sw, 8)                                                            \
   static TE_DSP_FN void name(const te_dw_rows_params* p, const int8_t* input, const int8_t* filter,           \
-                             const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,    \
+                             const int32_t* folded_bias, const int32_t* multiplier, const int8_t* shift,    \
                              int8_t* output, int8_t* ring) {                                                 \
     te_dw_rows_core(p, input, filter, folded_bias, multiplier, shift, output, ring, (kh) ? (kh) : p->k_h,      \
                     (kw) ? (kw) : p->k_w, (sh) ? (sh) : p->stride_h, (sw) ? (sw) : p->stride_w,              \

@@ -76,7 +76,7 @@ TE_INLINE int8_t te_fc_output(const te_fully_connected_params* p, uint32_t acc, 
 }
 
 void te_fully_connected_s8(const te_fully_connected_params* p, const int8_t* input, const int8_t* filter,
-                           const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,
+                           const int32_t* folded_bias, const int32_t* multiplier, const int8_t* shift,
                            int8_t* output) {
   const int depth = p->depth;
   const int out_c = p->out_c;

@@ -15,7 +15,7 @@ typedef struct {
  * folded_bias[o] = bias[o] + input_offset * sum_d (filter[o][d] + weights_offset), computed when
  * the model is compiled, so the inner loop is a plain dot product. No scratch. */
 void te_fully_connected_s8(const te_fully_connected_params* p, const int8_t* input, const int8_t* filter,
-                           const int32_t* folded_bias, const int32_t* multiplier, const int32_t* shift,
+                           const int32_t* folded_bias, const int32_t* multiplier, const int8_t* shift,
                            int8_t* output);
 
 #endif

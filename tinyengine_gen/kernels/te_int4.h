@@ -131,9 +131,11 @@ static inline void te_int4_unpack(const uint8_t* packed, long start, int n, int8
 /* Kernels that read either int8 weights (bits 8) or packed ones (bits 4) with one loop nest,
  * `bits` a constant of each instantiation (the bits-8 code is the plain int8 read). */
 
-/* Shift i of a requantisation table: int32 entries (bits 8) or int8 entries (bits 4). */
+/* Shift i of a requantisation table: int8 entries at either width (every planned shift is in
+ * [-31, 31]; the tables are per channel, so int8 saves three Flash bytes a channel). */
 TE_INLINE int32_t te_shift_at(const void* shift, int i, const int bits) {
-  return bits == 4 ? (int32_t)((const int8_t*)shift)[i] : ((const int32_t*)shift)[i];
+  (void)bits;
+  return (int32_t)((const int8_t*)shift)[i];
 }
 
 /* The n weights at element index at of the filter: a pointer into an int8 filter, or the

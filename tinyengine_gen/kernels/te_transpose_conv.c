@@ -5,7 +5,7 @@
 #include "te_fixedpoint.h"
 
 static void te_transpose_conv_image(const te_transpose_conv_params* p, const int8_t* input, const int8_t* filter,
-                                    const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                    const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                                     int32_t* scratch, int8_t* output) {
   const int oc_count = p->out_c, ic_count = p->in_c;
   const long plane = (long)p->out_h * p->out_w * oc_count;
@@ -41,7 +41,7 @@ static void te_transpose_conv_image(const te_transpose_conv_params* p, const int
 }
 
 void te_transpose_conv_s8(const te_transpose_conv_params* p, const int8_t* input, const int8_t* filter,
-                          const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int32_t* scratch,
+                          const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int32_t* scratch,
                           int8_t* output) {
   const long image_in = (long)p->in_h * p->in_w * p->in_c, image_out = (long)p->out_h * p->out_w * p->out_c;
   for (int b = 0; b < p->batch; ++b) {

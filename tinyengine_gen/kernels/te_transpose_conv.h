@@ -21,7 +21,7 @@ typedef struct {
 /* filter: [out_c, kernel_h, kernel_w, in_c]; bias, multiplier, shift: out_c values;
  * scratch: out_h * out_w * out_c int32 values (one image). */
 void te_transpose_conv_s8(const te_transpose_conv_params* p, const int8_t* input, const int8_t* filter,
-                          const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int32_t* scratch,
+                          const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int32_t* scratch,
                           int8_t* output);
 
 #endif

@@ -39,7 +39,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from tinyengine_gen.fixedpoint import fast_requant_applies, multiply_by_quantized_multiplier
+from tinyengine_gen.fixedpoint import fast_requant_applies, multiply_by_quantized_multiplier, shift_table
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import (
     EmitContext,
@@ -247,7 +247,7 @@ class Conv2DPlan(KernelVariant, DeclaredKernels):
             ctx.const(f"op{self.op_index}_filter", self.gemm_filter),
             ctx.const(f"op{self.op_index}_bias", self.gemm_bias),
             ctx.const(f"op{self.op_index}_multiplier", self.multipliers),
-            ctx.const(f"op{self.op_index}_shift", self.shifts),
+            ctx.const(f"op{self.op_index}_shift", shift_table(self.shifts)),
         )
 
     def gemm_params(self) -> str:
@@ -282,7 +282,7 @@ class Conv2DPlan(KernelVariant, DeclaredKernels):
         filter_symbol = ctx.const(f"op{self.op_index}_filter", self.filter)
         bias_symbol = ctx.const(f"op{self.op_index}_bias", self.bias)
         mult_symbol = ctx.const(f"op{self.op_index}_multiplier", self.multipliers)
-        shift_symbol = ctx.const(f"op{self.op_index}_shift", self.shifts)
+        shift_symbol = ctx.const(f"op{self.op_index}_shift", shift_table(self.shifts))
         params = (
             f".batches = {n}, .in_h = {ih}, .in_w = {iw}, .in_c = {ic}, .out_h = {oh}, .out_w = {ow}, "
             f".out_c = {oc}, .k_h = {kh}, .k_w = {kw}, .stride_h = {self.stride[0]}, .stride_w = {self.stride[1]}, "

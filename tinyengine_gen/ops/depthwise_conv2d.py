@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from tinyengine_gen.fixedpoint import fast_requant_applies, multiply_by_quantized_multiplier
+from tinyengine_gen.fixedpoint import fast_requant_applies, multiply_by_quantized_multiplier, shift_table
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 from tinyengine_gen.ops.base import (
@@ -205,7 +205,7 @@ class DepthwiseConv2DPlan(DeclaredKernels):
         filter_symbol = ctx.const(f"op{self.op_index}_filter", self.filter)
         bias_symbol = ctx.const(f"op{self.op_index}_bias", self.bias)
         mult_symbol = ctx.const(f"op{self.op_index}_multiplier", self.multipliers)
-        shift_symbol = ctx.const(f"op{self.op_index}_shift", self.shifts)
+        shift_symbol = ctx.const(f"op{self.op_index}_shift", shift_table(self.shifts))
         params = (
             f".batches = {n}, .in_h = {ih}, .in_w = {iw}, .in_c = {ic}, .out_h = {oh}, .out_w = {ow}, "
             f".out_c = {oc}, .depth_multiplier = {self.depth_multiplier}, .k_h = {kh}, .k_w = {kw}, "
@@ -270,7 +270,7 @@ class DepthwiseConv2DPlan(DeclaredKernels):
                 weights,
                 ctx.const(f"op{self.op_index}_folded_bias", folded),
                 ctx.const(f"op{self.op_index}_multiplier", self.multipliers),
-                (ctx.const(f"op{self.op_index}_shift", self.shifts) if packed is None
+                (ctx.const(f"op{self.op_index}_shift", shift_table(self.shifts)) if packed is None
                  else ctx.const(f"op{self.op_index}_shift_s8", packed.shifts)),
                 ctx.tensor(self.outputs[0]),
                 ctx.scratch("int8_t"),

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier
+from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, shift_table
 from tinyengine_gen.ir import DType, Graph, Operator, Tensor
 from tinyengine_gen.ops.base import (
     EmitContext,
@@ -93,7 +93,7 @@ class FullyConnectedPlan(DeclaredKernels):
         filter_symbol = ctx.const(f"op{self.op_index}_filter", self.filter)
         bias_symbol = ctx.const(f"op{self.op_index}_folded_bias", self.folded_bias)
         mult_symbol = ctx.const(f"op{self.op_index}_multiplier", self.multipliers)
-        shift_symbol = ctx.const(f"op{self.op_index}_shift", self.shifts)
+        shift_symbol = ctx.const(f"op{self.op_index}_shift", shift_table(self.shifts))
         params = (
             f".batches = {self.batches}, .depth = {depth}, .out_c = {out_c}, .per_channel = {int(self.per_channel)}, "
             f".weights_offset = {self.weights_offset}, .output_offset = {self.output_offset}, "

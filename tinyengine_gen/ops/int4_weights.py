@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from tinyengine_gen.fixedpoint import shift_table
 from tinyengine_gen.int4_packing import INT4_MAX, INT4_MIN, fits_int4, pack_int4, unpack_int4
 from tinyengine_gen.ops.base import EmitContext, OpPlan, replace_plan
 from tinyengine_gen.ops.conv2d import Conv2DPlan
@@ -61,13 +62,6 @@ DEPTHWISE_INT4_S8 = Kernel(
     ("te_depthwise_int4.c", "te_depthwise_int4.h", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h",
      "arm/te_int4_dsp.h", "te_fixedpoint.h"),
 )
-
-def _int8_shifts(shifts: np.ndarray) -> np.ndarray:
-    """The shift table as int8 (the int4 kernels read it so): every planned shift is in [-31, 30]."""
-    values = np.asarray(shifts)
-    if values.size and (int(values.min()) < -128 or int(values.max()) > 127):
-        raise ValueError("a requantisation shift outside int8")
-    return values.astype(np.int8)
 
 
 def _reason_kept(filter_values: np.ndarray) -> str | None:
@@ -108,7 +102,7 @@ class _PackedPlan(PackedWeightPlan):
             ctx.const(f"op{self.op_index}_filter_int4", self.packed),
             ctx.const(f"op{self.op_index}_bias", bias),
             ctx.const(f"op{self.op_index}_multiplier", base.multipliers),  # type: ignore[attr-defined]
-            ctx.const(f"op{self.op_index}_shift_s8", _int8_shifts(base.shifts)),  # type: ignore[attr-defined]
+            ctx.const(f"op{self.op_index}_shift_s8", shift_table(base.shifts)),  # type: ignore[attr-defined]
         )
 
 
@@ -208,7 +202,7 @@ class PackedDepthwiseConv2DPlan(_PackedPlan, DeclaredKernels):
     def emit(self, ctx: EmitContext) -> list[str]:
         p: DepthwiseConv2DPlan = self.base  # type: ignore[assignment]
         if p.uses_row_ring:
-            return p._emit_row_ring(ctx, PackedWeights(self.packed, _int8_shifts(p.shifts)))
+            return p._emit_row_ring(ctx, PackedWeights(self.packed, shift_table(p.shifts)))
         n, ih, iw, ic = p.input_shape
         _, oh, ow, oc = p.output_shape
         kh, kw, _ = p.filter.shape

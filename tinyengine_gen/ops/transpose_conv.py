@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier
+from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, shift_table
 from tinyengine_gen.ir import DType, Graph, Operator
 from tinyengine_gen.ops.base import (
     EmitContext,
@@ -87,7 +87,7 @@ class TransposeConvPlan(DeclaredKernels):
             ctx.const(f"{name}_filter", self.filter),
             ctx.const(f"{name}_bias", self.bias),
             ctx.const(f"{name}_multiplier", self.multipliers),
-            ctx.const(f"{name}_shift", self.shifts),
+            ctx.const(f"{name}_shift", shift_table(self.shifts)),
         ]
         return [
             "{",

@@ -13,7 +13,7 @@ from tests.harness import compile_and_compare
 from tests.model_factory import full_int8, keras, tf
 from tests.tinyengine_gen.test_sanitizers import run_under_sanitizers
 from tinyengine_gen.errors import QuantizationError, UnsupportedOperatorError
-from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, shift_table
 from tinyengine_gen.ops.fully_connected import fold_bias, fully_connected_reference, plan_fully_connected
 from tinyengine_gen.frontend.reader import read_model_bytes
 from tinyengine_gen.frontend.schema import schema
@@ -206,7 +206,7 @@ _KERNEL_WRAPPER = r"""
 #include "te_fully_connected.h"
 void run(int batches, int depth, int out_c, int per_channel, int32_t weights_offset, int32_t output_offset,
          const int8_t* input, const int8_t* filter, const int32_t* folded_bias, const int32_t* multiplier,
-         const int32_t* shift, int8_t* output) {
+         const int8_t* shift, int8_t* output) {
   const te_fully_connected_params p = {batches, depth, out_c, per_channel, weights_offset, output_offset, -128, 127};
   te_fully_connected_s8(&p, input, filter, folded_bias, multiplier, shift, output);
 }
@@ -262,7 +262,7 @@ def test_fully_connected_kernel_long_and_short_depths(tmp_path, depth, out_c, pe
     )
     x = rng.integers(-128, 128, (batches, depth), dtype=np.int8)
     out = np.zeros((batches, out_c), dtype=np.int8)
-    arrays = (x, weights, plan.folded_bias, multipliers, shifts, out)
+    arrays = (x, weights, plan.folded_bias, multipliers, shift_table(shifts), out)
     lib.run(
         *(ctypes.c_int(v) for v in (batches, depth, out_c, int(per_channel), -weights_zp, -4)),
         *(ctypes.c_void_p(a.ctypes.data) for a in arrays),

@@ -197,9 +197,10 @@ def test_packed_dsp_and_portable_kernels_identical_to_tflm_under_qemu(tmp_path, 
 
 @pytest.mark.parametrize(
     "name, most",
-    [("mcunet_vww.tflite", 0.55), ("mlperf_vww_96_int8.tflite", 0.55), ("mlperf_resnet8_int8.tflite", 0.55),
-     # 6.3 kB of KWS's 30 kB are biases, multipliers and the softmax table, which stay as they are
-     ("mlperf_kws_ref_int8.tflite", 0.58)],
+    # biases, multipliers, int8 shifts (in both builds) and KWS's softmax table stay as they are:
+    # packed is about weights / 2 + tables, so the ratio sits above 1/2 (KWS's the most: 28 kB)
+    [("mcunet_vww.tflite", 0.56), ("mlperf_vww_96_int8.tflite", 0.56), ("mlperf_resnet8_int8.tflite", 0.55),
+     ("mlperf_kws_ref_int8.tflite", 0.62)],
 )
 def test_shared_models_at_four_bits_pack_every_layer_with_the_int8_arena(name, most):
     """Default options (in-place depthwise, residual fusion, in-place 1x1): every weight layer

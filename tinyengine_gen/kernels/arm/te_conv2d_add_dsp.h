@@ -113,7 +113,7 @@ static void te_conv_add_after_dsp(const void* context, const int8_t* y, long fir
 
 TE_INLINE void te_conv_add_shallow_1x1_dsp(const te_conv2d_gemm_params* p, const te_conv2d_add_params* a,
                                            const int8_t* input, const int8_t* filter, const int32_t* bias,
-                                           const int32_t* multiplier, const int32_t* shift, const int8_t* residual,
+                                           const int32_t* multiplier, const int8_t* shift, const int8_t* residual,
                                            int8_t* output, int8_t* y, const int fast, const int full) {
   const te_conv_add_sink_dsp sink = {a, residual, output, p->out_c};
   te_gemm_shallow_groups_dsp(input, filter, bias, multiplier, shift, p, output, y, te_conv_add_after_dsp, &sink, fast,
@@ -121,7 +121,7 @@ TE_INLINE void te_conv_add_shallow_1x1_dsp(const te_conv2d_gemm_params* p, const
 }
 TE_GEMM_VARIANTS_DSP(te_conv_add_shallow_1x1_dsp,
                      (const te_conv2d_gemm_params* p, const te_conv2d_add_params* a, const int8_t* input,
-                      const int8_t* filter, const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                      const int8_t* filter, const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                       const int8_t* residual, int8_t* output, int8_t* y),
                      p, a, input, filter, bias, multiplier, shift, residual, output, y)
 
@@ -136,7 +136,7 @@ TE_GEMM_VARIANTS_DSP(te_conv_add_shallow_1x1_dsp,
  * weights (returns 1), else 0. */
 TE_INLINE int te_conv_add_shallow_1x1_layer(const te_conv2d_gemm_params* p, const te_conv2d_add_params* a,
                                             const int8_t* input, const int8_t* filter, const int32_t* bias,
-                                            const int32_t* multiplier, const int32_t* shift, const int8_t* residual,
+                                            const int32_t* multiplier, const int8_t* shift, const int8_t* residual,
                                             int8_t* output, int8_t* y) {
   if (a->core == TE_CONV_ADD_1X1_SHALLOW && p->depth <= TE_GEMM_GROUP_MAX_DEPTH_DSP) {
     TE_GEMM_DISPATCH_DSP(p, te_conv_add_shallow_1x1_dsp, p, a, input, filter, bias, multiplier, shift, residual,

@@ -16,12 +16,12 @@
 /* The tiles' outputs: n pixels in (n + 3) / 4 tiles of 4. */
 static void te_gemm_tiles_any_dsp_fast_or_any(const te_conv2d_gemm_params* p, const int16_t* tiles, int n,
                                               const int8_t* filter, const int32_t* bias, const int32_t* multiplier,
-                                              const int32_t* shift, int8_t* out) {
+                                              const int8_t* shift, int8_t* out) {
   TE_GEMM_DISPATCH_DSP(p, te_gemm_tiles_any_dsp, tiles, n, (n + 3) / 4, filter, bias, multiplier, shift, p, out);
 }
 
 static TE_DSP_FN_COPIES void te_conv2d_narrow_dsp(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
-                                           const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                           const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                                            int8_t* output, void* scratch) {
   const long pixels = (long)p->batches * p->out_h * p->out_w;
   const int depth = p->depth;
@@ -60,7 +60,7 @@ static TE_DSP_FN_COPIES void te_conv2d_narrow_dsp(const te_conv2d_gemm_params* p
 /* The entry (te_conv2d_narrow.h). The layer is a function of its own, compiled with
  * TE_DSP_FN_COPIES. */
 void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
-                         const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output,
+                         const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output,
                          void* scratch) {
   te_conv2d_narrow_dsp(p, input, filter, bias, multiplier, shift, output, scratch);
 }

@@ -150,7 +150,7 @@ typedef void (*te_gemm_after_dsp)(const void* context, const int8_t* y, long fir
 
 /* A whole 1x1 layer on the shallow core's weights, group by group (see above). */
 TE_INLINE void te_gemm_shallow_groups_dsp(const int8_t* input, const int8_t* filter, const int32_t* bias,
-                                          const int32_t* multiplier, const int32_t* shift,
+                                          const int32_t* multiplier, const int8_t* shift,
                                           const te_conv2d_gemm_params* p, int8_t* output, int8_t* y,
                                           te_gemm_after_dsp after, const void* context, const int fast,
                                           const int full) {
@@ -200,21 +200,21 @@ TE_INLINE void te_gemm_shallow_groups_dsp(const int8_t* input, const int8_t* fil
 }
 
 TE_INLINE void te_gemm_shallow_1x1_dsp(const int8_t* input, const int8_t* filter, const int32_t* bias,
-                                       const int32_t* multiplier, const int32_t* shift,
+                                       const int32_t* multiplier, const int8_t* shift,
                                        const te_conv2d_gemm_params* p, int8_t* output, const int fast,
                                        const int full) {
   te_gemm_shallow_groups_dsp(input, filter, bias, multiplier, shift, p, output, 0, 0, 0, fast, full);
 }
 TE_GEMM_VARIANTS_DSP(te_gemm_shallow_1x1_dsp,
                      (const int8_t* input, const int8_t* filter, const int32_t* bias, const int32_t* multiplier,
-                      const int32_t* shift, const te_conv2d_gemm_params* p, int8_t* output),
+                      const int8_t* shift, const te_conv2d_gemm_params* p, int8_t* output),
                      input, filter, bias, multiplier, shift, p, output)
 
 /* ---- the entry of te_conv2d_gemm.h (the portable one's name) ------------------------ */
 
 /* The whole layer where its depth allows the gathered weights (returns 1), else 0. */
 TE_INLINE int te_gemm_shallow_1x1_layer(const int8_t* input, const int8_t* filter, const int32_t* bias,
-                                        const int32_t* multiplier, const int32_t* shift,
+                                        const int32_t* multiplier, const int8_t* shift,
                                         const te_conv2d_gemm_params* p, int8_t* output) {
   if (p->depth <= TE_GEMM_GROUP_MAX_DEPTH_DSP) {
     TE_GEMM_DISPATCH_DSP(p, te_gemm_shallow_1x1_dsp, input, filter, bias, multiplier, shift, p, output);

@@ -288,7 +288,7 @@ TE_INLINE void te_gemm_dot_dsp(const int16_t* x, const int8_t* w, int groups, in
  * `groups` = depth / 4 and `tail` = depth % 4 are passed so that the common shallow depths
  * can be instantiated with them as constants (te_gemm_tiles_any_dsp). */
 TE_INLINE void te_gemm_tiles_dsp(const int16_t* tile, int pixels, int quads, const int8_t* filter,
-                                 const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                 const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                                  const te_conv2d_gemm_params* p, int8_t* out, const int groups, const int tail,
                                  const int whole, const int fast, const int full) {
   /* The layer's constants read once: the stores to out may alias p, which would otherwise
@@ -338,7 +338,7 @@ TE_INLINE void te_gemm_tiles_dsp(const int16_t* tile, int pixels, int quads, con
 #endif
 
 TE_INLINE void te_gemm_tiles_any_dsp(const int16_t* tile, int pixels, int quads, const int8_t* filter,
-                                     const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                     const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                                      const te_conv2d_gemm_params* p, int8_t* out, const int fast, const int full) {
   const int groups = p->depth >> 2, tail = p->depth & 3;
 #define TE_GEMM_TILES_CASE(G)                                                                          \
@@ -354,12 +354,12 @@ TE_INLINE void te_gemm_tiles_any_dsp(const int16_t* tile, int pixels, int quads,
 }
 TE_GEMM_VARIANTS_DSP(te_gemm_tiles_any_dsp,
                      (const int16_t* tile, int pixels, int quads, const int8_t* filter, const int32_t* bias,
-                      const int32_t* multiplier, const int32_t* shift, const te_conv2d_gemm_params* p, int8_t* out),
+                      const int32_t* multiplier, const int8_t* shift, const te_conv2d_gemm_params* p, int8_t* out),
                      tile, pixels, quads, filter, bias, multiplier, shift, p, out)
 
 /* All out_c outputs of `pixels` (<= 4) pixels from their interleaved tile. */
 TE_INLINE void te_gemm_tile_dsp(const int16_t* tile, int pixels, const int8_t* filter, const int32_t* bias,
-                                const int32_t* multiplier, const int32_t* shift, const te_conv2d_gemm_params* p,
+                                const int32_t* multiplier, const int8_t* shift, const te_conv2d_gemm_params* p,
                                 int8_t* out, const int fast, const int full) {
   if (fast && full && pixels == TE_GEMM_PIXELS && (p->depth & 3) == 0) { /* a whole tile: no per-channel tests */
     te_gemm_tiles_dsp(tile, pixels, 1, filter, bias, multiplier, shift, p, out, p->depth >> 2, 0, 1, fast, full);
@@ -370,7 +370,7 @@ TE_INLINE void te_gemm_tile_dsp(const int16_t* tile, int pixels, const int8_t* f
 }
 TE_GEMM_VARIANTS_DSP(te_gemm_tile_dsp,
                      (const int16_t* tile, int pixels, const int8_t* filter, const int32_t* bias,
-                      const int32_t* multiplier, const int32_t* shift, const te_conv2d_gemm_params* p, int8_t* out),
+                      const int32_t* multiplier, const int8_t* shift, const te_conv2d_gemm_params* p, int8_t* out),
                      tile, pixels, filter, bias, multiplier, shift, p, out)
 
 /* ---- the entries of te_conv2d_gemm.h (the portable ones' names) --------------------- */
@@ -392,7 +392,7 @@ TE_INLINE void te_gemm_widen(const te_conv2d_gemm_params* p, const int8_t* const
 
 /* The outputs from the interleaved tile te_gemm_widen wrote. */
 TE_INLINE void te_gemm_deep_tile_widened(const int16_t* wide, int pixels, const int8_t* filter, const int32_t* bias,
-                                         const int32_t* multiplier, const int32_t* shift,
+                                         const int32_t* multiplier, const int8_t* shift,
                                          const te_conv2d_gemm_params* p, int8_t* out) {
   TE_GEMM_DISPATCH_DSP(p, te_gemm_tile_dsp, wide, pixels, filter, bias, multiplier, shift, p, out);
 }

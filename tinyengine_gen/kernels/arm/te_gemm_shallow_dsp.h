@@ -56,7 +56,7 @@
 
 /* One block (see te_gemm_shallow_block) from the pixels' packed pairs xp[depth / 2][4]. */
 TE_INLINE void te_gemm_shallow_block_dsp(const uint32_t (*xp)[TE_GEMM_PIXELS], int pixels, const int8_t* block, int n,
-                                         const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                         const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                                          const te_conv2d_gemm_params* p, int8_t* out, const int fast,
                                          const int full) {
   const int half = p->depth / 2;
@@ -80,7 +80,7 @@ TE_INLINE void te_gemm_shallow_block_dsp(const uint32_t (*xp)[TE_GEMM_PIXELS], i
 TE_INLINE void te_gemm_shallow_block_part_dsp(const uint32_t (*xp)[TE_GEMM_PIXELS], int half, int pixels,
                                               const int8_t* block, int n, int32_t (*acc)[TE_GEMM_BLOCK],
                                               int first, int last, const int32_t* bias, const int32_t* multiplier,
-                                              const int32_t* shift, const te_conv2d_gemm_params* p, int8_t* out,
+                                              const int8_t* shift, const te_conv2d_gemm_params* p, int8_t* out,
                                               const int fast, const int full) {
   for (int j = 0; j < n; j += 2) { /* weights of j + 1 < 32 exist: the block is zero padded */
     const int pair = j + 1 < n;
@@ -162,7 +162,7 @@ TE_INLINE void te_gemm_pack_pairs_dsp(const int8_t* const rows[TE_GEMM_PIXELS], 
 
 /* The shallow tile: the pixels' pairs packed once, then the blocks. */
 TE_INLINE void te_gemm_shallow_tile_dsp(const int8_t* const rows[TE_GEMM_PIXELS], int pixels, const int8_t* filter,
-                                        const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                        const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                                         const te_conv2d_gemm_params* p, int8_t* out, const int fast, const int full) {
   uint32_t xp[TE_GEMM_SHALLOW_DSP_MAX_DEPTH / 2][TE_GEMM_PIXELS];
   const int depth = p->depth, out_c = p->out_c;
@@ -176,7 +176,7 @@ TE_INLINE void te_gemm_shallow_tile_dsp(const int8_t* const rows[TE_GEMM_PIXELS]
 }
 TE_GEMM_VARIANTS_DSP(te_gemm_shallow_tile_dsp,
                      (const int8_t* const rows[TE_GEMM_PIXELS], int pixels, const int8_t* filter,
-                      const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                      const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                       const te_conv2d_gemm_params* p, int8_t* out),
                      rows, pixels, filter, bias, multiplier, shift, p, out)
 
@@ -187,7 +187,7 @@ TE_GEMM_VARIANTS_DSP(te_gemm_shallow_tile_dsp,
  * values of every pixel cost more than one shift per output once the depth passes 64. */
 TE_INLINE void te_gemm_shallow_tile_long_dsp(const int8_t* const rows[TE_GEMM_PIXELS], int pixels,
                                              const int8_t* filter, const int32_t* bias, const int32_t* multiplier,
-                                             const int32_t* shift, const te_conv2d_gemm_params* p, int8_t* out,
+                                             const int8_t* shift, const te_conv2d_gemm_params* p, int8_t* out,
                                              const int fast, const int full) {
   uint32_t xp[TE_GEMM_SHALLOW_DSP_MAX_DEPTH / 2][TE_GEMM_PIXELS];
   int32_t acc[TE_GEMM_PIXELS][TE_GEMM_BLOCK];
@@ -207,7 +207,7 @@ TE_INLINE void te_gemm_shallow_tile_long_dsp(const int8_t* const rows[TE_GEMM_PI
 }
 TE_GEMM_VARIANTS_DSP(te_gemm_shallow_tile_long_dsp,
                      (const int8_t* const rows[TE_GEMM_PIXELS], int pixels, const int8_t* filter,
-                      const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                      const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                       const te_conv2d_gemm_params* p, int8_t* out),
                      rows, pixels, filter, bias, multiplier, shift, p, out)
 
@@ -215,7 +215,7 @@ TE_GEMM_VARIANTS_DSP(te_gemm_shallow_tile_long_dsp,
 
 /* te_gemm_config.h: TE_GEMM_SHALLOW_TILE 0 where no layer of the project comes here. */
 TE_INLINE void te_gemm_shallow_tile(const int8_t* const rows[TE_GEMM_PIXELS], int pixels, const int8_t* filter,
-                                    const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                    const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                                     const te_conv2d_gemm_params* p, int8_t* out) {
 #if defined(TE_GEMM_SHALLOW_TILE) && !TE_GEMM_SHALLOW_TILE /* no layer comes here */
   (void)rows, (void)pixels, (void)filter, (void)bias, (void)multiplier, (void)shift, (void)p, (void)out;
