@@ -95,18 +95,14 @@ typedef struct {
 
 static void te_conv_add_after_dsp(const void* context, const int8_t* y, long first, int count, int g0, int n) {
   const te_conv_add_sink_dsp* k = (const te_conv_add_sink_dsp*)context;
-  if (n == k->out_c) { /* the group is every channel: the tile's y is one run */
-    const long at = first * k->out_c;
-    if (!te_conv_add_epilogue_dsp(k->a, y, k->residual + at, k->output + at, (long)count * n)) {
-      te_conv_add_epilogue(k->a, y, k->residual + at, k->output + at, (long)count * n);
-    }
-    return;
-  }
-  for (int i = 0; i < count; ++i) {
+  /* A group that is every channel: the tile's y is one run of count * n values. */
+  const int whole = n == k->out_c, runs = whole ? 1 : count;
+  const long length = whole ? (long)count * n : n;
+  for (int i = 0; i < runs; ++i) {
     const long at = (first + i) * k->out_c + g0;
     const int8_t* yi = y + (long)i * k->out_c + g0;
-    if (!te_conv_add_epilogue_dsp(k->a, yi, k->residual + at, k->output + at, n)) {
-      te_conv_add_epilogue(k->a, yi, k->residual + at, k->output + at, n);
+    if (!te_conv_add_epilogue_dsp(k->a, yi, k->residual + at, k->output + at, length)) {
+      te_conv_add_epilogue(k->a, yi, k->residual + at, k->output + at, length);
     }
   }
 }
