@@ -199,7 +199,8 @@ def _more_dsp_paths_model(per_channel: bool = True) -> bytes:
     kernel's im2col (3x3x3, a constant-depth case) and pointwise tiles, 1x1 layers on the
     gathered-group path at depths 8, 40 and 48, the deep core on 3, 2 and 1 pixel tiles,
     depthwise pairs and single pixels (stride 1 and 2, 3x3 and 7x7, an odd width), a
-    dilated depthwise (the portable loop), residual ADDs on the shallow and deep cores, and
+    dilated depthwise (the portable loop), residual ADDs on the shallow (in groups, and in
+    one group of every channel) and deep cores, and
     ReLU6 clamps narrower than int8 (the general variants)."""
 
     def build():
@@ -207,7 +208,7 @@ def _more_dsp_paths_model(per_channel: bool = True) -> bytes:
         x = keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu6")(inputs)  # narrow, 6x7
         x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(x)  # pairs + one single pixel
         x = keras.layers.Conv2D(8, 1)(x)  # narrow pointwise: 42 pixels, dense tiles and a partial one
-        x = keras.layers.Conv2D(48, 1, activation="relu")(x)  # 1x1 shallow, depth 8: 4 groups of 12
+        x = keras.layers.Conv2D(48, 1, activation="relu")(x)  # 1x1 shallow, depth 8: one group of 48
         x = keras.layers.DepthwiseConv2D(7, padding="same")(x)  # 7x7 stride 1
         x = keras.layers.DepthwiseConv2D(3, strides=2, padding="same", activation="relu6")(x)  # 3x4, singles
         r = keras.layers.Conv2D(40, 1)(x)  # 1x1 shallow, depth 48
@@ -218,6 +219,9 @@ def _more_dsp_paths_model(per_channel: bool = True) -> bytes:
         x = keras.layers.Add()([x, keras.layers.Conv2D(40, 1)(h)])  # residual on the deep core (depth 96)
         x = keras.layers.Conv2D(100, 1)(x)  # 1x1 deep on 12 pixels
         x = keras.layers.Conv2D(24, 2, padding="valid")(x)  # kxk deep, 2x3 = 6 pixels: tiles of 4 and 2
+        t = keras.layers.Conv2D(16, 1)(x)
+        x = keras.layers.Add()([t, keras.layers.Conv2D(16, 1)(keras.layers.Conv2D(8, 1, activation="relu")(t))])
+        # ^ residual on the shallow core whose one group is every channel (the ADD once per tile)
         x = keras.layers.Flatten()(x)
         return keras.Model(inputs, keras.layers.Dense(3)(x))
 

@@ -9,54 +9,55 @@
 
 /* DSP: the rescalings in the te_requantize_rq formulation (te_fixedpoint.h), SMMLAR, two
  * instructions of rounding and a shift, with their preconditions holding by construction
- * wherever the output's right shift is 1 to 22 and left_shift at most 20 (TFLite's; checked
- * per call, else te_conv_add_epilogue runs): the inputs (q + offset) << left_shift are below
+ * wherever the output's right shift is 1 to 22 and left_shift is 20 (TFLite's; checked per
+ * call, else te_conv_add_epilogue runs): the inputs (q + offset) << left_shift are below
  * 255 * 2^20 < 2^28 in magnitude, so are the rescaled values (multipliers below one), their
  * sum is below 2^29, and the rounding terms 2^(e-1) (inputs) and 2^(e-1) + output_offset *
  * 2^e (output, below 2^30) do not overflow (ADD's input shifts are never positive).
  * The input with the larger scale has multiplier 1/2 (2^30) and right shift 0 (QuantizeMulti-
  * plierSmallerThanOneExp of 0.5): its rescaling is exactly (q + offset) << (left_shift - 1)
- * (the high multiply of an even x by 2^30 is x / 2, no rounding left), one MLA. Each input
+ * (the high multiply of an even x by 2^30 is x / 2, no rounding left), one ADD. Each input
  * is either kind, so the loop is instantiated four times (`half_r`, `half_c`), keeping the
  * constants of one instance within the registers. */
 typedef struct {
-  int32_t scale, offset; /* x = q * scale + offset: (q + offset) << (left_shift + 1), or << (left_shift - 1) */
+  int32_t offset; /* x = (q << shift) + offset: (q + offset) << (left_shift + 1), or << left_shift where half */
   int32_t multiplier, round, e;
 } te_conv_add_rq_dsp;
+/* TFLite's ADD of int8 tensors always scales its inputs by 2^20 first (left_shift 20): the
+ * loop has it as a constant (a shifted operand), and other layers take the portable code. */
+#define TE_CONV_ADD_LEFT_SHIFT_DSP 20
 
 TE_INLINE int te_conv_add_half_dsp(int32_t multiplier, int32_t shift) { return multiplier == (1 << 30) && shift == 0; }
 
-TE_INLINE te_conv_add_rq_dsp te_conv_add_rq_init_dsp(int32_t offset, int32_t multiplier, int32_t shift,
-                                                     int32_t left_shift) {
+TE_INLINE te_conv_add_rq_dsp te_conv_add_rq_init_dsp(int32_t offset, int32_t multiplier, int32_t shift) {
   te_conv_add_rq_dsp k;
   const int half = te_conv_add_half_dsp(multiplier, shift);
-  const int by = half ? left_shift - 1 : left_shift + 1;
-  k.scale = (int32_t)1 << by;
-  k.offset = (int32_t)((uint32_t)offset << by);
+  k.offset = (int32_t)((uint32_t)offset << (half ? TE_CONV_ADD_LEFT_SHIFT_DSP : TE_CONV_ADD_LEFT_SHIFT_DSP + 1));
   k.multiplier = multiplier;
   k.e = -shift;
   k.round = half ? 0 : te_rq_round(-shift, 0);
   return k;
 }
 
-/* te_conv_add_scale(q, ...) for q in [-128, 127]: the rq form (needs e >= 1), or the exact
- * half where `half`. */
-TE_INLINE int32_t te_conv_add_scale_dsp(int32_t q, const te_conv_add_rq_dsp* k, const int half) {
-  const int32_t x = q * k->scale + k->offset;
-  return half ? x : te_smmlar(x, k->multiplier, k->round + (x >> 31)) >> k->e;
+/* Twice te_conv_add_scale(q, ...) for q in [-128, 127]: twice the exact half where `half`
+ * ((q + offset) << 20, one ADD with a shifted operand), else twice the rq form (needs e >= 1).
+ * Doubled, the output's te_requantize_rq needs no shift of its own (sum < 2^29 in magnitude,
+ * so 2 * sum does not overflow and has the sum's sign). */
+TE_INLINE int32_t te_conv_add_scale2_dsp(int32_t q, const te_conv_add_rq_dsp* k, const int half) {
+  if (half) return (int32_t)((uint32_t)q << TE_CONV_ADD_LEFT_SHIFT_DSP) + k->offset;
+  const int32_t x = (int32_t)((uint32_t)q << (TE_CONV_ADD_LEFT_SHIFT_DSP + 1)) + k->offset;
+  return (int32_t)((uint32_t)(te_smmlar(x, k->multiplier, k->round + (x >> 31)) >> k->e) << 1);
 }
 
 TE_INLINE void te_conv_add_loop_dsp(const te_conv2d_add_params* a, const int8_t* y, const int8_t* residual,
                                     int8_t* out, long n, const int half_r, const int half_c) {
-  const te_conv_add_rq_dsp kr = te_conv_add_rq_init_dsp(a->residual_offset, a->residual_multiplier, a->residual_shift,
-                                                        a->left_shift);
-  const te_conv_add_rq_dsp kc = te_conv_add_rq_init_dsp(a->conv_offset, a->conv_multiplier, a->conv_shift,
-                                                        a->left_shift);
+  const te_conv_add_rq_dsp kr = te_conv_add_rq_init_dsp(a->residual_offset, a->residual_multiplier, a->residual_shift);
+  const te_conv_add_rq_dsp kc = te_conv_add_rq_init_dsp(a->conv_offset, a->conv_multiplier, a->conv_shift);
   const int32_t mo = a->output_multiplier, eo = -a->output_shift, ro = te_rq_round(eo, a->output_offset);
   const int full = a->act_min == -128 && a->act_max == 127;
   for (long i = 0; i < n; ++i) {
-    const int32_t sum = te_conv_add_scale_dsp(residual[i], &kr, half_r) + te_conv_add_scale_dsp(y[i], &kc, half_c);
-    const int32_t v = te_requantize_rq(sum, mo, ro, eo);
+    const int32_t sum2 = te_conv_add_scale2_dsp(residual[i], &kr, half_r) + te_conv_add_scale2_dsp(y[i], &kc, half_c);
+    const int32_t v = te_smmlar(sum2, mo, ro + (sum2 >> 31)) >> eo; /* te_requantize_rq(sum, mo, ro, eo) */
     out[i] = full ? (int8_t)__ssat(v, 8) : (int8_t)te_clamp(v, a->act_min, a->act_max);
   }
 }
@@ -69,7 +70,7 @@ static TE_CONV_ADD_O3 int te_conv_add_epilogue_dsp(const te_conv2d_add_params* a
   const int half_r = te_conv_add_half_dsp(a->residual_multiplier, a->residual_shift);
   const int half_c = te_conv_add_half_dsp(a->conv_multiplier, a->conv_shift);
   if ((a->residual_shift > -1 && !half_r) || (a->conv_shift > -1 && !half_c) || a->output_shift > -1 ||
-      a->output_shift < -22 || a->left_shift > 20 || a->left_shift < 1) {
+      a->output_shift < -22 || a->left_shift != TE_CONV_ADD_LEFT_SHIFT_DSP) {
     return 0;
   }
   if (half_r && !half_c) {
@@ -97,11 +98,14 @@ typedef struct {
 
 void te_gemm_after_dsp(const void* context, const int8_t* y, long first, int count, int g0, int n) {
   const te_conv_add_sink_dsp* k = (const te_conv_add_sink_dsp*)context;
-  for (int i = 0; i < count; ++i) {
+  /* A group that is every channel: the tile's y is one run of count * n values. */
+  const int whole = n == k->out_c, runs = whole ? 1 : count;
+  const long length = whole ? (long)count * n : n;
+  for (int i = 0; i < runs; ++i) {
     const long at = (first + i) * k->out_c + g0;
     const int8_t* yi = y + (long)i * k->out_c + g0;
-    if (!te_conv_add_epilogue_dsp(k->a, yi, k->residual + at, k->output + at, n)) {
-      te_conv_add_epilogue(k->a, yi, k->residual + at, k->output + at, n);
+    if (!te_conv_add_epilogue_dsp(k->a, yi, k->residual + at, k->output + at, length)) {
+      te_conv_add_epilogue(k->a, yi, k->residual + at, k->output + at, length);
     }
   }
 }

@@ -47,9 +47,9 @@ TE_INLINE int8_t te_gemm_out_dsp(int32_t sum, te_gemm_rq_dsp rq, const te_conv2d
 }
 
 /* One channel's outputs of `pixels` (1 to 4) pixels, out_c apart from out. */
-TE_INLINE void te_gemm_out4_dsp(int32_t s0, int32_t s1, int32_t s2, int32_t s3, int pixels, te_gemm_rq_dsp rq,
-                                const te_conv2d_gemm_params* p, int8_t* out, const int fast, const int full) {
-  const int out_c = p->out_c;
+TE_INLINE void te_gemm_out4_at_dsp(int32_t s0, int32_t s1, int32_t s2, int32_t s3, int pixels, te_gemm_rq_dsp rq,
+                                   const te_conv2d_gemm_params* p, int8_t* out, const int out_c, const int fast,
+                                   const int full) {
   if (pixels == 4) {
     const int8_t v0 = te_gemm_out_dsp(s0, rq, p, fast, full), v1 = te_gemm_out_dsp(s1, rq, p, fast, full);
     const int8_t v2 = te_gemm_out_dsp(s2, rq, p, fast, full), v3 = te_gemm_out_dsp(s3, rq, p, fast, full);
@@ -64,6 +64,10 @@ TE_INLINE void te_gemm_out4_dsp(int32_t s0, int32_t s1, int32_t s2, int32_t s3, 
   *(out += out_c) = te_gemm_out_dsp(s1, rq, p, fast, full);
   if (pixels < 3) return;
   out[out_c] = te_gemm_out_dsp(s2, rq, p, fast, full);
+}
+TE_INLINE void te_gemm_out4_dsp(int32_t s0, int32_t s1, int32_t s2, int32_t s3, int pixels, te_gemm_rq_dsp rq,
+                                const te_conv2d_gemm_params* p, int8_t* out, const int fast, const int full) {
+  te_gemm_out4_at_dsp(s0, s1, s2, s3, pixels, rq, p, out, p->out_c, fast, full);
 }
 
 /* Each DSP tile function NAME(..., fast, full) is compiled twice, as NAME##_fast (both
@@ -287,11 +291,17 @@ TE_INLINE void te_gemm_tiles_dsp(const int16_t* tile, int pixels, int quads, con
                                  const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
                                  const te_conv2d_gemm_params* p, int8_t* out, const int groups, const int tail,
                                  const int whole, const int fast, const int full) {
+  /* The layer's constants read once: the stores to out may alias p, which would otherwise
+   * make GCC reload them from p for every channel. */
   const int depth = 4 * groups + tail, out_c = p->out_c;
-  for (int c = 0; c < out_c; ++c, ++out) {
-    const int8_t* w = filter + (long)c * depth;
+  const int32_t round_base = 2 * p->output_offset + 1;
+  const int8_t* w = filter;
+  for (int c = 0; c < out_c; ++c, ++out, w += depth) {
     const int32_t b = te_gemm_bias_dsp(bias[c], fast);
-    const te_gemm_rq_dsp rq = te_gemm_channel_dsp(multiplier[c], shift[c], p, fast);
+    te_gemm_rq_dsp rq;
+    rq.multiplier = multiplier[c];
+    rq.shift = fast ? -shift[c] : shift[c];
+    rq.round = fast ? (int32_t)((uint32_t)round_base << (-shift[c] - 1)) : 0;
     const int16_t* x = tile;
     int8_t* o = out;
     for (int q = 0, left = pixels; q < quads; ++q, left -= 4, x += 4 * depth, o += 4 * out_c) {
@@ -309,7 +319,9 @@ TE_INLINE void te_gemm_tiles_dsp(const int16_t* tile, int pixels, int quads, con
         s[2] += x_tail[2 * tail + r] * v;
         s[3] += x_tail[3 * tail + r] * v;
       }
-      te_gemm_out4_dsp(s[0], s[1], s[2], s[3], left < 4 ? left : 4, rq, p, o, fast, full);
+      int stride = out_c;
+      __asm__("" : "+r"(stride)); /* opaque: GCC would otherwise walk four output pointers, spilled */
+      te_gemm_out4_at_dsp(s[0], s[1], s[2], s[3], left < 4 ? left : 4, rq, p, o, stride, fast, full);
     }
   }
 }
@@ -349,6 +361,10 @@ TE_GEMM_VARIANTS_DSP(te_gemm_tiles_any_dsp,
 TE_INLINE void te_gemm_tile_dsp(const int16_t* tile, int pixels, const int8_t* filter, const int32_t* bias,
                                 const int32_t* multiplier, const int8_t* shift, const te_conv2d_gemm_params* p,
                                 int8_t* out, const int fast, const int full) {
+  if (fast && full && pixels == TE_GEMM_PIXELS && (p->depth & 3) == 0) { /* a whole tile: no per-channel tests */
+    te_gemm_tiles_dsp(tile, pixels, 1, filter, bias, multiplier, shift, p, out, p->depth >> 2, 0, 1, fast, full);
+    return;
+  }
   te_gemm_tiles_dsp(tile, pixels, 1, filter, bias, multiplier, shift, p, out, p->depth >> 2, p->depth & 3, 0, fast,
                     full);
 }
