@@ -6,60 +6,193 @@
 #ifndef TE_ARM_TE_CONV2D_NARROW_DSP_H
 #define TE_ARM_TE_CONV2D_NARROW_DSP_H
 
-/* DSP: TE_NARROW_DSP_PIXELS output pixels at a time through the deep core's interleaved
- * tiles and its requantisation (te_conv2d_gemm.h), the filter being the deep core's
- * [out_c][depth]: each receptive field is im2col'ed into the last row of the scratch and
- * widened into its tile of four at the start (the tiles take 32 * depth bytes, all of the
- * rest). One channel's constants then serve 16 pixels. */
+/* DSP: TE_NARROW_DSP_PIXELS output pixels at a time. Each receptive field is gathered as
+ * int8 (in place for a 1x1 layer, word copies where it lies inside the image, the generic
+ * im2col at the border) and widened by SXTB16 into a tile of pixel pairs,
+ * [pair][depth / 4][2 pixels][4] int16, each group of four as (x0, x2, x1, x3). The filter
+ * (narrow_filter_layout) holds channel pairs the same way, pre-widened and doubled at
+ * compile time, so a step of 2 pixels x 2 channels x 4 depth values is 4 LDRD and 8 SMLAD
+ * for 16 MACs, with the depth a constant where the planner lists it (fully unrolled). The
+ * sums are 2 * acc: te_requantize_rq's doubling costs nothing in the fast layers. The
+ * tile takes 32 * depth bytes of the scratch, the int8 row the last depth. */
 #define TE_NARROW_DSP_PIXELS 16
 
-/* The tiles' outputs: n pixels in (n + 3) / 4 tiles of 4. */
-static void te_gemm_tiles_any_dsp_fast_or_any(const te_conv2d_gemm_params* p, const int16_t* tiles, int n,
-                                              const int8_t* filter, const int32_t* bias, const int32_t* multiplier,
-                                              const int8_t* shift, int8_t* out) {
-  TE_GEMM_DISPATCH_DSP(p, te_gemm_tiles_any_dsp, tiles, n, (n + 3) / 4, filter, bias, multiplier, shift, p, out);
+/* Pixel i's int8 row (depth / 4 groups) into its slot of the pair tile. */
+TE_INLINE void te_narrow_widen_dsp(const int8_t* src, int groups, int i, int16_t* tile) {
+  te_gemm_word* d = (te_gemm_word*)(void*)(tile + (long)(i >> 1) * 8 * groups + (i & 1) * 4);
+  for (int g = 0; g < groups; ++g, src += 4, d += 4) {
+    const uint32_t v = te_load_u32(src);
+    d[0] = te_sxtb16_even(v);
+    d[1] = te_sxtb16_odd(v);
+  }
 }
 
-static TE_DSP_FN_COPIES void te_conv2d_narrow_dsp(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
-                                           const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
-                                           int8_t* output, void* scratch) {
+/* s[0..3] += (pixel 0, channel 0), (pixel 0, channel 1), (pixel 1, channel 0),
+ * (pixel 1, channel 1) over `groups` groups of four: x a pixel pair, w a channel pair. */
+TE_INLINE void te_narrow_dot_2x2_dsp(const int16_t* x, const int16_t* w, int groups, int32_t s[4]) {
+  int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
+  for (int g = 0; g < groups; ++g) {
+    uint32_t a0, a1, b0, b1, x0, x1;
+    TE_LDRD_INC(w, a0, a1);
+    TE_LDRD_INC(w, b0, b1);
+    TE_LDRD_INC(x, x0, x1);
+    s00 = te_smlad(x0, a0, s00);
+    s00 = te_smlad(x1, a1, s00);
+    s01 = te_smlad(x0, b0, s01);
+    s01 = te_smlad(x1, b1, s01);
+    TE_LDRD_INC(x, x0, x1);
+    s10 = te_smlad(x0, a0, s10);
+    s10 = te_smlad(x1, a1, s10);
+    s11 = te_smlad(x0, b0, s11);
+    s11 = te_smlad(x1, b1, s11);
+  }
+  s[0] = s00; s[1] = s01; s[2] = s10; s[3] = s11;
+}
+
+/* One output from the doubled sum s (w * x summed with doubled weights): 2 * (bias + acc)
+ * where `fast` (the bias doubled in s already), else halved to acc and the bias added. */
+TE_INLINE int8_t te_narrow_out_dsp(int32_t s, int32_t bias, te_gemm_rq_dsp rq, const te_conv2d_gemm_params* p,
+                                   const int fast, const int full) {
+  return te_gemm_out_dsp(fast ? s : (int32_t)((uint32_t)(s >> 1) + (uint32_t)bias), rq, p, fast, full);
+}
+
+/* All out_c outputs of `pixels` pixels from the pair tile; `groups` is a constant where
+ * te_narrow_tiles_any_dsp instantiates it. */
+TE_INLINE void te_narrow_tiles_dsp(const int16_t* tile, int pixels, const int16_t* filter, const int32_t* bias,
+                                   const int32_t* multiplier, const int8_t* shift, const te_conv2d_gemm_params* p,
+                                   int8_t* out, const int groups, const int fast, const int full) {
+  const int out_c = p->out_c;
+  for (int c = 0; c < out_c; c += 2, filter += 8 * groups, out += 2) {
+    const int two = c + 1 < out_c; /* else the pair's second channel is the zero filter */
+    const int32_t b0 = bias[c], b1 = two ? bias[c + 1] : 0;
+    const int32_t i0 = fast ? te_gemm_bias_dsp(b0, fast) : 0, i1 = fast ? te_gemm_bias_dsp(b1, fast) : 0;
+    const te_gemm_rq_dsp r0 = te_gemm_channel_dsp(multiplier[c], shift[c], p, fast);
+    const te_gemm_rq_dsp r1 = two ? te_gemm_channel_dsp(multiplier[c + 1], shift[c + 1], p, fast) : r0;
+    const int16_t* x = tile;
+    int8_t* o = out;
+    for (int i = 0; i < pixels; i += 2, x += 8 * groups, o += 2 * out_c) {
+      int32_t s[4] = {i0, i1, i0, i1};
+      te_narrow_dot_2x2_dsp(x, filter, groups, s);
+      const int8_t v00 = te_narrow_out_dsp(s[0], b0, r0, p, fast, full);
+      const int8_t v01 = te_narrow_out_dsp(s[1], b1, r1, p, fast, full);
+      const int8_t v10 = te_narrow_out_dsp(s[2], b0, r0, p, fast, full);
+      const int8_t v11 = te_narrow_out_dsp(s[3], b1, r1, p, fast, full);
+      o[0] = v00;
+      if (two) o[1] = v01;
+      if (i + 1 < pixels) {
+        o[out_c] = v10;
+        if (two) o[out_c + 1] = v11;
+      }
+    }
+  }
+}
+
+/* te_narrow_tiles_dsp with the depth a constant for the depths te_gemm_config.h lists (those
+ * of this project's narrow layers), in the fast layers with the full int8 clamp. */
+TE_INLINE void te_narrow_tiles_any_dsp(const int16_t* tile, int pixels, const int16_t* filter, const int32_t* bias,
+                                       const int32_t* multiplier, const int8_t* shift, const te_conv2d_gemm_params* p,
+                                       int8_t* out, const int fast, const int full) {
+  const int groups = p->depth >> 2;
+#define TE_NARROW_TILES_CASE(G)                                                                \
+  case G:                                                                                      \
+    te_narrow_tiles_dsp(tile, pixels, filter, bias, multiplier, shift, p, out, G, fast, full); \
+    return;
+  switch (fast && full ? groups : 0) {
+    TE_GEMM_TILES_CONSTANT_GROUPS(TE_NARROW_TILES_CASE)
+    default:
+      te_narrow_tiles_dsp(tile, pixels, filter, bias, multiplier, shift, p, out, groups, fast, full);
+  }
+#undef TE_NARROW_TILES_CASE
+}
+TE_GEMM_VARIANTS_DSP(te_narrow_tiles_any_dsp,
+                     (const int16_t* tile, int pixels, const int16_t* filter, const int32_t* bias,
+                      const int32_t* multiplier, const int8_t* shift, const te_conv2d_gemm_params* p, int8_t* out),
+                     tile, pixels, filter, bias, multiplier, shift, p, out)
+
+/* The receptive field of a pixel whose taps all lie inside the image (NHWC, no horizontal
+ * dilation): k_h runs of `span` bytes, `rows` bytes apart in the input, copied a word at a
+ * time. A run but the last may copy up to 3 bytes past its end (read inside the image: a
+ * later image row follows), which the next run overwrites; the last copies exactly. */
+TE_INLINE void te_narrow_copy_inside(const int8_t* src, long rows, int k_h, int8_t* row, const int span) {
+  for (int ky = 0; ky < k_h; ++ky, src += rows, row += span) {
+    int i = 0;
+    if (ky + 1 < k_h) {
+      for (; i < span; i += 4) te_store_u32(row + i, te_load_u32(src + i));
+    } else {
+      for (; i + 4 <= span; i += 4) te_store_u32(row + i, te_load_u32(src + i));
+      for (; i < span; ++i) row[i] = src[i];
+    }
+  }
+}
+
+/* The n pixels from px on into the tile (advancing px): gathered, then widened. `span`
+ * (k_w * in_c) is a constant where te_narrow_gather_any_dsp instantiates it. */
+TE_INLINE void te_narrow_gather_dsp(const te_conv2d_gemm_params* p, const int8_t* input, int n, te_gemm_pixel* px,
+                                    int8_t* row, int16_t* tile, const int span) {
+  const int groups = p->depth >> 2, in_c = p->in_c;
+  /* 1x1 without padding: the input pixel is the row (the planner's depth is in_c then) */
+  const int pointwise = p->k_h == 1 && p->k_w == 1 && p->pad_top == 0 && p->pad_left == 0 && !p->nchw &&
+                        in_c == p->depth && (p->out_h - 1) * p->stride_h < p->in_h &&
+                        (p->out_w - 1) * p->stride_w < p->in_w;
+  /* a pixel reads inside the image where (unsigned) y0 < y_count and x0 < x_count */
+  const int y_span = (p->k_h - 1) * p->dil_h;
+  const unsigned y_count = p->in_h > y_span ? (unsigned)(p->in_h - y_span) : 0u;
+  const unsigned x_count = p->nchw || p->dil_w != 1 || p->in_w < p->k_w ? 0u : (unsigned)(p->in_w - p->k_w + 1);
+  const long rows = (long)p->dil_h * p->in_w * in_c, plane = (long)p->in_h * p->in_w * in_c;
+  for (int i = 0; i < n; ++i) {
+    const int8_t* src = row;
+    if (pointwise) {
+      src = input + te_gemm_1x1_source(p, px) * in_c;
+    } else {
+      const int y0 = px->oy * p->stride_h - p->pad_top, x0 = px->ox * p->stride_w - p->pad_left;
+      if ((unsigned)y0 < y_count && (unsigned)x0 < x_count) {
+        te_narrow_copy_inside(input + px->b * plane + ((long)y0 * p->in_w + x0) * in_c, rows, p->k_h, row, span);
+      } else {
+        te_gemm_im2col_row(p, input, px->b, px->oy, px->ox, row);
+      }
+    }
+    te_gemm_next_pixel(p, px);
+    te_narrow_widen_dsp(src, groups, i, tile);
+  }
+}
+
+TE_INLINE void te_narrow_gather_any_dsp(const te_conv2d_gemm_params* p, const int8_t* input, int n, te_gemm_pixel* px,
+                                        int8_t* row, int16_t* tile) {
+  switch (p->k_w * p->in_c) { /* the spans of 3x3 (and 1x3 / 3x1) first layers on 1 to 4 channels */
+    case 3:
+      te_narrow_gather_dsp(p, input, n, px, row, tile, 3);
+      return;
+    case 9:
+      te_narrow_gather_dsp(p, input, n, px, row, tile, 9);
+      return;
+    case 12:
+      te_narrow_gather_dsp(p, input, n, px, row, tile, 12);
+      return;
+    default:
+      te_narrow_gather_dsp(p, input, n, px, row, tile, p->k_w * p->in_c);
+  }
+}
+
+static TE_DSP_FN_COPIES void te_conv2d_narrow_dsp(const te_conv2d_gemm_params* p, const int8_t* input,
+                                                  const int16_t* filter, const int32_t* bias,
+                                                  const int32_t* multiplier, const int8_t* shift, int8_t* output,
+                                                  void* scratch) {
   const long pixels = (long)p->batches * p->out_h * p->out_w;
   const int depth = p->depth;
-  int16_t* tiles = (int16_t*)scratch;
+  int16_t* tile = (int16_t*)scratch;
   int8_t* row = (int8_t*)scratch + (long)TE_NARROW_PIXELS * depth;
-  /* A 1x1 layer that reads no padding widens its input pixels in place (no im2col). */
-  const int pointwise = p->k_h == 1 && p->k_w == 1 && p->pad_top == 0 && p->pad_left == 0 && !p->nchw &&
-                        p->in_c == depth && (p->out_h - 1) * p->stride_h < p->in_h &&
-                        (p->out_w - 1) * p->stride_w < p->in_w;
+  for (int k = 0; k < depth; ++k) row[k] = 0; /* the padding past the taps stays 0 */
   te_gemm_pixel px = {0, 0, 0};
-  const int dense = pointwise && p->stride_h == 1 && p->stride_w == 1 && (depth & 3) == 0;
   for (long t = 0; t < pixels; t += TE_NARROW_DSP_PIXELS) {
     const int n = pixels - t < TE_NARROW_DSP_PIXELS ? (int)(pixels - t) : TE_NARROW_DSP_PIXELS;
-    if (dense && n == TE_NARROW_DSP_PIXELS) { /* consecutive input pixels, four at a time */
-      for (int q = 0; q < TE_NARROW_DSP_PIXELS / 4; ++q) {
-        te_gemm_widen4_padded_dsp(input + (t + 4 * q) * depth, depth, tiles + (long)q * 4 * depth, p->fast_requant);
-      }
-      te_gemm_tiles_any_dsp_fast_or_any(p, tiles, n, filter, bias, multiplier, shift, output + t * p->out_c);
-      continue;
-    }
-    if (dense) te_gemm_pixel_seek(p, t, &px); /* the pixel walk resumes where the dense tiles stopped */
-    for (int i = 0; i < n; ++i) { /* tile rows past n keep older values: computed, never stored */
-      const int8_t* src = row;
-      if (pointwise) {
-        src = input + te_gemm_1x1_source(p, &px) * depth;
-      } else {
-        te_gemm_im2col_row(p, input, px.b, px.oy, px.ox, row);
-      }
-      te_gemm_next_pixel(p, &px);
-      te_gemm_widen_row_dsp(src, depth, i & 3, tiles + (long)(i >> 2) * 4 * depth, p->fast_requant);
-    }
-    te_gemm_tiles_any_dsp_fast_or_any(p, tiles, n, filter, bias, multiplier, shift, output + t * p->out_c);
+    te_narrow_gather_any_dsp(p, input, n, &px, row, tile);
+    TE_GEMM_DISPATCH_DSP(p, te_narrow_tiles_any_dsp, tile, n, filter, bias, multiplier, shift, p, output + t * p->out_c);
   }
 }
 
 /* The entry (te_conv2d_narrow.h). The layer is a function of its own, compiled with
  * TE_DSP_FN_COPIES. */
-void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
+void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int16_t* filter,
                          const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output,
                          void* scratch) {
   te_conv2d_narrow_dsp(p, input, filter, bias, multiplier, shift, output, scratch);
