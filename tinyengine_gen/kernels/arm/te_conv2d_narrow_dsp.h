@@ -31,6 +31,7 @@ TE_INLINE void te_narrow_widen_dsp(const int8_t* src, int groups, int i, int16_t
  * (pixel 1, channel 1) over `groups` groups of four: x a pixel pair, w a channel pair. */
 TE_INLINE void te_narrow_dot_2x2_dsp(const int16_t* x, const int16_t* w, int groups, int32_t s[4]) {
   int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
+#pragma GCC unroll 12 /* all of it where groups is a constant (at most 12) */
   for (int g = 0; g < groups; ++g) {
     uint32_t a0, a1, b0, b1, x0, x1;
     TE_LDRD_INC(w, a0, a1);
