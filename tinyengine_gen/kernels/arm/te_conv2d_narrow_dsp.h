@@ -20,6 +20,7 @@
 /* Pixel i's int8 row (depth / 4 groups) into its slot of the pair tile. */
 TE_INLINE void te_narrow_widen_dsp(const int8_t* src, int groups, int i, int16_t* tile) {
   te_gemm_word* d = (te_gemm_word*)(void*)(tile + (long)(i >> 1) * 8 * groups + (i & 1) * 4);
+#pragma GCC unroll 12 /* written out where groups is a constant */
   for (int g = 0; g < groups; ++g, src += 4, d += 4) {
     const uint32_t v = te_load_u32(src);
     d[0] = te_sxtb16_even(v);
@@ -28,27 +29,35 @@ TE_INLINE void te_narrow_widen_dsp(const int8_t* src, int groups, int i, int16_t
 }
 
 /* s[0..3] += (pixel 0, channel 0), (pixel 0, channel 1), (pixel 1, channel 0),
- * (pixel 1, channel 1) over `groups` groups of four: x a pixel pair, w a channel pair. */
-TE_INLINE void te_narrow_dot_2x2_dsp(const int16_t* x, const int16_t* w, int groups, int32_t s[4]) {
+ * (pixel 1, channel 1) over one group of four: x a pixel pair, w a channel pair. */
+#define TE_NARROW_2X2_STEP()                   \
+  do {                                         \
+    uint32_t a0, a1, b0, b1, x0, x1;           \
+    TE_LDRD_INC(w, a0, a1);                    \
+    TE_LDRD_INC(w, b0, b1);                    \
+    TE_LDRD_INC(x, x0, x1);                    \
+    s00 = te_smlad(x0, a0, s00);               \
+    s00 = te_smlad(x1, a1, s00);               \
+    s01 = te_smlad(x0, b0, s01);               \
+    s01 = te_smlad(x1, b1, s01);               \
+    TE_LDRD_INC(x, x0, x1);                    \
+    s10 = te_smlad(x0, a0, s10);               \
+    s10 = te_smlad(x1, a1, s10);               \
+    s11 = te_smlad(x0, b0, s11);               \
+    s11 = te_smlad(x1, b1, s11);               \
+  } while (0)
+/* Over `groups` groups: written out where groups is a constant (at most 12), a loop else. */
+TE_INLINE void te_narrow_dot_2x2_dsp(const int16_t* x, const int16_t* w, int groups, int32_t s[4], const int unrolled) {
   int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
-#pragma GCC unroll 12 /* all of it where groups is a constant (at most 12) */
-  for (int g = 0; g < groups; ++g) {
-    uint32_t a0, a1, b0, b1, x0, x1;
-    TE_LDRD_INC(w, a0, a1);
-    TE_LDRD_INC(w, b0, b1);
-    TE_LDRD_INC(x, x0, x1);
-    s00 = te_smlad(x0, a0, s00);
-    s00 = te_smlad(x1, a1, s00);
-    s01 = te_smlad(x0, b0, s01);
-    s01 = te_smlad(x1, b1, s01);
-    TE_LDRD_INC(x, x0, x1);
-    s10 = te_smlad(x0, a0, s10);
-    s10 = te_smlad(x1, a1, s10);
-    s11 = te_smlad(x0, b0, s11);
-    s11 = te_smlad(x1, b1, s11);
+  if (unrolled) {
+#pragma GCC unroll 12
+    for (int g = 0; g < groups; ++g) TE_NARROW_2X2_STEP();
+  } else {
+    for (int g = 0; g < groups; ++g) TE_NARROW_2X2_STEP();
   }
   s[0] = s00; s[1] = s01; s[2] = s10; s[3] = s11;
 }
+#undef TE_NARROW_2X2_STEP
 
 /* One output from the doubled sum s (w * x summed with doubled weights): 2 * (bias + acc)
  * where `fast` (the bias doubled in s already), else halved to acc and the bias added. */
@@ -57,14 +66,16 @@ TE_INLINE int8_t te_narrow_out_dsp(int32_t s, int32_t bias, te_gemm_rq_dsp rq, c
   return te_gemm_out_dsp(fast ? s : (int32_t)((uint32_t)(s >> 1) + (uint32_t)bias), rq, p, fast, full);
 }
 
-/* All out_c outputs of `pixels` pixels from the pair tile; `groups` is a constant where
- * te_narrow_tiles_any_dsp instantiates it. */
+/* All out_c outputs of `pixels` pixels from the pair tile. `whole` (a constant): a full
+ * tile of an even out_c, with `groups` a constant: the loops then have constant counts and
+ * the stores no conditions. */
 TE_INLINE void te_narrow_tiles_dsp(const int16_t* tile, int pixels, const int16_t* filter, const int32_t* bias,
                                    const int32_t* multiplier, const int8_t* shift, const te_conv2d_gemm_params* p,
-                                   int8_t* out, const int groups, const int fast, const int full) {
+                                   int8_t* out, const int groups, const int whole, const int fast, const int full) {
   const int out_c = p->out_c;
+  if (whole) pixels = TE_NARROW_DSP_PIXELS;
   for (int c = 0; c < out_c; c += 2, filter += 8 * groups, out += 2) {
-    const int two = c + 1 < out_c; /* else the pair's second channel is the zero filter */
+    const int two = whole || c + 1 < out_c; /* else the pair's second channel is the zero filter */
     const int32_t b0 = bias[c], b1 = two ? bias[c + 1] : 0;
     const int32_t i0 = fast ? te_gemm_bias_dsp(b0, fast) : 0, i1 = fast ? te_gemm_bias_dsp(b1, fast) : 0;
     const te_gemm_rq_dsp r0 = te_gemm_channel_dsp(multiplier[c], shift[c], p, fast);
@@ -73,14 +84,14 @@ TE_INLINE void te_narrow_tiles_dsp(const int16_t* tile, int pixels, const int16_
     int8_t* o = out;
     for (int i = 0; i < pixels; i += 2, x += 8 * groups, o += 2 * out_c) {
       int32_t s[4] = {i0, i1, i0, i1};
-      te_narrow_dot_2x2_dsp(x, filter, groups, s);
+      te_narrow_dot_2x2_dsp(x, filter, groups, s, whole);
       const int8_t v00 = te_narrow_out_dsp(s[0], b0, r0, p, fast, full);
       const int8_t v01 = te_narrow_out_dsp(s[1], b1, r1, p, fast, full);
       const int8_t v10 = te_narrow_out_dsp(s[2], b0, r0, p, fast, full);
       const int8_t v11 = te_narrow_out_dsp(s[3], b1, r1, p, fast, full);
       o[0] = v00;
       if (two) o[1] = v01;
-      if (i + 1 < pixels) {
+      if (whole || i + 1 < pixels) {
         o[out_c] = v10;
         if (two) o[out_c + 1] = v11;
       }
@@ -88,20 +99,21 @@ TE_INLINE void te_narrow_tiles_dsp(const int16_t* tile, int pixels, const int16_
   }
 }
 
-/* te_narrow_tiles_dsp with the depth a constant for the depths te_gemm_config.h lists (those
- * of this project's narrow layers), in the fast layers with the full int8 clamp. */
+/* te_narrow_tiles_dsp on whole tiles with the depth a constant for the depths
+ * te_gemm_config.h lists (those of this project's narrow layers), in the fast layers with
+ * the full int8 clamp; the general loop for the rest. */
 TE_INLINE void te_narrow_tiles_any_dsp(const int16_t* tile, int pixels, const int16_t* filter, const int32_t* bias,
                                        const int32_t* multiplier, const int8_t* shift, const te_conv2d_gemm_params* p,
                                        int8_t* out, const int fast, const int full) {
   const int groups = p->depth >> 2;
-#define TE_NARROW_TILES_CASE(G)                                                                \
-  case G:                                                                                      \
-    te_narrow_tiles_dsp(tile, pixels, filter, bias, multiplier, shift, p, out, G, fast, full); \
+#define TE_NARROW_TILES_CASE(G)                                                                   \
+  case G:                                                                                         \
+    te_narrow_tiles_dsp(tile, pixels, filter, bias, multiplier, shift, p, out, G, 1, fast, full); \
     return;
-  switch (fast && full ? groups : 0) {
+  switch (fast && full && pixels == TE_NARROW_DSP_PIXELS && !(p->out_c & 1) ? groups : 0) {
     TE_GEMM_TILES_CONSTANT_GROUPS(TE_NARROW_TILES_CASE)
     default:
-      te_narrow_tiles_dsp(tile, pixels, filter, bias, multiplier, shift, p, out, groups, fast, full);
+      te_narrow_tiles_dsp(tile, pixels, filter, bias, multiplier, shift, p, out, groups, 0, fast, full);
   }
 #undef TE_NARROW_TILES_CASE
 }
@@ -129,8 +141,8 @@ TE_INLINE void te_narrow_copy_inside(const int8_t* src, long rows, int k_h, int8
 /* The n pixels from px on into the tile (advancing px): gathered, then widened. `span`
  * (k_w * in_c) is a constant where te_narrow_gather_any_dsp instantiates it. */
 TE_INLINE void te_narrow_gather_dsp(const te_conv2d_gemm_params* p, const int8_t* input, int n, te_gemm_pixel* px,
-                                    int8_t* row, int16_t* tile, const int span) {
-  const int groups = p->depth >> 2, in_c = p->in_c;
+                                    int8_t* row, int16_t* tile, const int span, const int groups) {
+  const int in_c = p->in_c;
   /* 1x1 without padding: the input pixel is the row (the planner's depth is in_c then) */
   const int pointwise = p->k_h == 1 && p->k_w == 1 && p->pad_top == 0 && p->pad_left == 0 && !p->nchw &&
                         in_c == p->depth && (p->out_h - 1) * p->stride_h < p->in_h &&
@@ -157,21 +169,21 @@ TE_INLINE void te_narrow_gather_dsp(const te_conv2d_gemm_params* p, const int8_t
   }
 }
 
+/* te_narrow_gather_dsp with the span and the depth constants for the 3x3 first layers on 1,
+ * 3 or 4 channels (depth 12, 28, 36); the general code for the rest (not unrolled). */
 TE_INLINE void te_narrow_gather_any_dsp(const te_conv2d_gemm_params* p, const int8_t* input, int n, te_gemm_pixel* px,
                                         int8_t* row, int16_t* tile) {
-  switch (p->k_w * p->in_c) { /* the spans of 3x3 (and 1x3 / 3x1) first layers on 1 to 4 channels */
-    case 3:
-      te_narrow_gather_dsp(p, input, n, px, row, tile, 3);
-      return;
-    case 9:
-      te_narrow_gather_dsp(p, input, n, px, row, tile, 9);
-      return;
-    case 12:
-      te_narrow_gather_dsp(p, input, n, px, row, tile, 12);
-      return;
-    default:
-      te_narrow_gather_dsp(p, input, n, px, row, tile, p->k_w * p->in_c);
+  const int span = p->k_w * p->in_c, k_h = p->k_h;
+#define TE_NARROW_GATHER_CASE(SPAN, GROUPS)                              \
+  if (span == SPAN && p->depth == 4 * GROUPS && k_h * SPAN > 4 * GROUPS - 4) { \
+    te_narrow_gather_dsp(p, input, n, px, row, tile, SPAN, GROUPS);     \
+    return;                                                             \
   }
+  TE_NARROW_GATHER_CASE(9, 7)
+  TE_NARROW_GATHER_CASE(3, 3)
+  TE_NARROW_GATHER_CASE(12, 9)
+#undef TE_NARROW_GATHER_CASE
+  te_narrow_gather_dsp(p, input, n, px, row, tile, span, p->depth >> 2);
 }
 
 static TE_DSP_FN_COPIES void te_conv2d_narrow_dsp(const te_conv2d_gemm_params* p, const int8_t* input,
