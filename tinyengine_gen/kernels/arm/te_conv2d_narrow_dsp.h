@@ -138,52 +138,63 @@ TE_INLINE void te_narrow_copy_inside(const int8_t* src, long rows, int k_h, int8
   }
 }
 
-/* The n pixels from px on into the tile (advancing px): gathered, then widened. `span`
- * (k_w * in_c) is a constant where te_narrow_gather_any_dsp instantiates it. */
+/* The n pixels from px on into the tile (advancing px): gathered, then widened, a run of
+ * one output row at a time. `span` (k_w * in_c), `groups` (depth / 4) and `k_h` are
+ * constants where te_narrow_gather_any_dsp instantiates them. */
 TE_INLINE void te_narrow_gather_dsp(const te_conv2d_gemm_params* p, const int8_t* input, int n, te_gemm_pixel* px,
-                                    int8_t* row, int16_t* tile, const int span, const int groups) {
-  const int in_c = p->in_c;
+                                    int8_t* row, int16_t* tile, const int span, const int groups, const int k_h) {
+  const int in_c = p->in_c, in_w = p->in_w, stride_w = p->stride_w;
   /* 1x1 without padding: the input pixel is the row (the planner's depth is in_c then) */
-  const int pointwise = p->k_h == 1 && p->k_w == 1 && p->pad_top == 0 && p->pad_left == 0 && !p->nchw &&
+  const int pointwise = k_h == 1 && p->k_w == 1 && p->pad_top == 0 && p->pad_left == 0 && !p->nchw &&
                         in_c == p->depth && (p->out_h - 1) * p->stride_h < p->in_h &&
-                        (p->out_w - 1) * p->stride_w < p->in_w;
+                        (p->out_w - 1) * stride_w < in_w;
   /* a pixel reads inside the image where (unsigned) y0 < y_count and x0 < x_count */
-  const int y_span = (p->k_h - 1) * p->dil_h;
+  const int y_span = (k_h - 1) * p->dil_h;
   const unsigned y_count = p->in_h > y_span ? (unsigned)(p->in_h - y_span) : 0u;
-  const unsigned x_count = p->nchw || p->dil_w != 1 || p->in_w < p->k_w ? 0u : (unsigned)(p->in_w - p->k_w + 1);
-  const long rows = (long)p->dil_h * p->in_w * in_c, plane = (long)p->in_h * p->in_w * in_c;
-  for (int i = 0; i < n; ++i) {
-    const int8_t* src = row;
-    if (pointwise) {
-      src = input + te_gemm_1x1_source(p, px) * in_c;
-    } else {
-      const int y0 = px->oy * p->stride_h - p->pad_top, x0 = px->ox * p->stride_w - p->pad_left;
-      if ((unsigned)y0 < y_count && (unsigned)x0 < x_count) {
-        te_narrow_copy_inside(input + px->b * plane + ((long)y0 * p->in_w + x0) * in_c, rows, p->k_h, row, span);
+  const unsigned x_count = p->nchw || p->dil_w != 1 || in_w < p->k_w ? 0u : (unsigned)(in_w - p->k_w + 1);
+  const long rows = (long)p->dil_h * in_w * in_c, plane = (long)p->in_h * in_w * in_c;
+  for (int i = 0; i < n;) {
+    const int run = p->out_w - px->ox < n - i ? p->out_w - px->ox : n - i;
+    const int y0 = px->oy * p->stride_h - p->pad_top;
+    const int row_inside = (unsigned)y0 < y_count;
+    const long line = px->b * plane + (long)y0 * in_w * in_c; /* offset of input row y0 */
+    int ox = px->ox, x0 = ox * stride_w - p->pad_left;
+    for (const int end = i + run; i < end; ++i, ++ox, x0 += stride_w) {
+      const int8_t* src = row;
+      if (pointwise) {
+        src = input + line + (long)x0 * in_c;
+      } else if (row_inside && (unsigned)x0 < x_count) {
+        te_narrow_copy_inside(input + line + (long)x0 * in_c, rows, k_h, row, span);
       } else {
-        te_gemm_im2col_row(p, input, px->b, px->oy, px->ox, row);
+        te_gemm_im2col_row(p, input, px->b, px->oy, ox, row);
+      }
+      te_narrow_widen_dsp(src, groups, i, tile);
+    }
+    if ((px->ox += run) == p->out_w) {
+      px->ox = 0;
+      if (++px->oy == p->out_h) {
+        px->oy = 0;
+        ++px->b;
       }
     }
-    te_gemm_next_pixel(p, px);
-    te_narrow_widen_dsp(src, groups, i, tile);
   }
 }
 
-/* te_narrow_gather_dsp with the span and the depth constants for the 3x3 first layers on 1,
- * 3 or 4 channels (depth 12, 28, 36); the general code for the rest (not unrolled). */
+/* te_narrow_gather_dsp with the span, the depth and k_h constants for the 3x3 first layers
+ * on 1, 3 or 4 channels (depth 12, 28, 36); the general code for the rest (not unrolled). */
 TE_INLINE void te_narrow_gather_any_dsp(const te_conv2d_gemm_params* p, const int8_t* input, int n, te_gemm_pixel* px,
                                         int8_t* row, int16_t* tile) {
-  const int span = p->k_w * p->in_c, k_h = p->k_h;
-#define TE_NARROW_GATHER_CASE(SPAN, GROUPS)                              \
-  if (span == SPAN && p->depth == 4 * GROUPS && k_h * SPAN > 4 * GROUPS - 4) { \
-    te_narrow_gather_dsp(p, input, n, px, row, tile, SPAN, GROUPS);     \
-    return;                                                             \
+  const int span = p->k_w * p->in_c;
+#define TE_NARROW_GATHER_CASE(SPAN, GROUPS)                                \
+  if (span == SPAN && p->depth == 4 * GROUPS && p->k_h == 3) {            \
+    te_narrow_gather_dsp(p, input, n, px, row, tile, SPAN, GROUPS, 3);    \
+    return;                                                               \
   }
   TE_NARROW_GATHER_CASE(9, 7)
   TE_NARROW_GATHER_CASE(3, 3)
   TE_NARROW_GATHER_CASE(12, 9)
 #undef TE_NARROW_GATHER_CASE
-  te_narrow_gather_dsp(p, input, n, px, row, tile, span, p->depth >> 2);
+  te_narrow_gather_dsp(p, input, n, px, row, tile, span, p->depth >> 2, p->k_h);
 }
 
 static TE_DSP_FN_COPIES void te_conv2d_narrow_dsp(const te_conv2d_gemm_params* p, const int8_t* input,
