@@ -179,7 +179,8 @@ class Conv2DPlan(KernelVariant, DeclaredKernels):
         if self.kernel == CONV2D_KXK_SHALLOW_S8:
             return GEMM_PIXELS * self.depth  # int8 im2col rows
         if self.kernel == CONV2D_NARROW_S8:
-            return (NARROW_PIXELS + 1) * self.depth  # [depth][32] tile and one im2col row
+            # [depth][32] tile, one im2col row, 16 B a channel of requantisation constants (DSP)
+            return (NARROW_PIXELS + 1) * self.depth + 16 * (self.output_shape[3] + self.output_shape[3] % 2)
         return 0
 
     def in_place_variant(self) -> "Conv2DPlan | None":

@@ -14,7 +14,8 @@
  * compile time, so a step of 2 pixels x 2 channels x 4 depth values is 4 LDRD and 8 SMLAD
  * for 16 MACs, with the depth a constant where the planner lists it (fully unrolled). The
  * sums are 2 * acc: te_requantize_rq's doubling costs nothing in the fast layers. The
- * tile takes 32 * depth bytes of the scratch, the int8 row the last depth. */
+ * tile takes 32 * depth bytes of the scratch, the int8 row the next depth, then the
+ * requantisation constants of fast layers 16 bytes a channel (te_narrow_pair_rq). */
 #define TE_NARROW_DSP_PIXELS 16
 
 /* Pixel i's int8 row (depth / 4 groups) into its slot of the pair tile. */
@@ -66,16 +67,13 @@ TE_INLINE int8_t te_narrow_out_dsp(int32_t s, int32_t bias, te_gemm_rq_dsp rq, c
   return te_gemm_out_dsp(fast ? s : (int32_t)((uint32_t)(s >> 1) + (uint32_t)bias), rq, p, fast, full);
 }
 
-/* All out_c outputs of `pixels` pixels from the pair tile. `whole` (a constant): a full
- * tile of an even out_c, with `groups` a constant: the loops then have constant counts and
- * the stores no conditions. */
+/* All out_c outputs of `pixels` pixels from the pair tile (any layer, any depth). */
 TE_INLINE void te_narrow_tiles_dsp(const int16_t* tile, int pixels, const int16_t* filter, const int32_t* bias,
                                    const int32_t* multiplier, const int8_t* shift, const te_conv2d_gemm_params* p,
-                                   int8_t* out, const int groups, const int whole, const int fast, const int full) {
-  const int out_c = p->out_c;
-  if (whole) pixels = TE_NARROW_DSP_PIXELS;
+                                   int8_t* out, const int fast, const int full) {
+  const int out_c = p->out_c, groups = p->depth >> 2;
   for (int c = 0; c < out_c; c += 2, filter += 8 * groups, out += 2) {
-    const int two = whole || c + 1 < out_c; /* else the pair's second channel is the zero filter */
+    const int two = c + 1 < out_c; /* else the pair's second channel is the zero filter */
     const int32_t b0 = bias[c], b1 = two ? bias[c + 1] : 0;
     const int32_t i0 = fast ? te_gemm_bias_dsp(b0, fast) : 0, i1 = fast ? te_gemm_bias_dsp(b1, fast) : 0;
     const te_gemm_rq_dsp r0 = te_gemm_channel_dsp(multiplier[c], shift[c], p, fast);
@@ -84,14 +82,14 @@ TE_INLINE void te_narrow_tiles_dsp(const int16_t* tile, int pixels, const int16_
     int8_t* o = out;
     for (int i = 0; i < pixels; i += 2, x += 8 * groups, o += 2 * out_c) {
       int32_t s[4] = {i0, i1, i0, i1};
-      te_narrow_dot_2x2_dsp(x, filter, groups, s, whole);
+      te_narrow_dot_2x2_dsp(x, filter, groups, s, 0);
       const int8_t v00 = te_narrow_out_dsp(s[0], b0, r0, p, fast, full);
       const int8_t v01 = te_narrow_out_dsp(s[1], b1, r1, p, fast, full);
       const int8_t v10 = te_narrow_out_dsp(s[2], b0, r0, p, fast, full);
       const int8_t v11 = te_narrow_out_dsp(s[3], b1, r1, p, fast, full);
       o[0] = v00;
       if (two) o[1] = v01;
-      if (whole || i + 1 < pixels) {
+      if (i + 1 < pixels) {
         o[out_c] = v10;
         if (two) o[out_c + 1] = v11;
       }
@@ -99,28 +97,73 @@ TE_INLINE void te_narrow_tiles_dsp(const int16_t* tile, int pixels, const int16_
   }
 }
 
-/* te_narrow_tiles_dsp on whole tiles with the depth a constant for the depths
- * te_gemm_config.h lists (those of this project's narrow layers), in the fast layers with
- * the full int8 clamp; the general loop for the rest. */
+/* A channel pair's constants for te_narrow_whole_dsp, made once per layer (in the scratch,
+ * after the row) where fast_requant: the doubled biases, then te_requantize_rq's
+ * multipliers, rounding terms and right shifts, each a pair for LDRD. */
+typedef struct {
+  int32_t bias[2], multiplier[2], round[2], shift[2];
+} te_narrow_pair_rq;
+
+TE_INLINE void te_narrow_pair_constants(const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
+                                        const te_conv2d_gemm_params* p, te_narrow_pair_rq* table) {
+  for (int c = 0; c < p->out_c; ++c) {
+    te_narrow_pair_rq* t = table + (c >> 1);
+    t->bias[c & 1] = te_gemm_bias_dsp(bias[c], 1);
+    t->multiplier[c & 1] = multiplier[c];
+    t->round[c & 1] = te_rq_round(-shift[c], p->output_offset);
+    t->shift[c & 1] = -shift[c];
+  }
+}
+
+/* A whole tile (TE_NARROW_DSP_PIXELS pixels) of a fast layer with the full int8 clamp, an
+ * even out_c and a constant `groups`: pixel pairs outside, channel pairs inside, so the
+ * weights and the constants are each one stream read forward; the dot fully unrolled. */
+TE_INLINE void te_narrow_whole_dsp(const int16_t* tile, const int16_t* filter, const te_narrow_pair_rq* table,
+                                   const te_conv2d_gemm_params* p, int8_t* out, const int groups) {
+  const int out_c = p->out_c;
+  const te_narrow_pair_rq* table_end = table + (out_c >> 1);
+  for (int i = 0; i < TE_NARROW_DSP_PIXELS; i += 2, tile += 8 * groups, out += 2 * out_c) {
+    const int16_t* w = filter;
+    int8_t* o = out;
+    for (const te_narrow_pair_rq* t = table; t != table_end; ++t, o += 2) {
+      int32_t s[4] = {t->bias[0], t->bias[1], t->bias[0], t->bias[1]};
+      te_narrow_dot_2x2_dsp(tile, w, groups, s, 1);
+      w += 8 * groups;
+      te_gemm_rq_dsp r0, r1;
+      r0.multiplier = t->multiplier[0], r0.round = t->round[0], r0.shift = t->shift[0];
+      r1.multiplier = t->multiplier[1], r1.round = t->round[1], r1.shift = t->shift[1];
+      const int8_t v00 = te_gemm_out_dsp(s[0], r0, p, 1, 1), v01 = te_gemm_out_dsp(s[1], r1, p, 1, 1);
+      const int8_t v10 = te_gemm_out_dsp(s[2], r0, p, 1, 1), v11 = te_gemm_out_dsp(s[3], r1, p, 1, 1);
+      o[0] = v00;
+      o[1] = v01;
+      o[out_c] = v10;
+      o[out_c + 1] = v11;
+    }
+  }
+}
+
+/* te_narrow_whole_dsp for whole tiles of the depths te_gemm_config.h lists (those of this
+ * project's narrow layers) in the fast layers with the full int8 clamp; the general
+ * te_narrow_tiles_dsp for the rest. */
 TE_INLINE void te_narrow_tiles_any_dsp(const int16_t* tile, int pixels, const int16_t* filter, const int32_t* bias,
-                                       const int32_t* multiplier, const int8_t* shift, const te_conv2d_gemm_params* p,
-                                       int8_t* out, const int fast, const int full) {
-  const int groups = p->depth >> 2;
-#define TE_NARROW_TILES_CASE(G)                                                                   \
-  case G:                                                                                         \
-    te_narrow_tiles_dsp(tile, pixels, filter, bias, multiplier, shift, p, out, G, 1, fast, full); \
+                                       const int32_t* multiplier, const int8_t* shift, const te_narrow_pair_rq* table,
+                                       const te_conv2d_gemm_params* p, int8_t* out, const int fast, const int full) {
+#define TE_NARROW_TILES_CASE(G)                             \
+  case G:                                                   \
+    te_narrow_whole_dsp(tile, filter, table, p, out, G);    \
     return;
-  switch (fast && full && pixels == TE_NARROW_DSP_PIXELS && !(p->out_c & 1) ? groups : 0) {
+  switch (fast && full && pixels == TE_NARROW_DSP_PIXELS && !(p->out_c & 1) ? p->depth >> 2 : 0) {
     TE_GEMM_TILES_CONSTANT_GROUPS(TE_NARROW_TILES_CASE)
     default:
-      te_narrow_tiles_dsp(tile, pixels, filter, bias, multiplier, shift, p, out, groups, 0, fast, full);
+      te_narrow_tiles_dsp(tile, pixels, filter, bias, multiplier, shift, p, out, fast, full);
   }
 #undef TE_NARROW_TILES_CASE
 }
 TE_GEMM_VARIANTS_DSP(te_narrow_tiles_any_dsp,
                      (const int16_t* tile, int pixels, const int16_t* filter, const int32_t* bias,
-                      const int32_t* multiplier, const int8_t* shift, const te_conv2d_gemm_params* p, int8_t* out),
-                     tile, pixels, filter, bias, multiplier, shift, p, out)
+                      const int32_t* multiplier, const int8_t* shift, const te_narrow_pair_rq* table,
+                      const te_conv2d_gemm_params* p, int8_t* out),
+                     tile, pixels, filter, bias, multiplier, shift, table, p, out)
 
 /* The receptive field of a pixel whose taps all lie inside the image (NHWC, no horizontal
  * dilation): k_h runs of `span` bytes, `rows` bytes apart in the input, copied a word at a
@@ -205,12 +248,15 @@ static TE_DSP_FN_COPIES void te_conv2d_narrow_dsp(const te_conv2d_gemm_params* p
   const int depth = p->depth;
   int16_t* tile = (int16_t*)scratch;
   int8_t* row = (int8_t*)scratch + (long)TE_NARROW_PIXELS * depth;
+  te_narrow_pair_rq* table = (te_narrow_pair_rq*)(void*)(row + depth); /* word aligned: depth % 4 == 0 */
   for (int k = 0; k < depth; ++k) row[k] = 0; /* the padding past the taps stays 0 */
+  if (p->fast_requant) te_narrow_pair_constants(bias, multiplier, shift, p, table);
   te_gemm_pixel px = {0, 0, 0};
   for (long t = 0; t < pixels; t += TE_NARROW_DSP_PIXELS) {
     const int n = pixels - t < TE_NARROW_DSP_PIXELS ? (int)(pixels - t) : TE_NARROW_DSP_PIXELS;
     te_narrow_gather_any_dsp(p, input, n, &px, row, tile);
-    TE_GEMM_DISPATCH_DSP(p, te_narrow_tiles_any_dsp, tile, n, filter, bias, multiplier, shift, p, output + t * p->out_c);
+    TE_GEMM_DISPATCH_DSP(p, te_narrow_tiles_any_dsp, tile, n, filter, bias, multiplier, shift, table, p,
+                         output + t * p->out_c);
   }
 }
 
