@@ -181,6 +181,35 @@ TE_INLINE void te_narrow_copy_inside(const int8_t* src, long rows, int k_h, int8
   }
 }
 
+/* Pixel i's receptive field of a 3x3 filter on 3 channels lying inside the image (three
+ * runs of 9 bytes, `rows` apart, from src) straight into its slot of the tile (depth 28):
+ * the seven groups of four assembled in registers, a run's last bytes joined with the
+ * next run's first, the 28th value 0. */
+TE_INLINE uint32_t te_narrow_load_u16(const int8_t* p) {
+  uint16_t v;
+  memcpy(&v, p, 2);
+  return v;
+}
+TE_INLINE void te_narrow_widen_3x9_dsp(const int8_t* a, long rows, int i, int16_t* tile) {
+  const int8_t* b = a + rows;
+  const int8_t* c = b + rows;
+  te_gemm_word* d = (te_gemm_word*)(void*)(tile + (long)(i >> 1) * 56 + (i & 1) * 4);
+#define TE_NARROW_GROUP(K, VALUE)          \
+  do {                                     \
+    const uint32_t v_ = (VALUE);           \
+    d[4 * (K)] = te_sxtb16_even(v_);       \
+    d[4 * (K) + 1] = te_sxtb16_odd(v_);    \
+  } while (0)
+  TE_NARROW_GROUP(0, te_load_u32(a));
+  TE_NARROW_GROUP(1, te_load_u32(a + 4));
+  TE_NARROW_GROUP(2, (uint32_t)(uint8_t)a[8] | (te_load_u32(b) << 8));
+  TE_NARROW_GROUP(3, te_load_u32(b + 3));
+  TE_NARROW_GROUP(4, te_narrow_load_u16(b + 7) | (te_narrow_load_u16(c) << 16));
+  TE_NARROW_GROUP(5, te_load_u32(c + 2));
+  TE_NARROW_GROUP(6, te_load_u32(c + 5) >> 8);
+#undef TE_NARROW_GROUP
+}
+
 /* The n pixels from px on into the tile (advancing px): gathered, then widened, a run of
  * one output row at a time. `span` (k_w * in_c), `groups` (depth / 4) and `k_h` are
  * constants where te_narrow_gather_any_dsp instantiates them. */
@@ -207,6 +236,10 @@ TE_INLINE void te_narrow_gather_dsp(const te_conv2d_gemm_params* p, const int8_t
       if (pointwise) {
         src = input + line + (long)x0 * in_c;
       } else if (row_inside && (unsigned)x0 < x_count) {
+        if (span == 9 && groups == 7 && k_h == 3) { /* 3x3 on 3 channels: straight into the tile */
+          te_narrow_widen_3x9_dsp(input + line + (long)x0 * in_c, rows, i, tile);
+          continue;
+        }
         te_narrow_copy_inside(input + line + (long)x0 * in_c, rows, k_h, row, span);
       } else {
         te_gemm_im2col_row(p, input, px->b, px->oy, ox, row);
