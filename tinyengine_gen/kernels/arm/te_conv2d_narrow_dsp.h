@@ -18,14 +18,24 @@
  * requantisation constants of fast layers 16 bytes a channel (te_narrow_pair_rq). */
 #define TE_NARROW_DSP_PIXELS 16
 
-/* Pixel i's int8 row (depth / 4 groups) into its slot of the pair tile. */
-TE_INLINE void te_narrow_widen_dsp(const int8_t* src, int groups, int i, int16_t* tile) {
-  te_gemm_word* d = (te_gemm_word*)(void*)(tile + (long)(i >> 1) * 8 * groups + (i & 1) * 4);
+/* STRD of two words at p + off (word aligned), written out: GCC does not pair these stores. */
+#define TE_NARROW_STRD_AT(p, off, lo, hi)                                                 \
+  __asm__("strd %1, %2, [%3, %4]"                                                         \
+          : "=m"(*(te_gemm_dword*)(void*)((char*)(p) + (off)))                             \
+          : "r"(lo), "r"(hi), "r"(p), "i"(off))
+
+/* Pixel slot `slot` of the pair tile (tile + (i / 2) * 8 * groups + (i % 2) * 4 for pixel i). */
+TE_INLINE int16_t* te_narrow_slot(int16_t* tile, int i, int groups) {
+  return tile + (long)(i >> 1) * 8 * groups + (i & 1) * 4;
+}
+
+/* A pixel's int8 row (depth / 4 groups) into its slot of the pair tile. */
+TE_INLINE void te_narrow_widen_dsp(const int8_t* src, int groups, int16_t* slot) {
+  te_gemm_word* d = (te_gemm_word*)(void*)slot;
 #pragma GCC unroll 12 /* written out where groups is a constant */
   for (int g = 0; g < groups; ++g, src += 4, d += 4) {
     const uint32_t v = te_load_u32(src);
-    d[0] = te_sxtb16_even(v);
-    d[1] = te_sxtb16_odd(v);
+    TE_NARROW_STRD_AT(d, 0, te_sxtb16_even(v), te_sxtb16_odd(v));
   }
 }
 
@@ -190,15 +200,13 @@ TE_INLINE uint32_t te_narrow_load_u16(const int8_t* p) {
   memcpy(&v, p, 2);
   return v;
 }
-TE_INLINE void te_narrow_widen_3x9_dsp(const int8_t* a, long rows, int i, int16_t* tile) {
+TE_INLINE void te_narrow_widen_3x9_dsp(const int8_t* a, long rows, int16_t* slot) {
   const int8_t* b = a + rows;
   const int8_t* c = b + rows;
-  te_gemm_word* d = (te_gemm_word*)(void*)(tile + (long)(i >> 1) * 56 + (i & 1) * 4);
-#define TE_NARROW_GROUP(K, VALUE)          \
-  do {                                     \
-    const uint32_t v_ = (VALUE);           \
-    d[4 * (K)] = te_sxtb16_even(v_);       \
-    d[4 * (K) + 1] = te_sxtb16_odd(v_);    \
+#define TE_NARROW_GROUP(K, VALUE)                                               \
+  do {                                                                          \
+    const uint32_t v_ = (VALUE);                                                \
+    TE_NARROW_STRD_AT(slot, 16 * (K), te_sxtb16_even(v_), te_sxtb16_odd(v_));   \
   } while (0)
   TE_NARROW_GROUP(0, te_load_u32(a));
   TE_NARROW_GROUP(1, te_load_u32(a + 4));
@@ -237,14 +245,14 @@ TE_INLINE void te_narrow_gather_dsp(const te_conv2d_gemm_params* p, const int8_t
         src = input + line + (long)x0 * in_c;
       } else if (row_inside && (unsigned)x0 < x_count) {
         if (span == 9 && groups == 7 && k_h == 3) { /* 3x3 on 3 channels: straight into the tile */
-          te_narrow_widen_3x9_dsp(input + line + (long)x0 * in_c, rows, i, tile);
+          te_narrow_widen_3x9_dsp(input + line + (long)x0 * in_c, rows, te_narrow_slot(tile, i, groups));
           continue;
         }
         te_narrow_copy_inside(input + line + (long)x0 * in_c, rows, k_h, row, span);
       } else {
         te_gemm_im2col_row(p, input, px->b, px->oy, ox, row);
       }
-      te_narrow_widen_dsp(src, groups, i, tile);
+      te_narrow_widen_dsp(src, groups, te_narrow_slot(tile, i, groups));
     }
     if ((px->ox += run) == p->out_w) {
       px->ox = 0;
