@@ -239,6 +239,12 @@ TE_INLINE void te_narrow_widen_3x9_dsp(const int8_t* a, long rows, int16_t* slot
 #undef TE_NARROW_GROUP
 }
 
+/* te_gemm_im2col_row (the border pixels), one copy shared by every gather. */
+static __attribute__((noinline)) void te_narrow_im2col_row(const te_conv2d_gemm_params* p, const int8_t* input, int b,
+                                                           int oy, int ox, int8_t* row) {
+  te_gemm_im2col_row(p, input, b, oy, ox, row);
+}
+
 /* The n pixels from px on into the tile (advancing px): gathered, then widened, a run of
  * one output row at a time. `span` (k_w * in_c), `groups` (depth / 4) and `k_h` are
  * constants where te_narrow_gather_any_dsp instantiates them. */
@@ -271,7 +277,7 @@ TE_INLINE void te_narrow_gather_dsp(const te_conv2d_gemm_params* p, const int8_t
         }
         te_narrow_copy_inside(input + line + (long)x0 * in_c, rows, k_h, row, span);
       } else {
-        te_gemm_im2col_row(p, input, px->b, px->oy, ox, row);
+        te_narrow_im2col_row(p, input, px->b, px->oy, ox, row);
       }
       te_narrow_widen_dsp(src, groups, te_narrow_slot(tile, i, groups));
     }
@@ -285,8 +291,8 @@ TE_INLINE void te_narrow_gather_dsp(const te_conv2d_gemm_params* p, const int8_t
   }
 }
 
-/* te_narrow_gather_dsp with the span, the depth and k_h constants for the 3x3 first layers
- * on 1, 3 or 4 channels (depth 12, 28, 36); the general code for the rest (not unrolled). */
+/* te_narrow_gather_dsp with the span, the depth and k_h constants for 3x3 first layers on
+ * 3 channels (RGB images, depth 28); the general code for the rest (not unrolled). */
 TE_INLINE void te_narrow_gather_any_dsp(const te_conv2d_gemm_params* p, const int8_t* input, int n, te_gemm_pixel* px,
                                         int8_t* row, int16_t* tile) {
   const int span = p->k_w * p->in_c;
@@ -296,8 +302,6 @@ TE_INLINE void te_narrow_gather_any_dsp(const te_conv2d_gemm_params* p, const in
     return;                                                               \
   }
   TE_NARROW_GATHER_CASE(9, 7)
-  TE_NARROW_GATHER_CASE(3, 3)
-  TE_NARROW_GATHER_CASE(12, 9)
 #undef TE_NARROW_GATHER_CASE
   te_narrow_gather_dsp(p, input, n, px, row, tile, span, p->depth >> 2, p->k_h);
 }
