@@ -86,9 +86,12 @@ class _Tensor(Tensor):
 
 
 @functools.lru_cache(maxsize=4096)
-def _zeros(shape: tuple[int, ...], dtype: str) -> np.ndarray:
-    """Shared read-only zero data: the planners only read shapes and copy, never write."""
-    array = np.zeros(shape, dtype=dtype)
+def _ones(shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    """Shared read-only parameter data: the planners only read shapes and copy, never write.
+    Ones, not zeros: an all-zero filter is what a pruned model's dead channels look like, and
+    the engine computes those as constants (tinyengine_gen/passes/dead_channels.py), which a
+    trained network's channels are not."""
+    array = np.ones(shape, dtype=dtype)
     array.setflags(write=False)
     return array
 
@@ -133,7 +136,7 @@ class SubnetGraph:
 
     def _parameter(self, name: str, shape: tuple[int, ...], dtype: DType, quant: Quantization) -> int:
         self.parameters += math.prod(shape)
-        return self._tensor(name, shape, dtype, quant, _zeros(shape, _NUMPY_NAME[dtype]) if self.materialize else None)
+        return self._tensor(name, shape, dtype, quant, _ones(shape, _NUMPY_NAME[dtype]) if self.materialize else None)
 
     def _operator(self, signature: tuple, inputs: tuple[int, ...], output: int, options: Mapping[str, Any]) -> int:
         if self.materialize:  # (the frozen dataclass's __init__, in one dict update, as for tensors)

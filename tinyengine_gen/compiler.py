@@ -22,6 +22,7 @@ from tinyengine_gen.ops.features import LayerGroup
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import PassStep, run_passes
 from tinyengine_gen.passes.dead_channels import DROP_DEAD_CHANNELS
+from tinyengine_gen.passes.dead_depthwise import DROP_DEAD_DEPTHWISE_CHANNELS
 from tinyengine_gen.passes.pipeline import GRAPH_PASSES, PLAN_PASSES
 from tinyengine_gen.patching.schedule import (
     PatchDecision,
@@ -34,6 +35,8 @@ from tinyengine_gen.patching.stage import build_outlined_stage
 from tinyengine_gen.patching.stage import StageError
 
 __all__ = ["CompileOptions", "CompiledModel", "compile_graph"]
+
+_DEAD_CHANNEL_PASSES = (DROP_DEAD_DEPTHWISE_CHANNELS.name, DROP_DEAD_CHANNELS.name)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -102,38 +105,76 @@ def compile_graph(
         options = dataclasses.replace(options, pack_int4=True)  # INT4 weights stay packed, as stored
     with (layout_cache if layout_cache is not None else LayoutCache()).active():
         compiled = _compile(graph, options, plan_op, build_stage, patch_peak_limit)
-        if options.drop_dead_channels and _rewrote(compiled, DROP_DEAD_CHANNELS.name):
-            # the GATHER keeps the narrow and the full output live at once: keep the rewrite
-            # only where the arena does not grow
-            dense = _compile(
-                graph, dataclasses.replace(options, drop_dead_channels=False), plan_op, build_stage, patch_peak_limit
-            )
-            if dense.arena_bytes < compiled.arena_bytes:
-                return dense
-        return compiled
+        layers = _dead_channel_layers(compiled)
+        if not layers or options.dead_channel_layers is not None:
+            return compiled
+        kept = _layers_within_the_dense_arena(graph, options, layers, compiled, plan_op, build_stage)
+        if kept == layers:
+            return compiled
+        return _compile(graph, dataclasses.replace(options, dead_channel_layers=kept), plan_op, build_stage, patch_peak_limit)
+
+
+def _layers_within_the_dense_arena(
+    graph: Graph,
+    options: CompileOptions,
+    layers: tuple[int, ...],
+    compiled: CompiledModel,
+    plan_op: Callable[[Graph, Operator], OpPlan],
+    build_stage: StageBuilder,
+) -> tuple[int, ...]:
+    """The dead-channel rewrites to keep: all of them where the layer-wise arena is at or
+    below the dense build's, else, layer by layer in graph order, those that keep it there.
+
+    A GATHER keeps a narrow and a full output live at once, and a narrower block changes what
+    the in-place pass decides, so a rewrite that saves MACs can cost SRAM. Decided on
+    layer-wise builds whatever the patch option, so that a patch-based build and its
+    layer-wise twin have the same layers (the patch scheduler compares against that twin)."""
+    layer_wise = dataclasses.replace(options, patch="off")
+    full = compiled if options.patch == "off" else _compile(graph, layer_wise, plan_op, build_stage)
+    dense = _compile(graph, dataclasses.replace(layer_wise, drop_dead_channels=False), plan_op, build_stage)
+    if full.arena_bytes <= dense.arena_bytes:
+        return layers
+    kept: tuple[int, ...] = ()
+    for layer in layers:
+        trial = _compile(graph, dataclasses.replace(layer_wise, dead_channel_layers=(*kept, layer)), plan_op, build_stage)
+        if trial.arena_bytes <= dense.arena_bytes:
+            kept = (*kept, layer)
+    return kept
+
+
+def _dead_channel_layers(compiled: CompiledModel) -> tuple[int, ...]:
+    """The layers the dead-channel passes rewrote (a block's depthwise layer, a CONV_2D),
+    in graph order: the operators whose inputs they changed."""
+    layers: set[int] = set()
+    for step in compiled.passes:
+        if step.name not in _DEAD_CHANNEL_PASSES or step.graph_after is step.graph_before:
+            continue
+        keyed = "DEPTHWISE_CONV_2D" if step.name == DROP_DEAD_DEPTHWISE_CHANNELS.name else "CONV_2D"
+        before = {op.index: op.inputs for op in step.graph_before.operators}
+        layers.update(op.index for op in step.graph_after.operators if op.opcode == keyed and before.get(op.index, op.inputs) != op.inputs)
+    return tuple(sorted(layers))
+
+
+def _layer_macs(graph: Graph, op: Operator) -> int:
+    """MACs of a CONV_2D (output elements x filter volume) or DEPTHWISE_CONV_2D (output
+    elements x taps), from shapes alone."""
+    out = math.prod(graph.tensor(op.outputs[0]).shape)
+    filter_shape = graph.tensor(op.inputs[1]).shape
+    return out * (math.prod(filter_shape[1:]) if op.opcode == "CONV_2D" else math.prod(filter_shape[1:3]))
 
 
 def _skipped_macs(steps: tuple[PassStep, ...]) -> int:
-    """MACs of the output channels the dead-channel pass took out of convolutions: each
-    narrowed CONV_2D keeps its operator index, so its filter before and after gives them."""
+    """MACs the dead-channel passes took out of convolutions: each narrowed layer keeps its
+    operator index, so its shapes before and after the pass give them."""
     skipped = 0
     for step in steps:
-        if step.name != DROP_DEAD_CHANNELS.name or step.graph_after is step.graph_before:
+        if step.name not in _DEAD_CHANNEL_PASSES or step.graph_after is step.graph_before:
             continue
-        before = {op.index: op for op in step.graph_before.operators if op.opcode == "CONV_2D"}
+        before = {op.index: op for op in step.graph_before.operators if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D")}
         for op in step.graph_after.operators:
-            if op.opcode != "CONV_2D" or op.index not in before:
-                continue
-            dense = step.graph_before.tensor(before[op.index].inputs[1]).shape
-            narrow = step.graph_after.tensor(op.inputs[1]).shape
-            pixels = math.prod(step.graph_before.tensor(before[op.index].outputs[0]).shape[:3])
-            skipped += pixels * math.prod(dense[1:]) * max(dense[0] - narrow[0], 0)
+            if op.index in before and op.opcode == before[op.index].opcode:
+                skipped += max(_layer_macs(step.graph_before, before[op.index]) - _layer_macs(step.graph_after, op), 0)
     return skipped
-
-
-def _rewrote(compiled: CompiledModel, name: str) -> bool:
-    """Whether the pass ``name`` ran and changed the graph."""
-    return any(step.name == name and step.graph_after is not step.graph_before for step in compiled.passes)
 
 
 def _compile(

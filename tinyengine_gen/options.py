@@ -37,6 +37,12 @@ class CompileOptions:
     #: compute only the output channels of a CONV_2D whose weights are not all zero, the others
     #: being constants a GATHER places (passes/dead_channels.py; kept only where the peak holds)
     drop_dead_channels: bool = True
+    #: where those passes may act: None, every layer; else the operator indices (a depthwise
+    #: layer for its block, a CONV_2D for its own channels) the compiler's peak check kept
+    dead_channel_layers: tuple[int, ...] | None = None
+
+    def allows_dead_channels(self, op_index: int) -> bool:
+        return self.drop_dead_channels and (self.dead_channel_layers is None or op_index in self.dead_channel_layers)
     #: "memory": the fastest kernels that keep the lowest peak (ops at the peak of live bytes take
     #: their lower-scratch variant, slower, wherever that shrinks the arena; the lean_scratch pass);
     #: "speed": every op keeps its fastest kernel, whatever scratch it needs

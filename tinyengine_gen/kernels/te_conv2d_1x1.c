@@ -1,6 +1,7 @@
 /* 1x1 convolution as a GEMM: each output pixel's row is the input pixel it reads
  * (strided when stride > 1); rows are widened four at a time and multiplied on the deep
  * core of te_conv2d_gemm.h. */
+#define TE_GEMM_TILE_DEFINE /* the deep tile's one copy (arm/te_gemm_deep_dsp.h) */
 #include "te_conv2d_1x1.h"
 
 TE_DSP_FN void te_conv2d_1x1_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter, const int32_t* bias,

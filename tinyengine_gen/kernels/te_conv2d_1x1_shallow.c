@@ -1,7 +1,9 @@
 /* 1x1 convolution with few input channels: rows point straight at the input pixels (no
  * copy), four output pixels at a time through the shallow core of te_conv2d_gemm.h, unless
  * the build has a whole-layer kernel for the layer (DSP builds: te_gemm_shallow_1x1_layer,
- * group by group). */
+ * group by group). This file holds the DSP group code's one copy, which te_conv2d_add.c
+ * calls too (arm/te_gemm_1x1_dsp.h). */
+#define TE_GEMM_GROUPS_DEFINE
 #include "te_conv2d_1x1_shallow.h"
 
 TE_DSP_FN void te_conv2d_1x1_shallow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,

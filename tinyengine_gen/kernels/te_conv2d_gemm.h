@@ -67,7 +67,16 @@ typedef struct {
   int pad_value; /* the input zero point (-input_offset) */
   int32_t output_offset, act_min, act_max;
   int fast_requant; /* 1: te_requantize_rq is exact for every channel (DSP kernels only) */
+  int tail_width;   /* shallow layout: channels of the last block where it is not padded to 32 (else 0) */
 } te_conv2d_gemm_params;
+
+/* Channels the shallow layout's block at channel c0 stores: TE_GEMM_BLOCK, or fewer for a
+ * last block the planner did not pad (tail_width: layers whose DSP code gathers their
+ * weights, te_gemm_shallow_groups_dsp, which reads any width; the DSP shallow tile reads
+ * padded blocks only). */
+TE_INLINE int te_gemm_block_width(const te_conv2d_gemm_params* p, int c0) {
+  return p->tail_width && p->out_c - c0 < TE_GEMM_BLOCK ? p->tail_width : TE_GEMM_BLOCK;
+}
 
 /* Bytes of the deep core's int16 tile of four rows: the scratch of the deep kernels. */
 #define TE_GEMM_WIDE_BYTES(depth) ((long)TE_GEMM_PIXELS * (depth) * 2)
@@ -236,18 +245,18 @@ TE_INLINE void te_gemm_deep_tile_widened(const int16_t* wide, int pixels, const 
  * and then vectorises it worse), so a 16-channel layer pays for 32 instead. */
 TE_INLINE void te_gemm_shallow_block(const int8_t* const rows[TE_GEMM_PIXELS], int pixels, const int8_t* block, int n,
                                      const int32_t* bias, const int32_t* multiplier, const int8_t* shift,
-                                     const te_conv2d_gemm_params* p, int8_t* out) {
+                                     const te_conv2d_gemm_params* p, int8_t* out, const int width) {
   int32_t acc[TE_GEMM_PIXELS][TE_GEMM_BLOCK];
   const int depth = p->depth;
   for (int i = 0; i < TE_GEMM_PIXELS; ++i) {
-    for (int j = 0; j < TE_GEMM_BLOCK; ++j) acc[i][j] = 0;
+    for (int j = 0; j < width; ++j) acc[i][j] = 0;
   }
   for (int k = 0; k < depth; k += 2) {
     for (int i = 0; i < TE_GEMM_PIXELS; ++i) {
       const int16_t x = rows[i][k], y = rows[i][k + 1];
-      for (int j = 0; j < TE_GEMM_BLOCK; ++j) acc[i][j] += (int16_t)(x * block[j] + y * block[TE_GEMM_BLOCK + j]);
+      for (int j = 0; j < width; ++j) acc[i][j] += (int16_t)(x * block[j] + y * block[width + j]);
     }
-    block += 2 * TE_GEMM_BLOCK;
+    block += 2 * width;
   }
   for (int i = 0; i < pixels; ++i) {
     te_gemm_requant_row(acc[i], n, bias, multiplier, shift, p, out + (long)i * p->out_c);
@@ -261,8 +270,12 @@ TE_INLINE void te_gemm_shallow_tile(const int8_t* const rows[TE_GEMM_PIXELS], in
                                     const te_conv2d_gemm_params* p, int8_t* out) {
   const int out_c = p->out_c;
   for (int c0 = 0; c0 < out_c; c0 += TE_GEMM_BLOCK) {
-    const int n = out_c - c0 < TE_GEMM_BLOCK ? out_c - c0 : TE_GEMM_BLOCK;
-    te_gemm_shallow_block(rows, pixels, filter, n, bias + c0, multiplier + c0, shift + c0, p, out + c0);
+    const int n = out_c - c0 < TE_GEMM_BLOCK ? out_c - c0 : TE_GEMM_BLOCK, width = te_gemm_block_width(p, c0);
+    if (width == TE_GEMM_BLOCK) { /* the constant width: GCC's code for full blocks */
+      te_gemm_shallow_block(rows, pixels, filter, n, bias + c0, multiplier + c0, shift + c0, p, out + c0, TE_GEMM_BLOCK);
+    } else {
+      te_gemm_shallow_block(rows, pixels, filter, n, bias + c0, multiplier + c0, shift + c0, p, out + c0, width);
+    }
     filter += (long)TE_GEMM_BLOCK * p->depth;
   }
 }

@@ -64,6 +64,7 @@ __all__ = [
     "narrow_filter_layout",
     "fold_input_offset",
     "SHALLOW_MAX_DEPTH",
+    "DEEP_TILE_SOURCES",
     "NARROW_MAX_CHANNELS",
     "MAX_GEMM_DEPTH",
     "GEMM_SOURCES",
@@ -103,14 +104,16 @@ GEMM_SOURCES = (
 CONV2D_S8 = Kernel("te_conv2d_s8", ("te_conv2d.c", "te_conv2d.h", "te_fixedpoint.h"))
 CONV2D_1X1_S8 = Kernel("te_conv2d_1x1_s8", ("te_conv2d_1x1.c", "te_conv2d_1x1.h") + GEMM_SOURCES)
 CONV2D_1X1_SHALLOW_S8 = Kernel("te_conv2d_1x1_shallow_s8", ("te_conv2d_1x1_shallow.c", "te_conv2d_1x1_shallow.h") + GEMM_SOURCES)
-CONV2D_KXK_S8 = Kernel("te_conv2d_kxk_s8", ("te_conv2d_kxk.c", "te_conv2d_kxk.h") + GEMM_SOURCES)
+#: the deep tile's DSP code: one copy, in te_conv2d_1x1.c, for every deep kernel
+DEEP_TILE_SOURCES = ("te_conv2d_1x1.c", "te_conv2d_1x1.h")
+CONV2D_KXK_S8 = Kernel("te_conv2d_kxk_s8", ("te_conv2d_kxk.c", "te_conv2d_kxk.h") + DEEP_TILE_SOURCES + GEMM_SOURCES)
 CONV2D_KXK_SHALLOW_S8 = Kernel("te_conv2d_kxk_shallow_s8", ("te_conv2d_kxk_shallow.c", "te_conv2d_kxk_shallow.h") + GEMM_SOURCES)
 CONV2D_NARROW_S8 = Kernel(
     "te_conv2d_narrow_s8", ("te_conv2d_narrow.c", "te_conv2d_narrow.h", "arm/te_conv2d_narrow_dsp.h") + GEMM_SOURCES
 )
 #: every variant the planner picks from
 KERNELS = (CONV2D_S8, CONV2D_1X1_S8, CONV2D_1X1_SHALLOW_S8, CONV2D_KXK_S8, CONV2D_KXK_SHALLOW_S8, CONV2D_NARROW_S8)
-_IN_PLACE_SOURCES = ("te_conv2d_1x1_inplace.c", "te_conv2d_1x1_inplace.h") + GEMM_SOURCES
+_IN_PLACE_SOURCES = ("te_conv2d_1x1_inplace.c", "te_conv2d_1x1_inplace.h") + DEEP_TILE_SOURCES + GEMM_SOURCES
 #: The in-place twin of each pointwise kernel that has one (see :meth:`Conv2DPlan.in_place_variant`).
 IN_PLACE_KERNELS: dict[Kernel, Kernel] = {
     CONV2D_1X1_S8: Kernel("te_conv2d_1x1_inplace_s8", _IN_PLACE_SOURCES),
@@ -242,11 +245,22 @@ class Conv2DPlan(KernelVariant, DeclaredKernels):
             "}",
         ]
 
+    @property
+    def tail_width(self) -> int:
+        """Channels of the unpadded last block of the shallow layout, 0 where it stays padded to
+        32: only layers every build reads with a width-aware loop (te_conv2d_1x1_shallow_s8 up
+        to SHALLOW_MAX_DEPTH deep: DSP builds gather their weights group by group, portable
+        ones take the width from te_conv2d_gemm_params), so the zero padding leaves Flash."""
+        out_c = self.filter.shape[0]
+        if self.function is not CONV2D_1X1_SHALLOW_S8 or self.depth > SHALLOW_MAX_DEPTH or out_c % GEMM_BLOCK == 0:
+            return 0
+        return out_c % GEMM_BLOCK
+
     def gemm_constants(self, ctx: EmitContext) -> tuple[str, str, str, str]:
         """Symbols of the GEMM weights, folded bias, multipliers and shifts (emitted once)."""
         assert self.gemm_filter is not None and self.gemm_bias is not None
         return (
-            ctx.const(f"op{self.op_index}_filter", self.gemm_filter),
+            ctx.const(f"op{self.op_index}_filter", unpadded_tail(self.gemm_filter, self.depth, self.tail_width)),
             ctx.const(f"op{self.op_index}_bias", self.gemm_bias),
             ctx.const(f"op{self.op_index}_multiplier", self.multipliers),
             ctx.const(f"op{self.op_index}_shift", shift_table(self.shifts)),
@@ -264,6 +278,7 @@ class Conv2DPlan(KernelVariant, DeclaredKernels):
             f".pad_left = {self.padding[1]}, .depth = {self.depth}, .nchw = {int(self.input_layout == 'NCHW')}, "
             f".pad_value = {-self.input_offset}, .output_offset = {self.output_offset}, "
             f".act_min = {self.act_min}, .act_max = {self.act_max}, .fast_requant = {int(self.fast_requant)}"
+            + (f", .tail_width = {self.tail_width}" if self.tail_width else "")
         )
 
     @functools.cached_property
@@ -357,6 +372,16 @@ def narrow_filter_layout(filter2d: np.ndarray, depth: int) -> np.ndarray:
     padded[:out_c, :k] = 2 * filter2d.astype(np.int16)
     groups = padded.reshape(pairs, 2, depth // 4, 4)[..., [0, 2, 1, 3]]
     return np.ascontiguousarray(groups.transpose(0, 2, 1, 3)).reshape(-1)
+
+
+def unpadded_tail(blocked: np.ndarray, depth: int, tail_width: int) -> np.ndarray:
+    """The shallow layout with its last block's zero padding dropped: [depth][tail_width]
+    instead of [depth][32] (the first ``tail_width`` channels of each depth row); unchanged
+    where ``tail_width`` is 0."""
+    if not tail_width:
+        return blocked
+    last = blocked[-GEMM_BLOCK * depth :].reshape(depth, GEMM_BLOCK)[:, :tail_width]
+    return np.concatenate([blocked[: -GEMM_BLOCK * depth], last.reshape(-1)])
 
 
 def _gemm_filter(kernel: Kernel, filter2d: np.ndarray, depth: int) -> np.ndarray:

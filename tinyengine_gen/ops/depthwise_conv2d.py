@@ -11,6 +11,10 @@ ring buffer (the op's scratch), the input offset folded into the bias, loops spe
 for 3x3/5x5/7x7 and stride 1/2. The same kernel can write its output over its own input
 (MCUNet's in-place depthwise); :meth:`DepthwiseConv2DPlan.in_place_variant` checks, row by
 row, that this never overwrites an input row before it has been copied into the ring.
+Square 5x5/7x7 and wide 3x3 stride-1 int8 layers run on ``te_depthwise_plane.h`` instead
+(:attr:`DepthwiseConv2DPlan.uses_plane`): one channel's padded plane at a time, a
+channel-major filter, two taps per SMLAD; its scratch (the plane) is never above the ring's,
+and it runs in place wherever the ring kernel would.
 
 The depth multiplier is taken from the shapes (out_c / in_c), not from the option: TFLite
 Micro uses the option verbatim, so a file whose option disagrees with its shapes makes it
@@ -68,6 +72,16 @@ _ROWS_SOURCES = ("te_depthwise_rows.h", "arm/te_depthwise_rows_dsp.h", "te_int4.
 #: The kernels (the row-ring ones are header-only: model.c defines one specialisation per
 #: filter size and strides with their DEFINE macros, named after the kernel).
 DEPTHWISE_ROWS = Kernel("te_depthwise_rows", _ROWS_SOURCES)
+DEPTHWISE_PLANE = Kernel("te_depthwise_plane", ("te_depthwise_plane.h",) + _ROWS_SOURCES)
+#: te_depthwise_plane.h's slack: its plane and filter take this many bytes more than they hold
+#: (word loads past the last needed byte stay inside them).
+PLANE_SLACK = 4
+#: te_depthwise_plane.h sets up each channel once per plane and each of its output rows; a 3x3
+#: filter does too little per output for that to pay on narrow rows. Measured on mcunet_vww
+#: (mps2-an500, QEMU): 5x5 and 7x7 layers 2-13 % fewer instructions at every width and
+#: stride; 3x3 stride 1 7.5-10 % fewer at output widths 20 and 40, 9-54 % more at widths
+#: 3-10; 3x3 stride 2 16 % more at width 20. Those keep te_depthwise_rows.h.
+PLANE_MIN_OUT_WIDTH = 16
 DEPTHWISE_PAIRS = Kernel("te_depthwise_pairs", ("te_depthwise_pairs.h", "arm/te_depthwise_pairs_dsp.h") + _ROWS_SOURCES)
 DEPTHWISE_CONV2D_S8 = Kernel(
     "te_depthwise_conv2d_s8",
@@ -142,12 +156,50 @@ class DepthwiseConv2DPlan(DeclaredKernels):
 
 
     @property
+    def plane_shape(self) -> bool:
+        """Whether te_depthwise_plane.h can run the layer: the row ring's conditions, int8
+        weights (the packed twin keeps te_depthwise_rows.h), square 3x3/5x5/7x7 filters,
+        equal strides 1 or 2, no dilation, not te_depthwise_pairs.h."""
+        kh, kw, _ = self.filter.shape
+        return (self.uses_row_ring and not self.uses_channel_pairs and kh == kw and kh in (3, 5, 7)
+                and self.stride[0] == self.stride[1] and self.stride[0] in (1, 2) and self.dilation == (1, 1))
+
+    @plan_property
+    def fast_requant_exact(self) -> bool:
+        """Whether te_requantize_rq is exact for every channel (the params' fast_requant)."""
+        return _fast_requant(self.filter, self.folded_bias, self)
+
+    @property
+    def folded_bias(self) -> np.ndarray:
+        """bias + input_offset * the sum of each channel's taps, wrapped to int32 as the C sums wrap."""
+        folded = self.bias.astype(np.int64) + self.input_offset * self.filter.astype(np.int64).sum(axis=(0, 1))
+        return folded.astype(np.int32)
+
+    @property
+    def plane_rows(self) -> int:
+        """The input rows the outputs read, padding included: the plane's height."""
+        return (self.output_shape[1] - 1) * self.stride[0] + self.filter.shape[0]
+
+    @property
+    def uses_plane(self) -> bool:
+        """Whether the layer runs on te_depthwise_plane.h (one channel's padded plane at a
+        time, two taps per SMLAD): where it can, where its plane takes no more scratch than
+        te_depthwise_rows.h's ring (so no peak grows), and where it was measured faster
+        (PLANE_MIN_OUT_WIDTH)."""
+        if not self.plane_shape or self.plane_rows * self.ring_width + PLANE_SLACK > self.ring_bytes:
+            return False
+        if not self.fast_requant_exact:  # its DSP code requantises with te_requantize_rq only
+            return False
+        k, stride, out_w = self.filter.shape[0], self.stride[0], self.output_shape[2]
+        return k >= 5 or (stride == 1 and out_w >= PLANE_MIN_OUT_WIDTH)
+
+    @property
     def kernels(self) -> tuple[Kernel, ...]:
         if self.uses_channel_pairs:
             return (DEPTHWISE_PAIRS,)
+        if self.uses_plane:
+            return (DEPTHWISE_PLANE,)
         return (DEPTHWISE_ROWS,) if self.uses_row_ring else (DEPTHWISE_CONV2D_S8,)
-        return ("te_depthwise_conv2d.c", "te_depthwise_conv2d.h", "te_depthwise_loop.h", "te_int4.h", "arm/te_int4_dsp.h",
-                "te_fixedpoint.h")
 
     @plan_property  # (read for every layout the memory passes try)
     def aliases(self) -> tuple[tuple[int, int], ...]:
@@ -170,9 +222,14 @@ class DepthwiseConv2DPlan(DeclaredKernels):
         kh, kw, _ = self.filter.shape
         return n * oh * ow * oc * kh * kw
 
+    @property
+    def ring_bytes(self) -> int:
+        """te_depthwise_rows.h's ring (0 off the row ring)."""
+        return self.ring_rows * self.ring_width * self.input_shape[3] if self.uses_row_ring else 0
+
     @plan_property  # (read for every layout the memory passes try)
     def scratch_bytes(self) -> int:
-        return self.ring_rows * self.ring_width * self.input_shape[3] if self.uses_row_ring else 0
+        return self.plane_rows * self.ring_width + PLANE_SLACK if self.uses_plane else self.ring_bytes
 
     def in_place_variant(self) -> "DepthwiseConv2DPlan | None":
         """This plan writing over its input, if the row-ring order makes that safe; else None.
@@ -231,10 +288,10 @@ class DepthwiseConv2DPlan(DeclaredKernels):
         n, ih, iw, c = self.input_shape
         _, oh, ow, _ = self.output_shape
         kh, kw, _ = self.filter.shape
-        folded = self.bias.astype(np.int64) + self.input_offset * self.filter.astype(np.int64).sum(axis=(0, 1))
-        folded = folded.astype(np.int32)  # as the C sums wrap
-        fast = _fast_requant(self.filter, folded, self)
+        folded = self.folded_bias
+        fast = self.fast_requant_exact
         pairs = packed is None and self.uses_channel_pairs
+        plane = packed is None and self.uses_plane
         square = kh == kw and kh in (3, 5, 7) and self.stride[0] == self.stride[1] and self.stride[0] in (1, 2)
         prefix, define = ("te_depthwise_rows", "TE_DW_ROWS_DEFINE") if packed is None else (
             "te_depthwise_rows_int4", "TE_DW_ROWS_INT4_DEFINE")
@@ -242,6 +299,11 @@ class DepthwiseConv2DPlan(DeclaredKernels):
             prefix, define = "te_depthwise_pairs", "TE_DW_PAIRS_DEFINE"
             name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}" + ("" if self.stride[0] == self.stride[1] else f"x{self.stride[1]}")
             constants = f"{kh}, {kw}, {self.stride[0]}, {self.stride[1]}"
+        elif plane:  # one specialisation per size, stride and clamp
+            prefix, define = "te_depthwise_plane", "TE_DW_PLANE_DEFINE"
+            full = self.act_min == -128 and self.act_max == 127
+            name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}" + ("" if full else "_clamp")
+            constants = f"{kh}, {self.stride[0]}, {int(full)}"
         elif square:
             name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}"
             constants = f"{kh}, {kw}, {self.stride[0]}, {self.stride[1]}"
@@ -250,6 +312,10 @@ class DepthwiseConv2DPlan(DeclaredKernels):
         ctx.definition(name, f"{define}({name}, {constants})")
         if pairs:
             weights = ctx.const(f"op{self.op_index}_pair_taps", _pair_taps(self.filter, self.stride[1], fast))
+        elif plane:  # [channels][k_h][k_w] and the slack
+            transposed = np.ascontiguousarray(self.filter.transpose(2, 0, 1)).reshape(-1)
+            weights = ctx.const(f"op{self.op_index}_filter_cm",
+                                np.concatenate([transposed, np.zeros(PLANE_SLACK, np.int8)]))
         elif packed is None:
             weights = ctx.const(f"op{self.op_index}_filter", self.filter)
         else:
@@ -258,7 +324,7 @@ class DepthwiseConv2DPlan(DeclaredKernels):
             f".batches = {n}, .in_h = {ih}, .in_w = {iw}, .channels = {c}, .out_h = {oh}, .out_w = {ow}, "
             f".k_h = {kh}, .k_w = {kw}, .stride_h = {self.stride[0]}, .stride_w = {self.stride[1]}, "
             f".dil_h = {self.dilation[0]}, .dil_w = {self.dilation[1]}, .pad_top = {self.padding[0]}, "
-            f".pad_left = {self.padding[1]}, .ring_rows = {self.ring_rows}, .ring_width = {self.ring_width}, "
+            f".pad_left = {self.padding[1]}, .ring_rows = {self.plane_rows if plane else self.ring_rows}, .ring_width = {self.ring_width}, "
             f".pad_value = {-self.input_offset}, .output_offset = {self.output_offset}, "
             f".act_min = {self.act_min}, .act_max = {self.act_max}, "
             f".fast_requant = {int(fast)}"

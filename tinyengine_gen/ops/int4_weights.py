@@ -188,7 +188,7 @@ class PackedDepthwiseConv2DPlan(_PackedPlan, DeclaredKernels):
 
     @property
     def scratch_bytes(self) -> int:
-        return self.base.scratch_bytes
+        return self.base.ring_bytes  # type: ignore[attr-defined]
 
     @property
     def in_place(self) -> bool:

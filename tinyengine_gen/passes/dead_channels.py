@@ -35,9 +35,11 @@ import numpy as np
 
 from tinyengine_gen.errors import TinyEngineError
 from tinyengine_gen.fixedpoint import multiply_by_quantized_multiplier
-from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
+from tinyengine_gen.ir import DType, Graph, Operator, Quantization
 from tinyengine_gen.ops.base import per_channel_requant, plan_operator
-from tinyengine_gen.passes.base import graph_pass
+from tinyengine_gen.options import CompileOptions
+from tinyengine_gen.passes.base import Pass, Plans
+from tinyengine_gen.passes.graph_edit import AppendedTensors
 
 __all__ = ["DROP_DEAD_CHANNELS", "MIN_MACS_SAVED_PER_CHANNEL", "drop_dead_channels", "dead_output_channels"]
 
@@ -91,27 +93,12 @@ def _stand_in(input_scale: float, output_scale: float, target: int) -> tuple[flo
     return None
 
 
-class _Tensors:
-    """The graph's tensors with new ones appended."""
-
-    def __init__(self, graph: Graph) -> None:
-        self.tensors = list(graph.tensors)
-
-    def add(self, name: str, shape, dtype: DType, quant: Quantization | None = None, data=None) -> int:
-        if data is not None:
-            data = np.ascontiguousarray(data)
-            data.setflags(write=False)
-        index = len(self.tensors)
-        self.tensors.append(Tensor(index, name, tuple(int(d) for d in shape), dtype, quant, data))
-        return index
-
-
-def _rewrite(graph: Graph, op: Operator, tensors: _Tensors, next_op: int) -> list[Operator] | None:
+def _rewrite(graph: Graph, op: Operator, tensors: AppendedTensors, next_op: int) -> list[Operator] | None:
     x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
     channels = w.shape[0]
-    dead = dead_output_channels(w.data)
+    dead = dead_output_channels(np.asarray(w.data))
     constants = _constants(graph, op, dead)
-    if constants is None or x.quant is None or y.quant is None:
+    if constants is None or x.quant is None or y.quant is None or w.quant is None:
         return None
     distinct = sorted(set(constants.tolist()))
     input_scale, output_scale, zero_point = x.quant.scales[0], y.quant.scales[0], y.quant.zero_points[0]
@@ -158,7 +145,7 @@ def _rewrite(graph: Graph, op: Operator, tensors: _Tensors, next_op: int) -> lis
     return [conv, gather] if _same_outputs(graph, op, tensors, conv, gather) else None
 
 
-def _same_outputs(graph: Graph, op: Operator, tensors: _Tensors, conv: Operator, gather: Operator | None) -> bool:
+def _same_outputs(graph: Graph, op: Operator, tensors: AppendedTensors, conv: Operator, gather: Operator | None) -> bool:
     """Both forms' numpy references agree on a random input (the proof by construction, checked)."""
     trial = graph.replace(tensors=tuple(tensors.tensors))
     x = graph.tensor(op.inputs[0])
@@ -167,20 +154,24 @@ def _same_outputs(graph: Graph, op: Operator, tensors: _Tensors, conv: Operator,
         expected = plan_operator(graph, op).reference({x.index: sample})[op.outputs[0]]
         got = plan_operator(trial, conv).reference({x.index: sample})[conv.outputs[0]]
         if gather is not None:
-            indices = trial.tensor(gather.inputs[1]).data
+            indices = np.asarray(trial.tensor(gather.inputs[1]).data)
             got = plan_operator(trial, gather).reference({conv.outputs[0]: got, gather.inputs[1]: indices})[op.outputs[0]]
     except TinyEngineError:
         return False
     return bool(np.array_equal(np.asarray(expected), np.asarray(got)))
 
 
-def drop_dead_channels(graph: Graph) -> Graph:
+def drop_dead_channels(graph: Graph, options: CompileOptions | None = None) -> Graph:
+    """``graph`` with every CONV_2D the options allow rewritten where it has dead channels."""
+    options = options or CompileOptions()
     consumers = graph.consumers()
     opcode_of = {op.index: op.opcode for op in graph.operators}
-    candidates = [op for op in graph.operators if _candidate(graph, op, consumers, opcode_of)]
+    candidates = [
+        op for op in graph.operators if options.allows_dead_channels(op.index) and _candidate(graph, op, consumers, opcode_of)
+    ]
     if not candidates:
         return graph
-    tensors = _Tensors(graph)
+    tensors = AppendedTensors(graph)
     next_op = max(op.index for op in graph.operators) + 1
     rewritten: dict[int, list[Operator]] = {}
     for op in candidates:
@@ -194,5 +185,10 @@ def drop_dead_channels(graph: Graph) -> Graph:
     return dataclasses.replace(graph, tensors=tuple(tensors.tensors), operators=tuple(operators))
 
 
-#: Runs unless the options turn it off (the compiler compares peaks with and without it).
-DROP_DEAD_CHANNELS = graph_pass("drop_dead_channels", lambda options: options.drop_dead_channels, drop_dead_channels)
+def _transform(graph: Graph, plans: Plans, options: CompileOptions) -> tuple[Graph, Plans]:
+    return drop_dead_channels(graph, options), plans
+
+
+#: Runs unless the options turn it off (the compiler keeps a layer's rewrite only where the
+#: arena holds).
+DROP_DEAD_CHANNELS = Pass("drop_dead_channels", lambda options: options.drop_dead_channels, _transform, "graph")

@@ -35,6 +35,7 @@ from tinyengine_gen.ops.conv2d import (
     CONV2D_KXK_S8,
     CONV2D_KXK_SHALLOW_S8,
     CONV2D_S8,
+    DEEP_TILE_SOURCES,
     GEMM_PIXELS,
     GEMM_SOURCES,
     Conv2DPlan,
@@ -54,10 +55,13 @@ __all__ = ["FUSE_RESIDUAL_ADD", "FUSED_OPCODE", "ConvAddPlan", "PackedConvAddPla
 FUSED_OPCODE = "CONV_2D+ADD"
 #: te_conv2d_add.h's core numbers, by the convolution kernel whose rows and core they reuse.
 _CORES = {CONV2D_1X1_S8: 0, CONV2D_1X1_SHALLOW_S8: 1, CONV2D_KXK_S8: 2, CONV2D_KXK_SHALLOW_S8: 3}
-#: the fused kernel; its core (one of :data:`_CORES`) is a parameter
+#: the fused kernel; its core (one of :data:`_CORES`) is a parameter. DSP builds run its 1x1
+#: shallow layers on te_conv2d_1x1_shallow.c's group code (one copy in the firmware).
 CONV2D_ADD_S8 = Kernel(
     "te_conv2d_add_s8",
-    ("te_conv2d_add.c", "te_conv2d_add.h", "arm/te_conv2d_add_dsp.h", "te_conv_add_epilogue.h", "te_add_requant.h")
+    ("te_conv2d_add.c", "te_conv2d_add.h", "arm/te_conv2d_add_dsp.h", "te_conv_add_epilogue.h", "te_add_requant.h",
+     "te_conv2d_1x1_shallow.c", "te_conv2d_1x1_shallow.h")
+    + DEEP_TILE_SOURCES
     + GEMM_SOURCES,
 )
 #: the fused kernel of a convolution with packed 4-bit weights (with the packed convolution's files)

@@ -6,9 +6,27 @@ reports still name the operator the user sees in the .tflite file.
 
 from __future__ import annotations
 
-from tinyengine_gen.ir import Graph, Operator
+import numpy as np
 
-__all__ = ["replace_operator", "with_operators_replaced", "without_operators"]
+from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
+
+__all__ = ["AppendedTensors", "replace_operator", "with_operators_replaced", "without_operators"]
+
+
+class AppendedTensors:
+    """A graph's tensors with new ones appended: the constants and activations a rewrite adds
+    (constants are stored read-only, as the reader stores them)."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.tensors = list(graph.tensors)
+
+    def add(self, name: str, shape, dtype: DType, quant: Quantization | None = None, data=None) -> int:
+        if data is not None:
+            data = np.ascontiguousarray(data)
+            data.setflags(write=False)
+        index = len(self.tensors)
+        self.tensors.append(Tensor(index, name, tuple(int(d) for d in shape), dtype, quant, data))
+        return index
 
 
 def replace_operator(op: Operator, **changes) -> Operator:

@@ -6,8 +6,8 @@ pass reads the options to decide whether it runs.
 Graph passes: constant folding first (the converter's shape subgraphs become constants
 that every later pass and planner can read), the converter's dilated-convolution pattern
 into one dilated convolution, a float activation between DEQUANTIZE and QUANTIZE into
-its int8 table, a grouped convolution into one convolution per group, a convolution's
-all-zero output channels into constants (a GATHER after the narrower convolution), then the int8 API strips (they change what the graph's inputs and outputs
+its int8 table, a grouped convolution into one convolution per group, a depthwise layer's all-zero
+channels out of their block, a convolution's all-zero output channels into constants (a GATHER after the narrower convolution), then the int8 API strips (they change what the graph's inputs and outputs
 are), then PAD folding, then the NCHW input fold (off under patching).
 
 Plan passes: packed 4-bit convolution / fully-connected weights first (when asked; the later
@@ -23,6 +23,7 @@ from __future__ import annotations
 from tinyengine_gen.passes.base import Pass
 from tinyengine_gen.passes.channel_pairs import CHANNEL_PAIRS
 from tinyengine_gen.passes.dead_channels import DROP_DEAD_CHANNELS
+from tinyengine_gen.passes.dead_depthwise import DROP_DEAD_DEPTHWISE_CHANNELS
 from tinyengine_gen.passes.fold_constants import FOLD_CONSTANTS
 from tinyengine_gen.passes.fold_dilated import FOLD_DILATED
 from tinyengine_gen.passes.fold_float_unary import FOLD_FLOAT_UNARY
@@ -42,6 +43,7 @@ GRAPH_PASSES: tuple[Pass, ...] = (
     FOLD_DILATED,
     FOLD_FLOAT_UNARY,
     SPLIT_GROUPED_CONV,
+    DROP_DEAD_DEPTHWISE_CHANNELS,
     DROP_DEAD_CHANNELS,
     STRIP_INPUT_QUANTIZE,
     STRIP_OUTPUT_DEQUANTIZE,

@@ -16,9 +16,10 @@ import dataclasses
 
 import numpy as np
 
-from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
+from tinyengine_gen.ir import DType, Graph, Operator, Quantization
 from tinyengine_gen.ops.concatenation import MAX_INPUTS
 from tinyengine_gen.passes.base import graph_pass
+from tinyengine_gen.passes.graph_edit import AppendedTensors
 
 __all__ = ["SPLIT_GROUPED_CONV", "split_grouped_convolutions"]
 
@@ -41,20 +42,12 @@ def _slice_quant(quant: Quantization | None, start: int, stop: int) -> Quantizat
     return Quantization(quant.scales[start:stop], quant.zero_points[start:stop], quant.axis)
 
 
-class _Builder:
+class _Builder(AppendedTensors):
     """Appends tensors and operators to a graph being rewritten."""
 
     def __init__(self, graph: Graph) -> None:
-        self.tensors = list(graph.tensors)
+        super().__init__(graph)
         self.next_op = max((op.index for op in graph.operators), default=-1) + 1
-
-    def tensor(self, name: str, shape, dtype: DType, quant=None, data=None) -> int:
-        if data is not None:
-            data = np.ascontiguousarray(data)
-            data.setflags(write=False)
-        index = len(self.tensors)
-        self.tensors.append(Tensor(index, name, tuple(int(d) for d in shape), dtype, quant, data))
-        return index
 
     def op_index(self) -> int:
         self.next_op += 1
@@ -65,17 +58,17 @@ def _split(graph: Graph, op: Operator, groups: int, build: _Builder) -> list[Ope
     x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
     bias = graph.tensor(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
     depth, per_group = w.shape[3], w.shape[0] // groups
-    axis = build.tensor(f"{x.name}/group_axis", (), DType.INT32, data=np.array(3, np.int32))
-    pieces = [build.tensor(f"{x.name}/group{g}", (*x.shape[:3], depth), x.dtype, x.quant) for g in range(groups)]
-    results = [build.tensor(f"{y.name}/group{g}", (*y.shape[:3], per_group), y.dtype, y.quant) for g in range(groups)]
+    axis = build.add(f"{x.name}/group_axis", (), DType.INT32, data=np.array(3, np.int32))
+    pieces = [build.add(f"{x.name}/group{g}", (*x.shape[:3], depth), x.dtype, x.quant) for g in range(groups)]
+    results = [build.add(f"{y.name}/group{g}", (*y.shape[:3], per_group), y.dtype, y.quant) for g in range(groups)]
     ops = [Operator(build.op_index(), "SPLIT", (axis, x.index), tuple(pieces), {"numSplits": groups})]
     for g in range(groups):
         lo, hi = g * per_group, (g + 1) * per_group
-        w_g = build.tensor(f"{w.name}/group{g}", (per_group, *w.shape[1:]), w.dtype, _slice_quant(w.quant, lo, hi), w.data[lo:hi])
+        w_g = build.add(f"{w.name}/group{g}", (per_group, *w.shape[1:]), w.dtype, _slice_quant(w.quant, lo, hi), w.data[lo:hi])
         inputs = [pieces[g], w_g]
         if bias is not None:
             inputs.append(
-                build.tensor(f"{bias.name}/group{g}", (per_group,), bias.dtype, _slice_quant(bias.quant, lo, hi), np.asarray(bias.data).reshape(-1)[lo:hi])
+                build.add(f"{bias.name}/group{g}", (per_group,), bias.dtype, _slice_quant(bias.quant, lo, hi), np.asarray(bias.data).reshape(-1)[lo:hi])
             )
         ops.append(Operator(build.op_index(), "CONV_2D", tuple(inputs), (results[g],), dict(op.options)))
     ops.append(Operator(build.op_index(), "CONCATENATION", tuple(results), op.outputs, {"axis": 3, "fusedActivationFunction": 0}))

@@ -64,28 +64,32 @@ def test_a_deep_or_in_place_shallow_layer_keeps_the_shallow_tile(vww_project):
 
 
 def _symbols(tmp_path, project, config_text: str | None) -> set[str]:
-    """Defined functions of the project's kernels/te_conv2d_add.c compiled for the stm32f746."""
+    """Defined functions of the project's kernels/te_conv2d_add.c and te_conv2d_1x1_shallow.c
+    (which holds the group code both run) compiled for the stm32f746."""
     for relative, text in project.files.items():
         path = tmp_path / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(config_text if config_text is not None and relative.endswith(CONFIG_HEADER) else text)
-    obj = tmp_path / "add.o"
     flags = [f for f in COMPILE_FLAGS if not f.startswith(("-fstack-usage", "-fcallgraph-info"))]
-    subprocess.run(
-        [tool("gcc"), *flags, *board_profile("stm32f746").arch_flags, "-c", str(tmp_path / "kernels" / "te_conv2d_add.c"),
-         "-o", str(obj)],
-        check=True,
-    )  # fmt: skip
-    listing = subprocess.run([tool("nm"), "--defined-only", str(obj)], capture_output=True, text=True, check=True)
-    return {line.split()[-1] for line in listing.stdout.splitlines()}
+    names: set[str] = set()
+    for source in ("te_conv2d_add.c", "te_conv2d_1x1_shallow.c"):
+        obj = tmp_path / (source + ".o")
+        subprocess.run(
+            [tool("gcc"), *flags, *board_profile("stm32f746").arch_flags, "-c", str(tmp_path / "kernels" / source),
+             "-o", str(obj)],
+            check=True,
+        )  # fmt: skip
+        listing = subprocess.run([tool("nm"), "--defined-only", str(obj)], capture_output=True, text=True, check=True)
+        names |= {line.split()[-1] for line in listing.stdout.splitlines()}
+    return names
 
 
 def test_the_generated_config_leaves_the_unreached_copies_out_of_the_object(tmp_path, vww_project):
     require_toolchain()
     default = _symbols(tmp_path / "default", vww_project, _default_config())
     own = _symbols(tmp_path / "own", vww_project, None)
-    assert {"te_conv_add_shallow_1x1_dsp_any", "te_gemm_shallow_tile_dsp_fast"} <= default
-    assert "te_conv_add_shallow_1x1_dsp_fast" in own
+    assert {"te_gemm_shallow_groups_dsp_any", "te_gemm_shallow_tile_dsp_fast"} <= default
+    assert "te_gemm_shallow_groups_dsp_fast" in own
     assert not any(name.endswith("_dsp_any") or name.startswith("te_gemm_shallow_tile") for name in own)
 
 

@@ -12,6 +12,7 @@ instructions (counts are deterministic under -icount).
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import subprocess
 
@@ -320,6 +321,60 @@ def test_channel_pair_depthwise_identical_to_tflm_simd_and_portable(tmp_path):
     for check in results.values():
         assert check.compared_with == ("TFLM", "host build")
     assert results["simd"].run.outputs == results["portable"].run.outputs
+
+
+def _plane_model() -> bytes:
+    """Depthwise layers on te_depthwise_plane.h: 3x3 stride 1 17 outputs wide (four-pixel
+    steps, then a lone pixel), 5x5 stride 2 (pixel pairs, odd width), 7x7 stride 1 9 wide
+    (two steps of four, a lone pixel), 5x5 valid; 8 channels, each plane no larger than
+    the row ring."""
+
+    def build():
+        inputs = keras.Input((18, 17, 3), batch_size=1)
+        x = keras.layers.Conv2D(8, 1)(inputs)  # (a depthwise layer on the model input would run without its ring)
+        x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+        x = keras.layers.DepthwiseConv2D(5, strides=2, padding="same")(x)  # 9x9
+        x = keras.layers.DepthwiseConv2D(7, padding="same", activation="relu6")(x)
+        x = keras.layers.DepthwiseConv2D(5, padding="valid")(x)  # 5x5
+        x = keras.layers.Flatten()(x)
+        return keras.Model(inputs, keras.layers.Dense(3)(x))
+
+    return convert_int8(build)
+
+
+_PLANE_NAMES = ("te_depthwise_plane_3x3_s1", "te_depthwise_plane_5x5_s2", "te_depthwise_plane_7x7_s1",
+                "te_depthwise_plane_5x5_s1")
+
+
+def test_plane_depthwise_identical_to_tflm_simd_and_portable(tmp_path):
+    require_qemu()
+    model = _plane_model()
+    project = generate(read_model_bytes(model, source="plane.tflite"))
+    model_c = project.files["model.c"]
+    for name in _PLANE_NAMES:
+        assert f"TE_DW_PLANE_DEFINE({name}," in model_c, name
+    results = _run_both(project, TflmModel(model).run, tmp_path, cases=2)
+    for check in results.values():
+        assert check.compared_with == ("TFLM", "host build")
+    assert results["simd"].run.outputs == results["portable"].run.outputs
+    assert results["simd"].run.instructions[0] < results["portable"].run.instructions[0]
+
+
+def test_plane_depthwise_clamp_variants_like_the_portable_ones(tmp_path):
+    """The _clamp instantiations (full = 0: the layer's act_min/act_max, as the plan emits
+    for a clamp inside the int8 range; the converter gives this model none), and the full
+    ones handed a clamp (their portable fallback), put in by hand: the host build's outputs."""
+    require_qemu()
+    model = _plane_model()
+    project = generate(read_model_bytes(model, source="plane.tflite"))
+    source = project.files["model.c"].replace(".act_min = -128, .act_max = 127", ".act_min = -90, .act_max = 100")
+    for name in _PLANE_NAMES[:2]:  # two layers on the clamp variant, two on the full one's fallback
+        source = re.sub(rf"TE_DW_PLANE_DEFINE\({name}, (\d), (\d), 1\)", rf"TE_DW_PLANE_DEFINE({name}, \1, \2, 0)", source)
+    assert source.count(", 0)\n") >= 2, source
+    project = dataclasses.replace(project, files=_every_gemm_variant(dict(project.files, **{"model.c": source})))
+    options = FirmwareOptions(board="mps2-an500", layout="qemu", kernels="simd", cases=2, seed=3)
+    check = check_firmware(write_firmware_project(project, tmp_path / "simd", options))
+    assert check.compared_with == ("host build",)
 
 
 def test_mcunet_vww_simd_identical_and_fewer_instructions(tmp_path):

@@ -8,6 +8,7 @@ explicit padding of a folded PAD). Each test also asserts which kernel ran, so a
 in the planner's choice cannot silently drop a variant from the tests.
 """
 
+import re
 import shutil
 
 import numpy as np
@@ -27,6 +28,7 @@ from tinyengine_gen.ops.conv2d import (
     fold_input_offset,
     plan_conv2d,
     shallow_filter_layout,
+    unpadded_tail,
 )
 from tinyengine_gen.codegen.project import generate
 from tinyengine_gen.frontend.reader import read_model_bytes
@@ -339,6 +341,32 @@ def test_shallow_filter_layout_blocks_of_32_channels():
             expected = w[o, d] if d < k else 0
             assert blocked[o // 32, d, o % 32] == expected
     assert not blocked[1, :, out_c - 32 :].any()  # zero-padded channels
+
+
+def test_unpadded_tail_keeps_the_last_blocks_real_channels_only():
+    out_c, k = 40, 3
+    w = np.arange(out_c * k, dtype=np.int64).reshape(out_c, k).astype(np.int8)
+    blocked = shallow_filter_layout(w, 4)
+    tail = unpadded_tail(blocked, 4, out_c % 32)
+    assert tail.size == out_c * 4
+    assert np.array_equal(tail[: 32 * 4], blocked[: 32 * 4])  # full blocks as they were
+    last = tail[32 * 4 :].reshape(4, 8)  # [depth][channel], 8 channels wide
+    for o in range(32, out_c):
+        for d in range(4):
+            assert last[d, o - 32] == (w[o, d] if d < k else 0)
+    assert unpadded_tail(blocked, 4, 0) is blocked
+
+
+def test_only_a_group_read_1x1_shallow_layer_stores_its_last_block_unpadded():
+    """te_conv2d_1x1_shallow_s8 (DSP: the group code, portable: the width from its params)
+    drops the last block's zero padding; a KxK shallow layer (the DSP shallow tile reads
+    padded blocks) keeps it."""
+    pointwise = generate(read_model_bytes(_variant_model(dict(kernel=1, channels_in=6, channels_out=40, size=(5, 5)))))
+    text = pointwise.files["model.c"]
+    assert "te_conv2d_1x1_shallow_s8" in text and ".tail_width = 8" in text
+    assert re.search(r"te_op\d+_filter\[240\]", text)  # 40 channels x depth 6, not 64 x 6
+    spatial = generate(read_model_bytes(_variant_model(dict(kernel=3, channels_in=2, channels_out=40, size=(6, 6)))))
+    assert "te_conv2d_kxk_shallow_s8" in spatial.files["model.c"] and "tail_width" not in spatial.files["model.c"]
 
 
 def test_fold_input_offset_wraps_like_int32():

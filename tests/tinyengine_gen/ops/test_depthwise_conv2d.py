@@ -150,3 +150,17 @@ def test_depthwise_channel_pairs_bit_exact(tmp_path, kernel, stride, activation)
     (compiled,) = comparison.project.compiled.plans  # type: ignore[attr-defined]
     assert compiled.uses_channel_pairs
     assert "TE_DW_PAIRS_DEFINE(" in comparison.project.files["model.c"]
+
+
+@pytest.mark.parametrize(
+    "kernel,stride,padding,activation", [(3, 1, "same", "relu6"), (5, 2, "same", None), (7, 1, "valid", "relu")]
+)
+def test_depthwise_plane_bit_exact(tmp_path, kernel, stride, padding, activation):
+    """te_depthwise_plane.h (its portable build here; tests/tinyengine_gen/firmware runs the
+    DSP one): a 3x3 stride-1 layer 18 outputs wide, 5x5 stride 2 and 7x7 valid, 5 channels
+    (no channel pairs), the channel-major filter and the plane no larger than the ring."""
+    model = convert_int8(_dw_model(kernel, stride, padding, activation, 1, 1, True, channels=5, size=(12, 18)))
+    comparison = compile_and_compare(model, tmp_path, trials=2, options=CompileOptions(prefer="speed"))
+    (compiled,) = comparison.project.compiled.plans  # type: ignore[attr-defined]
+    assert compiled.uses_plane and compiled.scratch_bytes <= compiled.ring_bytes
+    assert f"TE_DW_PLANE_DEFINE(te_depthwise_plane_{kernel}x{kernel}_s{stride}" in comparison.project.files["model.c"]

@@ -108,7 +108,8 @@ def test_packed_pointwise_conv_runs_in_place_like_its_int8_twin(tmp_path):
 
 def test_packed_depthwise_runs_in_place_like_its_int8_twin(tmp_path):
     """MCUNet's in-place depthwise keeps its SRAM saving with packed weights: the packed layer
-    runs on the same row-ring kernel, over its input, with the same arena as the int8 build."""
+    runs on the row-ring kernel, over its input, with no larger arena than the int8 build (whose
+    5x5 layer runs on te_depthwise_plane.h, int8 only: the planners' choices differ there)."""
 
     def build():
         inputs = keras.Input((7, 6, 4), batch_size=1)
@@ -125,7 +126,7 @@ def test_packed_depthwise_runs_in_place_like_its_int8_twin(tmp_path):
     assert all(p.aliases == p.base.aliases for p in depthwise)
     assert "TE_DW_ROWS_INT4_DEFINE" in packed.project.files["model.c"]
     assert packed.project.report["pack_int4"]["int8_ops"] == []
-    assert packed.project.report["arena_bytes"] == plain.project.report["arena_bytes"]
+    assert packed.project.report["arena_bytes"] <= plain.project.report["arena_bytes"]
 
 
 def test_packed_conv_fuses_with_its_residual_add_like_its_int8_twin(tmp_path):

@@ -67,10 +67,12 @@ def test_prefer_is_memory_by_default_and_refuses_other_words():
 
 def _depthwise_beside_its_input():
     """A depthwise layer whose input a later layer reads: it cannot run in place, so its row
-    ring (scratch) sits on top of input + output at the peak (the 1x1 layers after it are narrow)."""
+    ring (scratch) sits on top of input + output at the peak (the 1x1 layers after it are narrow).
+    A 3x3 layer 12 wide: te_depthwise_rows.h's ring (te_depthwise_plane.h's smaller plane would
+    take a 5x5 one off the peak)."""
     b = GraphBuilder()
-    x = b.tensor((1, 12, 12, 32))
-    return b.build([x], [b.add(b.conv(b.depthwise(x, 5), 4), b.conv(x, 4))])
+    x = b.tensor((1, 12, 12, 64))
+    return b.build([x], [b.add(b.conv(b.depthwise(x, 3), 4), b.conv(x, 4))])
 
 
 def test_a_depthwise_ring_at_the_peak_gives_way_to_the_generic_kernel():

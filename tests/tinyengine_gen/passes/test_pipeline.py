@@ -29,7 +29,7 @@ def _residual_net(float_io=False):
 
 def test_the_order_is_written_once():
     assert [p.name for p in GRAPH_PASSES] == [
-        "fold_constants", "fold_dilated", "fold_float_unary", "split_grouped_conv", "drop_dead_channels", "strip_input_quantize", "strip_output_dequantize", "fold_pad",
+        "fold_constants", "fold_dilated", "fold_float_unary", "split_grouped_conv", "drop_dead_depthwise_channels", "drop_dead_channels", "strip_input_quantize", "strip_output_dequantize", "fold_pad",
         "fold_input_transpose",
     ]
     assert [p.name for p in PLAN_PASSES] == [
@@ -62,7 +62,7 @@ def test_report_json_says_what_each_pass_did():
     project = generate(_residual_net(float_io=True), CompileOptions(int8_input=True))
     passes = json.loads(project.files["report.json"])["passes"]
     by_name = {entry["name"]: entry for entry in passes}
-    assert [entry["name"] for entry in passes] == ["fold_constants", "fold_dilated", "fold_float_unary", "split_grouped_conv", "drop_dead_channels", "strip_input_quantize", "fold_pad", "fold_input_transpose", "fuse_residual_add", "in_place", "lean_scratch"]
+    assert [entry["name"] for entry in passes] == ["fold_constants", "fold_dilated", "fold_float_unary", "split_grouped_conv", "drop_dead_depthwise_channels", "drop_dead_channels", "strip_input_quantize", "fold_pad", "fold_input_transpose", "fuse_residual_add", "in_place", "lean_scratch"]
     assert by_name["strip_input_quantize"]["ops_after"] == by_name["strip_input_quantize"]["ops_before"] - 1
     assert by_name["fold_pad"]["ops_after"] == by_name["fold_pad"]["ops_before"] - 1
     assert by_name["strip_input_quantize"]["arena_after"] < by_name["strip_input_quantize"]["arena_before"]

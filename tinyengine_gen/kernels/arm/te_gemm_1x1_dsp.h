@@ -54,16 +54,18 @@ TE_INLINE void te_gemm_group_tile_any_dsp(const int16_t* tile, const int8_t* wei
 }
 
 /* What te_gemm_shallow_groups_dsp calls after each tile of a group when the outputs go to
- * the y tile rather than to the layer's output (the fused ADD, te_conv2d_add.c): pixels
- * first .. first + count - 1, channels g0 .. g0 + n - 1, in y[i * out_c + g0 + j]. */
-typedef void (*te_gemm_after_dsp)(const void* context, const int8_t* y, long first, int count, int g0, int n);
+ * the y tile rather than to the layer's output (the fused ADD, te_conv2d_add.c defines it):
+ * pixels first .. first + count - 1, channels g0 .. g0 + n - 1, in y[i * out_c + g0 + j]. A
+ * direct call (the stack analysis bounds no function pointer), weak so that a firmware
+ * without the fused kernel links; only a fused layer (y set) reaches it. */
+void te_gemm_after_dsp(const void* context, const int8_t* y, long first, int count, int g0, int n)
+    __attribute__((weak));
 
 /* A whole 1x1 layer on the shallow core's weights, group by group (see above). */
 TE_INLINE void te_gemm_shallow_groups_dsp(const int8_t* input, const int8_t* filter, const int32_t* bias,
                                           const int32_t* multiplier, const int8_t* shift,
                                           const te_conv2d_gemm_params* p, int8_t* output, int8_t* y,
-                                          te_gemm_after_dsp after, const void* context, const int fast,
-                                          const int full) {
+                                          const void* context, const int fast, const int full) {
   uint32_t tile_words[TE_GEMM_PIXELS * TE_GEMM_GROUP_MAX_DEPTH_DSP / 2]; /* int16, word aligned */
   uint32_t weight_words[TE_GEMM_GROUP_DSP * TE_GEMM_GROUP_MAX_DEPTH_DSP / 4];
   int32_t group_bias[TE_GEMM_GROUP_DSP];
@@ -72,15 +74,18 @@ TE_INLINE void te_gemm_shallow_groups_dsp(const int8_t* input, const int8_t* fil
   int8_t* weights = (int8_t*)(void*)weight_words; /* [channel][depth4] */
   const int depth = p->depth, out_c = p->out_c, depth4 = (depth + 3) & ~3, groups = depth4 >> 2;
   const long pixels = (long)p->batches * p->out_h * p->out_w;
+  int8_t* const to = y ? y : output; /* each tile's outputs: at to + t * step (y: the same tile) */
+  const long step = y ? 0 : out_c;
   for (int g0 = 0; g0 < out_c; g0 += TE_GEMM_GROUP_DSP) {
     const int n = out_c - g0 < TE_GEMM_GROUP_DSP ? out_c - g0 : TE_GEMM_GROUP_DSP;
     for (int j = 0; j < n; ++j) {
       const int c = g0 + j;
-      const int8_t* src = filter + (long)(c / TE_GEMM_BLOCK) * TE_GEMM_BLOCK * depth + c % TE_GEMM_BLOCK;
+      const int c0 = c - c % TE_GEMM_BLOCK, width = te_gemm_block_width(p, c0); /* the last block may be narrower */
+      const int8_t* src = filter + (long)c0 * depth + (c - c0);
       int8_t* dst = weights + j * depth4;
-      for (int k = 0; k < depth; k += 2, src += 2 * TE_GEMM_BLOCK) {
+      for (int k = 0; k < depth; k += 2, src += 2 * width) {
         dst[k] = src[0];
-        dst[k + 1] = src[TE_GEMM_BLOCK];
+        dst[k + 1] = src[width];
       }
       for (int k = depth; k < depth4; ++k) dst[k] = 0;
       group_bias[j] = te_gemm_bias_dsp(bias[c], fast);
@@ -99,27 +104,36 @@ TE_INLINE void te_gemm_shallow_groups_dsp(const int8_t* input, const int8_t* fil
         te_gemm_1x1_rows(p, input, count, &px, rows);
         for (int i = 0; i < TE_GEMM_PIXELS; ++i) te_gemm_widen_row_padded_dsp(rows[i], depth, i, tile, fast);
       }
-      if (after) {
-        te_gemm_group_tile_any_dsp(tile, weights, group_bias, rq, n, groups, count, p, y + g0, fast, full);
-        after(context, y, t, count, g0, n);
-      } else {
-        te_gemm_group_tile_any_dsp(tile, weights, group_bias, rq, n, groups, count, p, output + t * out_c + g0,
-                                   fast, full);
-      }
+      /* one call (the tile code once in the shared copy), into y or the layer's output */
+      te_gemm_group_tile_any_dsp(tile, weights, group_bias, rq, n, groups, count, p, to + t * step + g0, fast, full);
+      if (y) te_gemm_after_dsp(context, y, t, count, g0, n);
     }
   }
 }
 
-TE_INLINE void te_gemm_shallow_1x1_dsp(const int8_t* input, const int8_t* filter, const int32_t* bias,
-                                       const int32_t* multiplier, const int8_t* shift,
-                                       const te_conv2d_gemm_params* p, int8_t* output, const int fast,
-                                       const int full) {
-  te_gemm_shallow_groups_dsp(input, filter, bias, multiplier, shift, p, output, 0, 0, 0, fast, full);
-}
-TE_GEMM_VARIANTS_DSP(te_gemm_shallow_1x1_dsp,
-                     (const int8_t* input, const int8_t* filter, const int32_t* bias, const int32_t* multiplier,
-                      const int8_t* shift, const te_conv2d_gemm_params* p, int8_t* output),
-                     input, filter, bias, multiplier, shift, p, output)
+/* One copy of the group code per firmware, shared by the plain 1x1 shallow layers and the
+ * ones fused with their ADD (te_conv2d_add.c, `y` set): te_conv2d_1x1_shallow.c defines
+ * te_gemm_shallow_groups_dsp_fast (and _any) with external linkage (TE_GEMM_GROUPS_DEFINE),
+ * every other file declares them, and the fused kernel's sources list that file. noclone:
+ * GCC would otherwise copy it for the one call with `y` a constant 0. */
+#define TE_GEMM_GROUPS_PARAMS_DSP                                                                                 \
+  (const int8_t* input, const int8_t* filter, const int32_t* bias, const int32_t* multiplier, const int8_t* shift, \
+   const te_conv2d_gemm_params* p, int8_t* output, int8_t* y, const void* context)
+#ifdef TE_GEMM_GROUPS_DEFINE
+#define TE_GEMM_GROUPS_COPY_DSP(NAME, FAST, FULL)                                                               \
+  TE_DSP_FN __attribute__((noinline, noclone)) void NAME TE_GEMM_GROUPS_PARAMS_DSP;                            \
+  TE_DSP_FN __attribute__((noinline, noclone)) void NAME TE_GEMM_GROUPS_PARAMS_DSP {                           \
+    te_gemm_shallow_groups_dsp(input, filter, bias, multiplier, shift, p, output, y, context, FAST, FULL);        \
+  }
+#else
+#define TE_GEMM_GROUPS_COPY_DSP(NAME, FAST, FULL) void NAME TE_GEMM_GROUPS_PARAMS_DSP;
+#endif
+TE_GEMM_GROUPS_COPY_DSP(te_gemm_shallow_groups_dsp_fast, 1, 1)
+#if !TE_GEMM_FAST_ONLY
+TE_GEMM_GROUPS_COPY_DSP(te_gemm_shallow_groups_dsp_any, p->fast_requant, 0)
+#endif
+#undef TE_GEMM_GROUPS_COPY_DSP
+#undef TE_GEMM_GROUPS_PARAMS_DSP
 
 /* ---- the entry of te_conv2d_gemm.h (the portable one's name) ------------------------ */
 
@@ -128,7 +142,7 @@ TE_INLINE int te_gemm_shallow_1x1_layer(const int8_t* input, const int8_t* filte
                                         const int32_t* multiplier, const int8_t* shift,
                                         const te_conv2d_gemm_params* p, int8_t* output) {
   if (p->depth <= TE_GEMM_GROUP_MAX_DEPTH_DSP) {
-    TE_GEMM_DISPATCH_DSP(p, te_gemm_shallow_1x1_dsp, input, filter, bias, multiplier, shift, p, output);
+    TE_GEMM_DISPATCH_DSP(p, te_gemm_shallow_groups_dsp, input, filter, bias, multiplier, shift, p, output, 0, 0);
     return 1;
   }
   return 0;

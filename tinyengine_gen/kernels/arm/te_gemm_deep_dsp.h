@@ -352,10 +352,28 @@ TE_INLINE void te_gemm_tile_dsp(const int16_t* tile, int pixels, const int8_t* f
   te_gemm_tiles_dsp(tile, pixels, 1, filter, bias, multiplier, shift, p, out, p->depth >> 2, p->depth & 3, 0, fast,
                     full);
 }
-TE_GEMM_VARIANTS_DSP(te_gemm_tile_dsp,
-                     (const int16_t* tile, int pixels, const int8_t* filter, const int32_t* bias,
-                      const int32_t* multiplier, const int8_t* shift, const te_conv2d_gemm_params* p, int8_t* out),
-                     tile, pixels, filter, bias, multiplier, shift, p, out)
+/* One copy per firmware, shared by every deep kernel (1x1, KxK, in place, fused with ADD):
+ * te_conv2d_1x1.c defines te_gemm_tile_dsp_fast (and _any) with external linkage
+ * (TE_GEMM_TILE_DEFINE), every other file declares them, and those kernels' sources list
+ * that file. */
+#define TE_GEMM_TILE_PARAMS_DSP                                                                      \
+  (const int16_t* tile, int pixels, const int8_t* filter, const int32_t* bias, const int32_t* multiplier, \
+   const int8_t* shift, const te_conv2d_gemm_params* p, int8_t* out)
+#ifdef TE_GEMM_TILE_DEFINE
+#define TE_GEMM_TILE_COPY_DSP(NAME, FAST, FULL)                                                  \
+  TE_DSP_FN __attribute__((noinline, noclone)) void NAME TE_GEMM_TILE_PARAMS_DSP;                \
+  TE_DSP_FN __attribute__((noinline, noclone)) void NAME TE_GEMM_TILE_PARAMS_DSP {               \
+    te_gemm_tile_dsp(tile, pixels, filter, bias, multiplier, shift, p, out, FAST, FULL);         \
+  }
+#else
+#define TE_GEMM_TILE_COPY_DSP(NAME, FAST, FULL) void NAME TE_GEMM_TILE_PARAMS_DSP;
+#endif
+TE_GEMM_TILE_COPY_DSP(te_gemm_tile_dsp_fast, 1, 1)
+#if !TE_GEMM_FAST_ONLY
+TE_GEMM_TILE_COPY_DSP(te_gemm_tile_dsp_any, p->fast_requant, 0)
+#endif
+#undef TE_GEMM_TILE_COPY_DSP
+#undef TE_GEMM_TILE_PARAMS_DSP
 
 /* ---- the entries of te_conv2d_gemm.h (the portable ones' names) --------------------- */
 
