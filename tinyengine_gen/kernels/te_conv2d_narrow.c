@@ -1,17 +1,17 @@
 /* Few output channels: 32 output pixels per tile as vector lanes (see te_conv2d_narrow.h).
- * The arithmetic is the shallow core's (te_conv2d_gemm.h) with the roles of pixels and
- * channels swapped: two products of a depth pair summed in int16 (|sum| <= 32512), then
- * added to int32 accumulators. */
+ * The weights are doubled int16 (the DSP kernel's layout): the int32 sums are 2 * acc,
+ * exactly halved before the bias (|2 * acc| <= 2 * 48 * 128 * 128, far from overflow). */
 #include "te_conv2d_narrow.h"
 
 /* DSP builds take te_conv2d_narrow_s8 from arm/te_conv2d_narrow_dsp.h (16 pixels a tile
- * through the deep core's interleaved tiles); every other build the portable one here. */
+ * in pixel pairs, 2 x 2 outputs a step); every other build the portable one here. */
 #ifdef TE_DSP
 #include "arm/te_conv2d_narrow_dsp.h"
 #else
-void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
+void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int16_t* filter,
                          const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output,
                          void* scratch) {
+  static const int8_t order[4] = {0, 2, 1, 3}; /* the filter's place of value k % 4 in its group */
   const long pixels = (long)p->batches * p->out_h * p->out_w;
   const int depth = p->depth, out_c = p->out_c;
   const int32_t offset = p->output_offset, lo = p->act_min, hi = p->act_max;
@@ -31,18 +31,17 @@ void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, co
     }
     int8_t* out = output + t * out_c;
     for (int o = 0; o < out_c; ++o) {
-      const int8_t* w = filter + (long)o * depth;
+      const int16_t* w = filter + (long)(o >> 1) * 2 * depth + (o & 1) * 4;
       int32_t acc[TE_NARROW_PIXELS];
       for (int j = 0; j < TE_NARROW_PIXELS; ++j) acc[j] = 0;
-      for (int k = 0; k < depth; k += 2) {
-        const int16_t x = w[k], y = w[k + 1];
-        const int8_t* c0 = cols + k * TE_NARROW_PIXELS;
-        const int8_t* c1 = c0 + TE_NARROW_PIXELS;
-        for (int j = 0; j < TE_NARROW_PIXELS; ++j) acc[j] += (int16_t)(x * c0[j] + y * c1[j]);
+      for (int k = 0; k < depth; ++k) {
+        const int32_t x = w[(k >> 2) * 8 + order[k & 3]];
+        const int8_t* c = cols + k * TE_NARROW_PIXELS;
+        for (int j = 0; j < TE_NARROW_PIXELS; ++j) acc[j] += x * c[j];
       }
       const int32_t b = bias[o], m = multiplier[o], s = shift[o];
       for (int j = 0; j < n; ++j) {
-        int32_t v = te_requantize_kernel((int32_t)((uint32_t)acc[j] + (uint32_t)b), m, s) + offset;
+        int32_t v = te_requantize_kernel((int32_t)((uint32_t)(acc[j] >> 1) + (uint32_t)b), m, s) + offset;
         v = v > lo ? v : lo;
         v = v < hi ? v : hi;
         out[(long)j * out_c + o] = (int8_t)v;

@@ -13,10 +13,12 @@
 
 #define TE_NARROW_PIXELS 32 /* output pixels per tile (vector lanes) */
 
-/* filter: [out_c][depth] (depth even, the last value zero when the tap count is odd);
- * bias: folded; scratch: (TE_NARROW_PIXELS + 1) * depth bytes. Needs weights in
- * [-127, 127], like the shallow core. */
-void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int8_t* filter,
+/* filter: int16, doubled, the planner's narrow_filter_layout: channel pairs as
+ * [out_c / 2][depth / 4][2][4], each group of four weights in the order (w0, w2, w1, w3),
+ * zeros past the tap count (depth a multiple of four) and in the channel that makes out_c
+ * even; bias: folded; scratch: (TE_NARROW_PIXELS + 1) * depth + 16 * (out_c rounded up to
+ * even) bytes. */
+void te_conv2d_narrow_s8(const te_conv2d_gemm_params* p, const int8_t* input, const int16_t* filter,
                          const int32_t* bias, const int32_t* multiplier, const int8_t* shift, int8_t* output,
                          void* scratch);
 

@@ -61,6 +61,7 @@ __all__ = [
     "conv2d_reference",
     "choose_kernel",
     "shallow_filter_layout",
+    "narrow_filter_layout",
     "fold_input_offset",
     "SHALLOW_MAX_DEPTH",
     "DEEP_TILE_SOURCES",
@@ -181,7 +182,8 @@ class Conv2DPlan(KernelVariant, DeclaredKernels):
         if self.kernel == CONV2D_KXK_SHALLOW_S8:
             return GEMM_PIXELS * self.depth  # int8 im2col rows
         if self.kernel == CONV2D_NARROW_S8:
-            return (NARROW_PIXELS + 1) * self.depth  # [depth][32] tile and one im2col row
+            # [depth][32] tile, one im2col row, 16 B a channel of requantisation constants (DSP)
+            return (NARROW_PIXELS + 1) * self.depth + 16 * (self.output_shape[3] + self.output_shape[3] % 2)
         return 0
 
     def in_place_variant(self) -> "Conv2DPlan | None":
@@ -332,7 +334,7 @@ def choose_kernel(
     even = depth + depth % 2
     shallow = even <= SHALLOW_MAX_DEPTH and weight_min >= -127
     if shallow and out_c <= NARROW_MAX_CHANNELS:
-        return CONV2D_NARROW_S8, even
+        return CONV2D_NARROW_S8, -(-depth // 4) * 4  # whole groups of four: no tail in the tile loops
     if kh == kw == 1 and reads_inside and input_layout == "NHWC" and not (shallow and depth % 2):
         return (CONV2D_1X1_SHALLOW_S8, depth) if shallow else (CONV2D_1X1_S8, depth)
     return (CONV2D_KXK_SHALLOW_S8, even) if shallow else (CONV2D_KXK_S8, depth)
@@ -357,6 +359,21 @@ def shallow_filter_layout(filter2d: np.ndarray, depth: int) -> np.ndarray:
     return np.ascontiguousarray(padded.reshape(blocks, GEMM_BLOCK, depth).transpose(0, 2, 1)).reshape(-1)
 
 
+def narrow_filter_layout(filter2d: np.ndarray, depth: int) -> np.ndarray:
+    """[out_c, k] weights as te_conv2d_narrow_s8 reads them: int16, doubled (the DSP
+    kernel's sums are then 2 * acc, what its requantisation starts from, without doubling
+    the inputs), the depth padded with zeros to ``depth`` (a multiple of four), the channels
+    with a zero filter to even; then channel pairs as [out_c / 2][depth / 4][2][4], each
+    group of four in the order (w0, w2, w1, w3) in which SXTB16 widens four int8 inputs, so
+    that one LDRD gives a channel's four weights of a group."""
+    out_c, k = filter2d.shape
+    pairs = -(-out_c // 2)
+    padded = np.zeros((2 * pairs, depth), dtype=np.int16)
+    padded[:out_c, :k] = 2 * filter2d.astype(np.int16)
+    groups = padded.reshape(pairs, 2, depth // 4, 4)[..., [0, 2, 1, 3]]
+    return np.ascontiguousarray(groups.transpose(0, 2, 1, 3)).reshape(-1)
+
+
 def unpadded_tail(blocked: np.ndarray, depth: int, tail_width: int) -> np.ndarray:
     """The shallow layout with its last block's zero padding dropped: [depth][tail_width]
     instead of [depth][32] (the first ``tail_width`` channels of each depth row); unchanged
@@ -370,7 +387,9 @@ def unpadded_tail(blocked: np.ndarray, depth: int, tail_width: int) -> np.ndarra
 def _gemm_filter(kernel: Kernel, filter2d: np.ndarray, depth: int) -> np.ndarray:
     if kernel in (CONV2D_1X1_SHALLOW_S8, CONV2D_KXK_SHALLOW_S8):
         return shallow_filter_layout(filter2d, depth)
-    padded = np.zeros((filter2d.shape[0], depth), dtype=np.int8)  # narrow: depth rounded up to even
+    if kernel == CONV2D_NARROW_S8:
+        return narrow_filter_layout(filter2d, depth)
+    padded = np.zeros((filter2d.shape[0], depth), dtype=np.int8)
     padded[:, : filter2d.shape[1]] = filter2d
     return padded
 

@@ -228,6 +228,38 @@ def _more_dsp_paths_model(per_channel: bool = True) -> bytes:
     return convert_int8(build, per_channel=per_channel)
 
 
+def _stem_paths_model() -> bytes:
+    """The narrow kernel's stem paths: 3x3 on 3 channels (the receptive field assembled
+    straight into the tile where it lies inside the image, the border im2col elsewhere),
+    SAME stride 2 and VALID stride 1, an odd channel count (a zero channel pads the pair),
+    1 and 4 input channels (the word-copy gather), partial tiles of 16 pixels."""
+
+    def build():
+        inputs = keras.Input((12, 14, 3), batch_size=1)
+        a = keras.layers.Conv2D(8, 3, strides=2, padding="same")(inputs)  # 6x7 = 42 pixels
+        b = keras.layers.Conv2D(5, 3, padding="valid", activation="relu")(inputs)  # 10x12, out_c 5
+        one = keras.layers.Conv2D(1, 1)(inputs)  # 1x1 on 3 channels (depth 4, gathered)
+        c = keras.layers.Conv2D(6, 3, padding="same", activation="relu6")(one)  # in_c 1: depth 12
+        four = keras.layers.Conv2D(4, 1)(inputs)
+        d = keras.layers.Conv2D(16, 3, strides=2, padding="valid")(four)  # in_c 4: depth 36
+        flat = [keras.layers.Flatten()(t) for t in (a, b, c, d)]
+        return keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Concatenate()(flat)))
+
+    return convert_int8(build)
+
+
+def test_simd_and_portable_identical_to_tflm_on_the_stem_paths(tmp_path):
+    require_qemu()
+    model = _stem_paths_model()
+    project = generate(read_model_bytes(model, source="stem_paths.tflite"))
+    calls = project.files["model.c"].count("te_conv2d_narrow_s8(&params")
+    assert calls >= 5, calls  # every convolution of the model runs on the narrow kernel
+    results = _run_both(project, TflmModel(model).run, tmp_path, cases=2)
+    for check in results.values():
+        assert check.compared_with == ("TFLM", "host build")
+    assert results["simd"].run.outputs == results["portable"].run.outputs
+
+
 def _lean_conv_model() -> bytes:
     """A 3x3 convolution on 16 channels at the memory peak: the planner's lean variant runs
     it on the shallow core with a 144-value receptive field, in parts in DSP builds."""

@@ -171,6 +171,20 @@ VARIANT_CASES = {
         dict(kernel=3, stride=1, dilation=2, channels_in=1, channels_out=16, size=(10, 11)),
         "te_conv2d_narrow_s8",
     ),
+    # stems on 1, 3 and 4 channels (depth 12, 28, 36 after rounding up to groups of four):
+    # the word-copy gather inside the image, the border im2col, whole and partial tiles
+    "narrow_stem_in1_valid_s1": (
+        dict(kernel=3, stride=1, padding="valid", channels_in=1, channels_out=6, size=(9, 12)),
+        "te_conv2d_narrow_s8",
+    ),
+    "narrow_stem_in3_valid_s1_odd_out": (
+        dict(kernel=3, stride=1, padding="valid", channels_in=3, channels_out=5, size=(8, 11)),
+        "te_conv2d_narrow_s8",
+    ),
+    "narrow_stem_in4_same_s2": (
+        dict(kernel=3, stride=2, channels_in=4, channels_out=16, size=(13, 10), activation="relu6"),
+        "te_conv2d_narrow_s8",
+    ),
     "narrow_explicit_pad_batch2": (
         dict(
             kernel=3, stride=2, padding="valid", channels_in=2, channels_out=7, size=(7, 6),
