@@ -41,7 +41,7 @@ from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import Pass, Plans
 from tinyengine_gen.passes.graph_edit import AppendedTensors
 
-__all__ = ["DROP_DEAD_CHANNELS", "MIN_MACS_SAVED_PER_CHANNEL", "drop_dead_channels", "dead_output_channels"]
+__all__ = ["DROP_DEAD_CHANNELS", "MIN_MACS_SAVED_PER_CHANNEL", "drop_dead_channels", "dead_output_channels", "skip_malformed"]
 
 #: MACs per pixel the rewrite must save for each output channel the GATHER copies
 MIN_MACS_SAVED_PER_CHANNEL = 8
@@ -83,7 +83,8 @@ def _constants(graph: Graph, op: Operator, dead: np.ndarray) -> np.ndarray | Non
 def _stand_in(input_scale: float, output_scale: float, target: int) -> tuple[float, int] | None:
     """A filter scale (an effective scale near 1/4: multiplier 2^30, a right shift of 1 or 2)
     and a bias whose requantisation is ``target`` (the output minus its zero point)."""
-    scale = float(np.float32(0.25 * output_scale / input_scale))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # a malformed scale: refused below
+        scale = float(np.float32(0.25 * output_scale / input_scale))
     if not (np.isfinite(scale) and scale > 0):
         return None
     multiplier, shift = per_channel_requant(input_scale, [scale], output_scale, 1)
@@ -161,13 +162,22 @@ def _same_outputs(graph: Graph, op: Operator, tensors: AppendedTensors, conv: Op
     return bool(np.array_equal(np.asarray(expected), np.asarray(got)))
 
 
+def skip_malformed(step, *args):
+    """``step(*args)``, or None where the operator is malformed (shapes that do not match its
+    opcode): the rewrite leaves it alone and its planner names the problem in one line."""
+    try:
+        return step(*args)
+    except (IndexError, ValueError, TypeError, KeyError):
+        return None
+
+
 def drop_dead_channels(graph: Graph, options: CompileOptions | None = None) -> Graph:
     """``graph`` with every CONV_2D the options allow rewritten where it has dead channels."""
     options = options or CompileOptions()
     consumers = graph.consumers()
     opcode_of = {op.index: op.opcode for op in graph.operators}
     candidates = [
-        op for op in graph.operators if options.allows_dead_channels(op.index) and _candidate(graph, op, consumers, opcode_of)
+        op for op in graph.operators if options.allows_dead_channels(op.index) and skip_malformed(_candidate, graph, op, consumers, opcode_of)
     ]
     if not candidates:
         return graph
@@ -175,8 +185,8 @@ def drop_dead_channels(graph: Graph, options: CompileOptions | None = None) -> G
     next_op = max(op.index for op in graph.operators) + 1
     rewritten: dict[int, list[Operator]] = {}
     for op in candidates:
-        ops = _rewrite(graph, op, tensors, next_op)
-        if ops is not None:
+        ops = skip_malformed(_rewrite, graph, op, tensors, next_op)
+        if ops:
             rewritten[op.index] = ops
             next_op += len(ops) - 1
     if not rewritten:

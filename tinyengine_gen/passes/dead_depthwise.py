@@ -29,6 +29,7 @@ from tinyengine_gen.ir import DType, Graph, Operator, Quantization, Tensor
 from tinyengine_gen.ops.base import plan_operator
 from tinyengine_gen.options import CompileOptions
 from tinyengine_gen.passes.base import Pass, Plans
+from tinyengine_gen.passes.dead_channels import skip_malformed
 from tinyengine_gen.passes.graph_edit import AppendedTensors
 
 __all__ = ["DROP_DEAD_DEPTHWISE_CHANNELS", "drop_dead_depthwise_channels", "dead_depthwise_channels"]
@@ -181,7 +182,7 @@ def drop_dead_depthwise_channels(graph: Graph, options: CompileOptions | None = 
     blocks = [
         b
         for op in graph.operators
-        if options.allows_dead_channels(op.index) and (b := _block(graph, op, by_index, producer, consumers)) is not None
+        if options.allows_dead_channels(op.index) and (b := skip_malformed(_block, graph, op, by_index, producer, consumers)) is not None
     ]
     if not blocks:
         return graph
@@ -191,7 +192,7 @@ def drop_dead_depthwise_channels(graph: Graph, options: CompileOptions | None = 
         touched = {block.expand.index, block.depthwise.index, *(p.index for p in block.projects)}
         if touched & replaced.keys():
             continue  # a layer in two blocks (a projection that is the next expansion): one at a time
-        ops = _rewrite(graph, block, tensors)
+        ops = skip_malformed(_rewrite, graph, block, tensors)
         if ops is not None:
             replaced.update({op.index: op for op in ops})
     if not replaced:
