@@ -69,15 +69,19 @@ def _candidate(graph: Graph, op: Operator, consumers: dict[int, list[int]], opco
     return dead_output_channels(w.data).size > 0
 
 
-def _constants(graph: Graph, op: Operator, dead: np.ndarray) -> np.ndarray | None:
-    """y_c of each dead channel, from the operator's own numpy reference (any input gives it)."""
+def _dense_outputs(graph: Graph, op: Operator) -> np.ndarray | None:
+    """The operator's own numpy reference on a random input (seeded by its index): where the
+    dead channels' constants are read (any input gives them) and what the rewrite must match."""
     try:
         plan = plan_operator(graph, op)
     except TinyEngineError:
         return None  # the planner will say why, on the graph as given
-    x = graph.tensor(op.inputs[0])
-    out = plan.reference({x.index: np.zeros(x.shape, np.int8)})[op.outputs[0]]
-    return np.asarray(out)[0, 0, 0, dead].astype(np.int64)
+    return np.asarray(plan.reference({op.inputs[0]: _sample(graph, op)})[op.outputs[0]])
+
+
+def _sample(graph: Graph, op: Operator) -> np.ndarray:
+    shape = graph.tensor(op.inputs[0]).shape
+    return np.random.default_rng(op.index).integers(-128, 128, size=shape, dtype=np.int8)
 
 
 def _stand_in(input_scale: float, output_scale: float, target: int) -> tuple[float, int] | None:
@@ -98,9 +102,10 @@ def _rewrite(graph: Graph, op: Operator, tensors: AppendedTensors, next_op: int)
     x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
     channels = w.shape[0]
     dead = dead_output_channels(np.asarray(w.data))
-    constants = _constants(graph, op, dead)
-    if constants is None or x.quant is None or y.quant is None or w.quant is None:
+    expected = _dense_outputs(graph, op)
+    if expected is None or x.quant is None or y.quant is None or w.quant is None:
         return None
+    constants = expected[0, 0, 0, dead].astype(np.int64)
     distinct = sorted(set(constants.tolist()))
     input_scale, output_scale, zero_point = x.quant.scales[0], y.quant.scales[0], y.quant.zero_points[0]
     stand_ins = {value: _stand_in(input_scale, output_scale, value - zero_point) for value in distinct}
@@ -134,7 +139,7 @@ def _rewrite(graph: Graph, op: Operator, tensors: AppendedTensors, next_op: int)
     b_index = tensors.add(f"{y.name}/live_bias", (narrow,), DType.INT32, bias_quant, narrow_bias)
     if not extra:
         conv = Operator(op.index, "CONV_2D", (x.index, w_index, b_index), op.outputs, dict(op.options))
-        return [conv] if _same_outputs(graph, op, tensors, conv, None) else None
+        return [conv] if _same_outputs(graph, op, expected, tensors, conv, None) else None
     t_index = tensors.add(f"{y.name}/live", (*y.shape[:3], narrow), y.dtype, y.quant)
     source = np.empty(channels, np.int32)
     source[kept] = np.arange(kept.size)
@@ -143,23 +148,23 @@ def _rewrite(graph: Graph, op: Operator, tensors: AppendedTensors, next_op: int)
     i_index = tensors.add(f"{y.name}/channel_source", (channels,), DType.INT32, None, source)
     conv = Operator(op.index, "CONV_2D", (x.index, w_index, b_index), (t_index,), dict(op.options))
     gather = Operator(next_op, "GATHER", (t_index, i_index), op.outputs, {"axis": 3, "batchDims": 0})
-    return [conv, gather] if _same_outputs(graph, op, tensors, conv, gather) else None
+    return [conv, gather] if _same_outputs(graph, op, expected, tensors, conv, gather) else None
 
 
-def _same_outputs(graph: Graph, op: Operator, tensors: AppendedTensors, conv: Operator, gather: Operator | None) -> bool:
-    """Both forms' numpy references agree on a random input (the proof by construction, checked)."""
+def _same_outputs(
+    graph: Graph, op: Operator, expected: np.ndarray, tensors: AppendedTensors, conv: Operator, gather: Operator | None
+) -> bool:
+    """The rewritten form's numpy references give ``expected`` (the dense operator's, on the
+    same random input): the proof by construction, checked."""
     trial = graph.replace(tensors=tuple(tensors.tensors))
-    x = graph.tensor(op.inputs[0])
-    sample = np.random.default_rng(op.index).integers(-128, 128, size=x.shape, dtype=np.int8)
     try:
-        expected = plan_operator(graph, op).reference({x.index: sample})[op.outputs[0]]
-        got = plan_operator(trial, conv).reference({x.index: sample})[conv.outputs[0]]
+        got = plan_operator(trial, conv).reference({op.inputs[0]: _sample(graph, op)})[conv.outputs[0]]
         if gather is not None:
             indices = np.asarray(trial.tensor(gather.inputs[1]).data)
             got = plan_operator(trial, gather).reference({conv.outputs[0]: got, gather.inputs[1]: indices})[op.outputs[0]]
     except TinyEngineError:
         return False
-    return bool(np.array_equal(np.asarray(expected), np.asarray(got)))
+    return bool(np.array_equal(expected, np.asarray(got)))
 
 
 def skip_malformed(step, *args):
