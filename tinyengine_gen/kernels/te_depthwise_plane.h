@@ -17,9 +17,11 @@
  * (word loads past the last needed byte stay inside it); the plan takes this kernel only
  * where that is no more than te_depthwise_rows.h's ring.
  *
- * Only int8 weights, square 3x3/5x5/7x7 filters, no dilation, equal strides 1 or 2 (the plan
- * checks): model.c instantiates TE_DW_PLANE_DEFINE(name, k, stride, full) once per size,
- * stride and clamp (full: the int8 range, SSAT; else the layer's act_min/act_max). te_dw_rows_params' ring_rows and ring_width are the plane's rows and width.
+ * Square 3x3/5x5/7x7 filters, no dilation, equal strides 1 or 2 (the plan checks): model.c
+ * instantiates TE_DW_PLANE_DEFINE(name, k, stride, full) (int8 weights) or
+ * TE_DW_PLANE_INT4_DEFINE (4-bit weights packed two per byte) once per size, stride and clamp
+ * (full: the int8 range, SSAT; else the layer's act_min/act_max). te_dw_rows_params'
+ * ring_rows and ring_width are the plane's rows and width.
  */
 #ifndef TE_DEPTHWISE_PLANE_H
 #define TE_DEPTHWISE_PLANE_H
@@ -29,6 +31,7 @@
 
 #include "te_depthwise_rows.h" /* te_dw_rows_params */
 #include "te_fixedpoint.h"
+#include "te_int4.h"
 
 #define TE_DW_PLANE_SLACK 4
 
@@ -231,6 +234,21 @@ TE_INLINE void te_dw_plane_channel_dsp(const te_dw_rows_params* p, const int8_t*
   te_dw_plane_channel_c(p, plane, f, bias, multiplier, shift, out, k, s)
 #endif
 
+/* The loops of one call: every batch, every channel's plane, that channel's outputs;
+ * channel_filter names channel ch's [k][k] taps (followed by TE_DW_PLANE_SLACK zeros). */
+#define TE_DW_PLANE_LOOPS(name, k, s, full, channel_filter)                                                   \
+  const int c = p->channels;                                                                                  \
+  for (int b = 0; b < p->batches; ++b) {                                                                      \
+    const int8_t* image = input + (long)b * p->in_h * p->in_w * c;                                            \
+    int8_t* out = output + (long)b * p->out_h * p->out_w * c;                                                 \
+    memset(plane, (int8_t)p->pad_value, (size_t)p->ring_rows * p->ring_width);                               \
+    for (int ch = 0; ch < c; ++ch) {                                                                          \
+      te_dw_plane_load(p, image, ch, plane);                                                                  \
+      TE_DW_PLANE_CHANNEL_CALL(name, p, plane, channel_filter, folded_bias[ch], multiplier[ch],                \
+                               (int32_t)shift[ch], out + ch, k, s, full);                                     \
+    }                                                                                                         \
+  }
+
 /* filter: [channels][k][k] int8 + TE_DW_PLANE_SLACK zeros; shift: int8; folded_bias = bias +
  * input_offset * sum of the channel's taps; plane: ring_rows * ring_width + TE_DW_PLANE_SLACK bytes. One
  * function per size and stride (noclone: GCC would clone it per layer for its constant params). */
@@ -239,17 +257,27 @@ TE_INLINE void te_dw_plane_channel_dsp(const te_dw_rows_params* p, const int8_t*
   static TE_DSP_FN __attribute__((noinline, noclone)) void name(                                              \
       const te_dw_rows_params* p, const int8_t* input, const int8_t* filter, const int32_t* folded_bias,       \
       const int32_t* multiplier, const int8_t* shift, int8_t* output, int8_t* plane) {                        \
-    const int c = p->channels;                                                                                \
-    for (int b = 0; b < p->batches; ++b) {                                                                    \
-      const int8_t* image = input + (long)b * p->in_h * p->in_w * c;                                          \
-      int8_t* out = output + (long)b * p->out_h * p->out_w * c;                                               \
-      memset(plane, (int8_t)p->pad_value, (size_t)p->ring_rows * p->ring_width);                             \
-      for (int ch = 0; ch < c; ++ch) {                                                                        \
-        te_dw_plane_load(p, image, ch, plane);                                                                \
-        TE_DW_PLANE_CHANNEL_CALL(name, p, plane, filter + (long)ch * (k) * (k), folded_bias[ch],              \
-                                 multiplier[ch], (int32_t)shift[ch], out + ch, k, s, full);                   \
-      }                                                                                                       \
-    }                                                                                                         \
+    TE_DW_PLANE_LOOPS(name, k, s, full, filter + (long)ch * (k) * (k))                                        \
+  }
+
+/* Channel ch's k x k taps of a channel-major filter packed two per byte (te_int4.h order),
+ * unpacked into taps (whose TE_DW_PLANE_SLACK bytes after them stay zero). */
+static inline const int8_t* te_dw_plane_unpack4(const uint8_t* filter, long first, int n, int8_t* taps) {
+  for (int i = 0; i < n; ++i) taps[i] = (int8_t)te_int4_at(filter, first + i);
+  return taps;
+}
+
+/* The same with 4-bit weights: filter is [channels][k][k] packed two per byte (no slack);
+ * each channel's taps are unpacked once, for all of that channel's outputs, so the loops
+ * and the plane scratch are the int8 kernel's. */
+#define TE_DW_PLANE_INT4_DEFINE(name, k, s, full)                                                             \
+  TE_DW_PLANE_CHANNEL_DEFINE(name, k, s, full)                                                                \
+  static TE_DSP_FN __attribute__((noinline, noclone)) void name(                                              \
+      const te_dw_rows_params* p, const int8_t* input, const uint8_t* filter, const int32_t* folded_bias,      \
+      const int32_t* multiplier, const int8_t* shift, int8_t* output, int8_t* plane) {                        \
+    int8_t taps[(k) * (k) + TE_DW_PLANE_SLACK];                                                               \
+    memset(taps, 0, sizeof taps);                                                                             \
+    TE_DW_PLANE_LOOPS(name, k, s, full, te_dw_plane_unpack4(filter, (long)ch * (k) * (k), (k) * (k), taps))   \
   }
 
 #endif

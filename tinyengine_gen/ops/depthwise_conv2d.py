@@ -32,6 +32,7 @@ import numpy as np
 
 from tinyengine_gen.fixedpoint import fast_requant_applies, multiply_by_quantized_multiplier, shift_table
 from tinyengine_gen.ir import DType, Graph, Operator
+from tinyengine_gen.int4_packing import pack_int4
 from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
 from tinyengine_gen.ops.base import (
     EmitContext,
@@ -157,9 +158,9 @@ class DepthwiseConv2DPlan(DeclaredKernels):
 
     @property
     def plane_shape(self) -> bool:
-        """Whether te_depthwise_plane.h can run the layer: the row ring's conditions, int8
-        weights (the packed twin keeps te_depthwise_rows.h), square 3x3/5x5/7x7 filters,
-        equal strides 1 or 2, no dilation, not te_depthwise_pairs.h."""
+        """Whether te_depthwise_plane.h can run the layer: the row ring's conditions, square
+        3x3/5x5/7x7 filters, equal strides 1 or 2, no dilation, not te_depthwise_pairs.h (a
+        packed twin runs its TE_DW_PLANE_INT4_DEFINE instantiation where this plan runs the plane)."""
         kh, kw, _ = self.filter.shape
         return (self.uses_row_ring and not self.uses_channel_pairs and kh == kw and kh in (3, 5, 7)
                 and self.stride[0] == self.stride[1] and self.stride[0] in (1, 2) and self.dilation == (1, 1))
@@ -291,7 +292,7 @@ class DepthwiseConv2DPlan(DeclaredKernels):
         folded = self.folded_bias
         fast = self.fast_requant_exact
         pairs = packed is None and self.uses_channel_pairs
-        plane = packed is None and self.uses_plane
+        plane = self.uses_plane
         square = kh == kw and kh in (3, 5, 7) and self.stride[0] == self.stride[1] and self.stride[0] in (1, 2)
         prefix, define = ("te_depthwise_rows", "TE_DW_ROWS_DEFINE") if packed is None else (
             "te_depthwise_rows_int4", "TE_DW_ROWS_INT4_DEFINE")
@@ -300,7 +301,8 @@ class DepthwiseConv2DPlan(DeclaredKernels):
             name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}" + ("" if self.stride[0] == self.stride[1] else f"x{self.stride[1]}")
             constants = f"{kh}, {kw}, {self.stride[0]}, {self.stride[1]}"
         elif plane:  # one specialisation per size, stride and clamp
-            prefix, define = "te_depthwise_plane", "TE_DW_PLANE_DEFINE"
+            prefix, define = ("te_depthwise_plane", "TE_DW_PLANE_DEFINE") if packed is None else (
+                "te_depthwise_plane_int4", "TE_DW_PLANE_INT4_DEFINE")
             full = self.act_min == -128 and self.act_max == 127
             name = f"{prefix}_{kh}x{kw}_s{self.stride[0]}" + ("" if full else "_clamp")
             constants = f"{kh}, {self.stride[0]}, {int(full)}"
@@ -312,10 +314,10 @@ class DepthwiseConv2DPlan(DeclaredKernels):
         ctx.definition(name, f"{define}({name}, {constants})")
         if pairs:
             weights = ctx.const(f"op{self.op_index}_pair_taps", _pair_taps(self.filter, self.stride[1], fast))
-        elif plane:  # [channels][k_h][k_w] and the slack
+        elif plane:  # [channels][k_h][k_w]: int8 and the slack, or packed (the kernel unpacks a channel at a time)
             transposed = np.ascontiguousarray(self.filter.transpose(2, 0, 1)).reshape(-1)
-            weights = ctx.const(f"op{self.op_index}_filter_cm",
-                                np.concatenate([transposed, np.zeros(PLANE_SLACK, np.int8)]))
+            weights = (ctx.const(f"op{self.op_index}_filter_cm", np.concatenate([transposed, np.zeros(PLANE_SLACK, np.int8)]))
+                       if packed is None else ctx.const(f"op{self.op_index}_filter_cm_int4", pack_int4(transposed)))
         elif packed is None:
             weights = ctx.const(f"op{self.op_index}_filter", self.filter)
         else:

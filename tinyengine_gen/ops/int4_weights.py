@@ -28,7 +28,7 @@ from tinyengine_gen.fixedpoint import shift_table
 from tinyengine_gen.int4_packing import INT4_MAX, INT4_MIN, fits_int4, pack_int4, unpack_int4
 from tinyengine_gen.ops.base import EmitContext, OpPlan, replace_plan
 from tinyengine_gen.ops.conv2d import Conv2DPlan
-from tinyengine_gen.ops.depthwise_conv2d import DEPTHWISE_ROWS, DepthwiseConv2DPlan, PackedWeights
+from tinyengine_gen.ops.depthwise_conv2d import DEPTHWISE_PLANE, DEPTHWISE_ROWS, DepthwiseConv2DPlan, PackedWeights
 from tinyengine_gen.ops.features import PackedWeightPlan
 from tinyengine_gen.ops.fully_connected import FullyConnectedPlan
 from tinyengine_gen.ops.kernel import DeclaredKernels, Kernel
@@ -177,18 +177,22 @@ class PackedConv2DPlan(_PackedPlan, DeclaredKernels):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class PackedDepthwiseConv2DPlan(_PackedPlan, DeclaredKernels):
-    """DEPTHWISE_CONV_2D. With depth multiplier 1 the row-ring kernel of its int8 twin
-    (te_depthwise_rows.h, TE_DW_ROWS_INT4_DEFINE): the same ring scratch, and in place
+    """DEPTHWISE_CONV_2D. With depth multiplier 1 the kernel of its int8 twin, 4-bit
+    instantiation: te_depthwise_plane.h (TE_DW_PLANE_INT4_DEFINE) where the twin runs the
+    plane, else te_depthwise_rows.h (TE_DW_ROWS_INT4_DEFINE); the same scratch, and in place
     wherever the twin is (the aliases are the base plan's), so packing costs no SRAM.
     Otherwise te_depthwise_int4_s8 (the generic loop nest), no scratch."""
 
     @property
     def kernels(self) -> tuple[Kernel, ...]:
-        return (DEPTHWISE_ROWS,) if self.base.uses_row_ring else (DEPTHWISE_INT4_S8,)  # type: ignore[attr-defined]
+        base: DepthwiseConv2DPlan = self.base  # type: ignore[assignment]
+        if base.uses_plane:
+            return (DEPTHWISE_PLANE,)
+        return (DEPTHWISE_ROWS,) if base.uses_row_ring else (DEPTHWISE_INT4_S8,)
 
     @property
     def scratch_bytes(self) -> int:
-        return self.base.ring_bytes  # type: ignore[attr-defined]
+        return self.base.scratch_bytes
 
     @property
     def in_place(self) -> bool:
